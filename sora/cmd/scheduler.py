@@ -1,0 +1,162 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``sora-scheduler`` command.
+
+Results go to stdout, logs to stderr (or the configured log file). Exit
+status: 0 on success, 1 when no valid host exists, 2 for bad input or
+configuration; errors are one message on stderr, never a traceback.
+"""
+
+import json
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from sora import conf as sora_conf
+from sora.scheduler import exceptions
+from sora.scheduler import host_state
+from sora.scheduler import manager
+from sora.scheduler import plugins
+from sora import version
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+
+def do_select(conf):
+    """Print the hosts chosen for a request."""
+    args = conf.command
+    request = _request_from(args)
+    hosts = host_state.load_hosts(args.hosts)
+    chosen = manager.SchedulerManager(conf).select_destinations(
+        request, hosts, args.count)
+    if args.format == 'json':
+        print(json.dumps({'destinations': chosen}))
+    else:
+        print('\n'.join(chosen))
+    return 0
+
+
+def do_drivers(conf):
+    """List the installed drivers; fail when the configured one is broken."""
+    rows = [('', 'NAME', 'DISTRIBUTION', 'DESCRIPTION')]
+    for plugin in plugins.installed(plugins.DRIVERS):
+        try:
+            summary = plugins.describe(plugin)
+        except exceptions.DriverLoadError as error:
+            summary = f'ERROR: {error}'
+        mark = '*' if plugin.name == conf.scheduler_driver else ''
+        rows.append((mark, plugin.name, plugin.distribution, summary))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print('  '.join(cell.ljust(width) for cell, width in
+                        zip(row, widths + [0])).rstrip())
+    print(f'* configured: scheduler_driver = {conf.scheduler_driver}')
+    manager.SchedulerManager(conf)
+    return 0
+
+
+def _request_from(args):
+    flags = {'memory_mb': args.memory_mb, 'cpus': args.cpus,
+             'disk_gb': args.disk_gb}
+    flags = {key: value for key, value in flags.items() if value is not None}
+    if args.label:
+        flags['labels'] = dict(_label(text) for text in args.label)
+    if args.request is None:
+        return flags
+    if flags:
+        raise exceptions.InvalidRequest(
+            'give the request either as --request JSON or with --memory-mb, '
+            '--cpus, --disk-gb and --label, not both')
+    try:
+        return json.loads(args.request)
+    except ValueError as error:
+        raise exceptions.InvalidRequest(
+            f'--request is not valid JSON: {error}') from None
+
+
+def _label(text):
+    key, sep, value = text.partition('=')
+    if not sep or not key:
+        raise exceptions.InvalidRequest(
+            f'--label must be KEY=VALUE, got {text!r}')
+    return key, value
+
+
+def add_command_parsers(subparsers):
+    """Add the sub-commands to the command line parser."""
+    select = subparsers.add_parser(
+        'select', help='choose hosts for a container request')
+    select.set_defaults(func=do_select)
+    select.add_argument('--hosts', required=True, metavar='HOSTS.json',
+                        help='JSON file of hosts: a list, or '
+                             '{"hosts": [...]}; "-" reads stdin')
+    select.add_argument('--request', metavar='JSON',
+                        help='the request as JSON, e.g. '
+                             '\'{"memory_mb": 512, "cpus": 0.5}\'')
+    select.add_argument('--memory-mb', type=float, metavar='N',
+                        help='free memory the container needs, in MB')
+    select.add_argument('--cpus', type=float, metavar='N',
+                        help='CPUs the container needs')
+    select.add_argument('--disk-gb', type=float, metavar='N',
+                        help='disk the container needs, in GB')
+    select.add_argument('--label', action='append', metavar='KEY=VALUE',
+                        help='a label the host must carry; repeatable')
+    select.add_argument('--count', type=int, default=1, metavar='N',
+                        help='how many containers to place (all or nothing)')
+    select.add_argument('--format', choices=('text', 'json'), default='text',
+                        help='text: one host id per line; json: an object')
+    drivers = subparsers.add_parser(
+        'drivers', help='list the installed scheduler drivers')
+    drivers.set_defaults(func=do_drivers)
+
+
+command_opt = cfg.SubCommandOpt(
+    'command', title='commands', handler=add_command_parsers,
+    help='run "sora-scheduler COMMAND --help" for its options')
+
+
+def main(argv=None):
+    """Run ``sora-scheduler``; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    logging.register_options(CONF)
+    sora_conf.register_opts(CONF)
+    CONF.register_cli_opt(command_opt)
+    try:
+        CONF(argv, project='sora',
+             version=version.version_info.version_string())
+        if not CONF.command.name:
+            raise exceptions.InvalidRequest(
+                'a command is required: select or drivers '
+                '(see sora-scheduler --help)')
+        if not CONF.log_file:
+            CONF.set_default('use_stderr', True)
+        logging.setup(CONF, 'sora')
+        return CONF.command.func(CONF)
+    except exceptions.NoValidHost as error:
+        return _fail(error, 1)
+    except (exceptions.SchedulerError, cfg.Error, OSError) as error:
+        return _fail(error, 2)
+    except SystemExit as stop:
+        # argparse and oslo.config have printed why; keep 0 for --help.
+        return 2 if stop.code else 0
+
+
+def _fail(error, status):
+    print(f'sora-scheduler: error: {error}', file=sys.stderr)
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

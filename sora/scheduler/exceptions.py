@@ -1,0 +1,85 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Errors the scheduler raises; callers catch :class:`SchedulerError`.
+
+Every error a user can cause is a :class:`SchedulerError` whose message says
+what was wrong and what is accepted. Errors caused by bad input also derive
+from :class:`ValueError`, so natural ``except`` clauses keep working.
+"""
+
+
+class SchedulerError(Exception):
+    """Base class of every error the Sora scheduler raises on purpose."""
+
+
+class DriverNotFound(SchedulerError, LookupError):
+    """No installed plugin has the requested name.
+
+    :param namespace: the entry point namespace that was searched.
+    :param name: the name that was looked up.
+    :param available: the names installed in that namespace.
+    """
+
+    def __init__(self, namespace, name, available):
+        self.namespace = namespace
+        self.name = name
+        self.available = sorted(available)
+        names = ', '.join(self.available) or 'none'
+        super().__init__(
+            f'no plugin named {name!r} in namespace {namespace!r}; '
+            f'installed: {names}')
+
+
+class DriverLoadError(SchedulerError):
+    """An installed plugin could not be imported, built or chosen."""
+
+
+class InvalidHostData(SchedulerError, ValueError):
+    """A host (node report) is malformed."""
+
+
+class InvalidRequest(SchedulerError, ValueError):
+    """A request, or the number of destinations asked for, is malformed."""
+
+
+class NoValidHost(SchedulerError):
+    """Fewer hosts than requested can take the request.
+
+    :param hosts_total: the number of hosts considered.
+    :param filter_counts: ordered ``(filter name, hosts left after it)``
+        pairs explaining where the hosts were lost.
+    :param count: the number of destinations asked for.
+    :param placed: how many of them could be placed (all or nothing: none
+        were claimed).
+    :param details: optional ``{filter name: text}`` shown beside a count,
+        such as what the request needed.
+    """
+
+    def __init__(self, hosts_total, filter_counts, count=1, placed=0,
+                 details=None):
+        self.hosts_total = hosts_total
+        self.filter_counts = list(filter_counts)
+        self.count = count
+        self.placed = placed
+        details = details or {}
+        steps = ', '.join(
+            f'{name} {left}' + (f' ({details[name]})' if name in details
+                                else '')
+            for name, left in self.filter_counts)
+        message = f'no valid host among {hosts_total}'
+        if steps:
+            message += f': {steps}'
+        if count > 1:
+            message += (f'; {count} destinations requested, only {placed} '
+                        'could be placed')
+        super().__init__(message)

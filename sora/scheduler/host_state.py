@@ -1,0 +1,427 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Hosts and requests: parsing, validation and resource bookkeeping.
+
+Node reports arrive as plain mappings (or JSON). They are validated once
+into a :class:`HostTable`: a read-only, columnar table of hosts sorted by id,
+whose rows read as :class:`Host` objects. Drivers and per-host plugins see
+only :class:`Host` and :class:`Request`; vectorised code reads the columns.
+"""
+
+import collections.abc
+import dataclasses
+import json
+import math
+import numbers
+import sys
+import types
+
+import numpy as np
+
+from sora.scheduler import exceptions
+
+UNLIMITED = math.inf
+"""The value of a resource a host did not report: it never limits."""
+
+_NO_LABELS = types.MappingProxyType({})
+
+# Field name -> default, in the order of the documented format. None marks
+# a required field; a callable derives the default from the parsed host.
+HOST_FIELDS = {
+    'id': None,
+    'memory_mb': None,
+    'memory_total_mb': lambda host: host['memory_mb'],
+    'cpus': UNLIMITED,
+    'cpus_total': lambda host: host['cpus'],
+    'disk_gb': UNLIMITED,
+    'containers': 0,
+    'labels': _NO_LABELS,
+    'enabled': True,
+}
+REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'labels')
+_COLUMNS = ('memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')
+_CONSUMED = ('memory_mb', 'cpus', 'disk_gb')
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Host:
+    """One node that can run containers, as plugins see it (read-only).
+
+    Attributes carry the node report's field names: ``id``, ``memory_mb``
+    (free), ``memory_total_mb``, ``cpus`` (free), ``cpus_total``,
+    ``disk_gb`` (free), ``containers``, ``labels`` (read-only mapping) and
+    ``enabled``. A resource the node did not report is :data:`UNLIMITED`.
+    """
+
+    id: str
+    memory_mb: float
+    memory_total_mb: float
+    cpus: float
+    cpus_total: float
+    disk_gb: float
+    containers: int
+    labels: collections.abc.Mapping
+    enabled: bool
+
+    def to_dict(self):
+        """Return the host in its JSON form (unlimited resources omitted)."""
+        data = _fields_of(self)
+        data['labels'] = dict(self.labels)
+        return {k: v for k, v in data.items() if v != UNLIMITED}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Request:
+    """What one container needs; every field is optional (no constraint).
+
+    :param memory_mb: free memory needed, in MB.
+    :param cpus: free CPUs needed (fractions allowed).
+    :param disk_gb: free disk needed, in GB.
+    :param labels: labels the host must carry with these exact values.
+    """
+
+    memory_mb: float = 0.0
+    cpus: float = 0.0
+    disk_gb: float = 0.0
+    labels: collections.abc.Mapping = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, 'labels',
+                           types.MappingProxyType(dict(self.labels)))
+
+    def to_dict(self):
+        """Return the request in its JSON form."""
+        return {'memory_mb': self.memory_mb, 'cpus': self.cpus,
+                'disk_gb': self.disk_gb, 'labels': dict(self.labels)}
+
+
+class HostTable(collections.abc.Sequence):
+    """A validated set of hosts, stored by column and sorted by host id.
+
+    It reads as a sequence of :class:`Host`; the columns (NumPy arrays,
+    read-only) serve vectorised code: ``memory_mb``, ``memory_total_mb``,
+    ``cpus``, ``cpus_total``, ``disk_gb``, ``containers``, ``enabled``;
+    ``ids`` and ``labels`` are tuples. Because rows are sorted by id, the
+    first of several equal rows is the one with the lowest id, which is how
+    every tie is broken. Build tables with :func:`parse_hosts`.
+    """
+
+    def __init__(self, ids, labels, columns, index=None, label_codes=None):
+        self.ids = ids
+        self.labels = labels
+        for name, column in columns.items():
+            column.flags.writeable = False
+            setattr(self, name, column)
+        self._index = index
+        self._label_codes = {} if label_codes is None else label_codes
+
+    @classmethod
+    def _from_rows(cls, rows):
+        rows = sorted(rows, key=lambda row: row['id'])
+        columns = {name: np.array([row[name] for row in rows], dtype=float)
+                   for name in _COLUMNS}
+        columns['containers'] = np.array(
+            [row['containers'] for row in rows], dtype=np.int64)
+        columns['enabled'] = np.array(
+            [row['enabled'] for row in rows], dtype=bool)
+        return cls(tuple(row['id'] for row in rows),
+                   tuple(row['labels'] for row in rows), columns)
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        return Host(
+            id=self.ids[row],
+            memory_mb=float(self.memory_mb[row]),
+            memory_total_mb=float(self.memory_total_mb[row]),
+            cpus=float(self.cpus[row]),
+            cpus_total=float(self.cpus_total[row]),
+            disk_gb=float(self.disk_gb[row]),
+            containers=int(self.containers[row]),
+            labels=self.labels[row],
+            enabled=bool(self.enabled[row]))
+
+    def row_of(self, host_id):
+        """Return the row number of *host_id* (:class:`KeyError` if none)."""
+        if self._index is None:
+            self._index = {host_id: row for row, host_id in
+                           enumerate(self.ids)}
+        return self._index[host_id]
+
+    def label_mask(self, labels):
+        """Return the mask of hosts carrying every ``labels`` key=value."""
+        mask = np.ones(len(self), dtype=bool)
+        for key, value in labels.items():
+            codes, by_value = self._codes_of(key)
+            mask &= codes == by_value.get(value, -2)
+        return mask
+
+    def _codes_of(self, key):
+        # Per label key: an int code per host (-1: key absent) and the code
+        # of each value, built on first use and shared by consumed copies.
+        cached = self._label_codes.get(key)
+        if cached is None:
+            by_value = {}
+            codes = np.fromiter(
+                (by_value.setdefault(labels[key], len(by_value))
+                 if key in labels else -1 for labels in self.labels),
+                dtype=np.int64, count=len(self))
+            cached = self._label_codes[key] = (codes, by_value)
+        return cached
+
+    def fit_masks(self, request):
+        """Yield ``(check, mask, what the request needs)`` per constraint.
+
+        The checks are ``enabled``, ``memory``, then ``cpu``, ``disk`` and
+        ``labels`` when the request sets them; a host fits when it passes
+        every mask.
+        """
+        yield 'enabled', self.enabled, None
+        yield ('memory', self.memory_mb >= request.memory_mb,
+               f'needs {request.memory_mb:g} MB')
+        if request.cpus:
+            yield ('cpu', self.cpus >= request.cpus,
+                   f'needs {request.cpus:g} CPUs')
+        if request.disk_gb:
+            yield ('disk', self.disk_gb >= request.disk_gb,
+                   f'needs {request.disk_gb:g} GB')
+        if request.labels:
+            yield ('labels', self.label_mask(request.labels),
+                   ' '.join(f'{k}={v}' for k, v in request.labels.items()))
+
+    def fits(self, request):
+        """Return the boolean mask of hosts that can take *request*."""
+        mask = None
+        for _check, passed, _needs in self.fit_masks(request):
+            mask = passed if mask is None else mask & passed
+        return mask
+
+    def no_valid_host(self, request, count=1, placed=0):
+        """Return a :class:`NoValidHost` explaining which checks failed."""
+        counts, details, mask = [], {}, None
+        for check, passed, needs in self.fit_masks(request):
+            mask = passed if mask is None else mask & passed
+            counts.append((check, int(mask.sum())))
+            if needs:
+                details[check] = needs
+        return exceptions.NoValidHost(len(self), counts, count=count,
+                                      placed=placed, details=details)
+
+    def consume(self, row, request):
+        """Return a copy in which host *row* has taken *request*.
+
+        Free memory, CPUs and disk drop by what the request needs and the
+        container count grows by one; this table is left unchanged.
+        """
+        columns = {name: getattr(self, name) for name in _COLUMNS}
+        for name in _CONSUMED:
+            column = columns[name].copy()
+            column[row] -= getattr(request, name)
+            columns[name] = column
+        columns['containers'] = self.containers.copy()
+        columns['containers'][row] += 1
+        columns['enabled'] = self.enabled
+        return HostTable(self.ids, self.labels, columns, self._index,
+                         self._label_codes)
+
+
+def _fields_of(instance):
+    return {field.name: getattr(instance, field.name)
+            for field in dataclasses.fields(instance)}
+
+
+def _show(value):
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + '...'
+    return f'{text} ({type(value).__name__})'
+
+
+def _number(value, field, where, error):
+    if type(value) is not int and type(value) is not float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise error(f'{where}: {field} must be a number, '
+                        f'got {_show(value)}')
+    try:
+        number = float(value)
+    except OverflowError:
+        raise error(f'{where}: {field} is too large: {_show(value)}')
+    if not 0 <= number < math.inf:
+        raise error(f'{where}: {field} must be a finite number >= 0, '
+                    f'got {_show(value)}')
+    return number
+
+
+def _labels(value, where, error):
+    if not isinstance(value, collections.abc.Mapping):
+        raise error(f'{where}: labels must map strings to strings, '
+                    f'got {_show(value)}')
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise error(f'{where}: labels must map strings to strings, '
+                        f'got {_show(key)}: {_show(item)}')
+    return types.MappingProxyType(dict(value))
+
+
+def _check_fields(data, accepted, where, error):
+    if not isinstance(data, collections.abc.Mapping):
+        raise error(f'{where}: expected an object (mapping), '
+                    f'got {_show(data)}')
+    unknown = [key for key in data if key not in accepted]
+    if unknown:
+        raise error(f'{where}: unknown field {unknown[0]!r}; '
+                    f'accepted fields: {", ".join(accepted)}')
+
+
+def _parse_host(data, position):
+    if isinstance(data, Host):
+        return _fields_of(data)
+    where = f'host {position}'
+    error = exceptions.InvalidHostData
+    _check_fields(data, HOST_FIELDS, where, error)
+    host_id = data.get('id')
+    if not isinstance(host_id, str) or not host_id:
+        raise error(f'{where}: id must be a non-empty string, '
+                    f'got {_show(host_id)}')
+    where = f'host {position} (id {host_id!r})'
+    host = {'id': host_id}
+    for field, default in HOST_FIELDS.items():
+        if field == 'id':
+            continue
+        value = data.get(field)
+        if value is None:
+            if default is None:
+                raise error(f'{where}: missing required field {field!r}')
+            host[field] = default(host) if callable(default) else default
+        elif field == 'labels':
+            host[field] = _labels(value, where, error)
+        elif field == 'enabled':
+            if not isinstance(value, bool):
+                raise error(f'{where}: enabled must be true or false, '
+                            f'got {_show(value)}')
+            host[field] = value
+        elif field == 'containers':
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise error(f'{where}: containers must be a whole number '
+                            f'>= 0, got {_show(value)}')
+            host[field] = int(_number(value, field, where, error))
+        else:
+            host[field] = _number(value, field, where, error)
+    for free, total in (('memory_mb', 'memory_total_mb'),
+                        ('cpus', 'cpus_total')):
+        if host[free] > host[total]:
+            raise error(f'{where}: {free} ({host[free]:g}) is more than '
+                        f'{total} ({host[total]:g})')
+    return host
+
+
+def parse_hosts(data):
+    """Validate hosts and return them as a :class:`HostTable`.
+
+    :param data: a list of host mappings (or :class:`Host` objects), a
+        mapping ``{"hosts": [...]}``, or a :class:`HostTable` (returned
+        as it is).
+    :raises InvalidHostData: naming the host (position and id) and field.
+    """
+    if isinstance(data, HostTable):
+        return data
+    if isinstance(data, collections.abc.Mapping) and set(data) == {'hosts'}:
+        data = data['hosts']
+    if (isinstance(data, (str, bytes, collections.abc.Mapping))
+            or not isinstance(data, collections.abc.Iterable)):
+        raise exceptions.InvalidHostData(
+            'hosts must be a list of hosts or {"hosts": [...]}, '
+            f'got {_show(data)}')
+    rows, seen = [], {}
+    for position, item in enumerate(data):
+        row = _parse_host(item, position)
+        first = seen.setdefault(row['id'], position)
+        if first != position:
+            raise exceptions.InvalidHostData(
+                f'host {position} (id {row["id"]!r}): duplicate id, '
+                f'already used by host {first}')
+        rows.append(row)
+    return HostTable._from_rows(rows)
+
+
+def load_hosts(path):
+    """Read and validate a JSON hosts file (``-`` reads stdin).
+
+    :raises InvalidHostData: the file cannot be read, is not JSON, or
+        holds malformed hosts.
+    """
+    try:
+        if path == '-':
+            data = json.load(sys.stdin)
+        else:
+            with open(path, encoding='utf-8') as hosts_file:
+                data = json.load(hosts_file)
+    except OSError as error:
+        raise exceptions.InvalidHostData(
+            f'cannot read hosts file {path}: {error.strerror}') from None
+    except (ValueError, RecursionError) as error:
+        raise exceptions.InvalidHostData(
+            f'hosts file {path} is not valid JSON: {error}') from None
+    return parse_hosts(data)
+
+
+def parse_request(data):
+    """Validate a request and return it as a :class:`Request`.
+
+    :param data: a mapping with the optional fields ``memory_mb``, ``cpus``,
+        ``disk_gb`` and ``labels``; ``None`` (no constraint) or a
+        :class:`Request` (returned as it is).
+    :raises InvalidRequest: naming the field and what is accepted.
+    """
+    if isinstance(data, Request):
+        return data
+    if data is None:
+        return Request()
+    error = exceptions.InvalidRequest
+    _check_fields(data, REQUEST_FIELDS, 'request', error)
+    fields = {}
+    for field, value in data.items():
+        if value is None:
+            continue
+        if field == 'labels':
+            fields[field] = _labels(value, 'request', error)
+        else:
+            fields[field] = _number(value, field, 'request', error)
+    return Request(**fields)
+
+
+def hosts_from_seed(data):
+    """Turn the seed's ``{free memory: id, 'memory': [...]}`` into hosts.
+
+    :raises InvalidHostData: when the mapping does not have that shape.
+    """
+    error = exceptions.InvalidHostData
+    if (not isinstance(data, collections.abc.Mapping)
+            or not isinstance(data.get('memory'), collections.abc.Iterable)
+            or isinstance(data.get('memory'), (str, bytes))):
+        raise error("seed data must map free memory to node id and list "
+                    "the free memory values under 'memory', e.g. "
+                    "{13: 'id1', 324: 'id2', 'memory': [13, 324]}; "
+                    f"got {_show(data)}")
+    nodes = {}
+    for memory in data['memory']:
+        try:
+            nodes[memory] = data[memory]
+        except (KeyError, TypeError):
+            raise error(f"seed data lists memory {_show(memory)} under "
+                        "'memory' but maps no node id to it")
+    return parse_hosts({'id': node_id, 'memory_mb': memory}
+                       for memory, node_id in nodes.items())

@@ -1,0 +1,106 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""SchedulerManager: what other Sora services embed to place containers.
+
+Data flows one way: config -> manager -> driver -> host ids. The manager
+validates callers' plain mappings once and hands the driver read-only
+objects; it never changes what the caller passed in.
+"""
+
+import operator
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from sora import conf as sora_conf
+from sora.scheduler import exceptions
+from sora.scheduler import host_state
+from sora.scheduler import plugins
+
+LOG = logging.getLogger(__name__)
+
+MAX_COUNT = 1000
+"""The most destinations one call may ask for."""
+
+
+class SchedulerManager:
+    """Builds the configured scheduler driver and asks it for decisions.
+
+    :param conf: a :class:`oslo_config.cfg.ConfigOpts`, parsed or not; the
+        global ``cfg.CONF`` when omitted. Sora's options are registered on
+        it (idempotently) and ``[DEFAULT] scheduler_driver`` names the
+        driver, an entry point in the ``sora.scheduler`` namespace.
+    :raises DriverNotFound: no driver of that name is installed.
+    :raises DriverLoadError: the driver fails to import or to build, or
+        several distributions register its name.
+    """
+
+    def __init__(self, conf=None):
+        self.conf = cfg.CONF if conf is None else conf
+        sora_conf.register_opts(self.conf)
+        name = self.conf.scheduler_driver
+        driver, plugin = plugins.load(plugins.DRIVERS, name, self.conf)
+        if not callable(getattr(driver, 'select_destinations', None)):
+            raise exceptions.DriverLoadError(
+                f'{plugin} is not a scheduler driver: it has no '
+                'select_destinations method (see sora.scheduler.base)')
+        LOG.info('Loaded scheduler driver %(name)s (%(target)s) from '
+                 '%(dist)s', {'name': name, 'target': plugin.target,
+                              'dist': plugin.distribution})
+        self._driver, self._driver_name = driver, name
+
+    @property
+    def driver(self):
+        """The driver object every decision goes to."""
+        return self._driver
+
+    @property
+    def driver_name(self):
+        """The entry point name of the driver in use."""
+        return self._driver_name
+
+    def select_destinations(self, request, hosts, count=1):
+        """Return the ids of ``count`` hosts for ``request``, best first.
+
+        :param request: a mapping (see :func:`host_state.parse_request`),
+            a :class:`~host_state.Request` or ``None``.
+        :param hosts: host mappings, ``{"hosts": [...]}`` or a
+            :class:`~host_state.HostTable`.
+        :param count: how many containers to place; all or nothing.
+        :raises InvalidRequest: the request or count is malformed.
+        :raises InvalidHostData: a host is malformed.
+        :raises NoValidHost: fewer than ``count`` placements exist.
+        """
+        count = _check_count(count)
+        request = host_state.parse_request(request)
+        hosts = host_state.parse_hosts(hosts)
+        chosen = self._driver.select_destinations(request, hosts, count)
+        LOG.debug('Driver %(driver)s chose %(chosen)s for %(request)s '
+                  '(count %(count)d) among %(hosts)d hosts',
+                  {'driver': self._driver_name, 'chosen': chosen,
+                   'request': request.to_dict(), 'count': count,
+                   'hosts': len(hosts)})
+        return chosen
+
+
+def _check_count(count):
+    try:
+        number = operator.index(count)
+    except TypeError:
+        number = None
+    if number is None or isinstance(count, bool) or \
+            not 1 <= number <= MAX_COUNT:
+        raise exceptions.InvalidRequest(
+            f'count must be a whole number from 1 to {MAX_COUNT}, '
+            f'got {count!r}')
+    return number

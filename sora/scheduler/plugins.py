@@ -1,0 +1,116 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Finding and loading plugins through their entry points.
+
+A plugin is only ever found by its entry point name: a configured value is
+compared with the installed names and never imported as a module path.
+"""
+
+import dataclasses
+import importlib.metadata
+import inspect
+
+from stevedore import driver
+from stevedore import exception as stevedore_exception
+from stevedore import extension
+
+from sora.scheduler import exceptions
+
+DRIVERS = 'sora.scheduler'
+
+
+@dataclasses.dataclass(frozen=True)
+class Plugin:
+    """An installed entry point, described without importing it."""
+
+    namespace: str
+    name: str
+    target: str
+    distribution: str
+
+    def __str__(self):
+        return f'{self.namespace} plugin {self.name!r} ({self.target}) ' \
+               f'from {self.distribution}'
+
+
+def installed(namespace):
+    """Return the :class:`Plugin` entries of *namespace*, sorted by name."""
+    plugins = []
+    for ep in importlib.metadata.entry_points(group=namespace):
+        dist = ep.dist
+        where = f'{dist.name} {dist.version}' if dist else 'an unknown ' \
+            'distribution'
+        plugins.append(Plugin(namespace, ep.name, ep.value, where))
+    return sorted(plugins, key=lambda plugin: (plugin.name, plugin.target))
+
+
+def find(namespace, name):
+    """Return the one installed :class:`Plugin` called *name*.
+
+    :raises DriverNotFound: listing the installed names.
+    :raises DriverLoadError: when several distributions register *name*.
+    """
+    plugins = installed(namespace)
+    matches = [plugin for plugin in plugins if plugin.name == name]
+    if not matches:
+        raise exceptions.DriverNotFound(
+            namespace, name, {plugin.name for plugin in plugins})
+    if len(matches) > 1:
+        raise exceptions.DriverLoadError(
+            f'{namespace} plugin name {name!r} is registered more than once: '
+            + '; '.join(f'{m.target} from {m.distribution}' for m in matches)
+            + '. Uninstall all but one of these distributions.')
+    return matches[0]
+
+
+def load(namespace, name, conf):
+    """Import plugin *name* and build it as ``Plugin(conf=conf)``.
+
+    Returns ``(the built object, its Plugin entry)``. Entry points are read
+    afresh, so a plugin installed since the process started is found.
+
+    :raises DriverNotFound: no plugin of that name is installed.
+    :raises DriverLoadError: it fails to import or to build, or it is
+        registered by several distributions.
+    """
+    plugin = find(namespace, name)
+    extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
+
+    def failed(manager, entry_point, error):
+        raise exceptions.DriverLoadError(
+            f'could not load {plugin}: {type(error).__name__}: {error}'
+        ) from error
+
+    try:
+        manager = driver.DriverManager(
+            namespace, name, invoke_on_load=True,
+            invoke_kwds={'conf': conf}, on_load_failure_callback=failed)
+    except stevedore_exception.NoUniqueMatch as error:
+        raise exceptions.DriverLoadError(
+            f'could not load {plugin}: {error}') from error
+    return manager.driver, plugin
+
+
+def describe(plugin):
+    """Return the first line of the plugin's docstring, importing it.
+
+    :raises DriverLoadError: when the plugin fails to import.
+    """
+    try:
+        target = importlib.metadata.EntryPoint(
+            plugin.name, plugin.target, plugin.namespace).load()
+    except Exception as error:
+        raise exceptions.DriverLoadError(
+            f'{type(error).__name__}: {error}') from error
+    doc = inspect.getdoc(target) or ''
+    return doc.splitlines()[0] if doc else ''

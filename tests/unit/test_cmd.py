@@ -1,0 +1,195 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""sora-scheduler, run as the installed console script."""
+
+import json
+import os
+import subprocess
+import sys
+
+import fixtures
+
+from tests import base
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+EXAMPLE_HOSTS = os.path.join(ROOT, 'etc', 'sora', 'hosts.example.json')
+SHIPPED_CONF = os.path.join(ROOT, 'etc', 'sora', 'sora.conf')
+COMMAND = os.path.join(os.path.dirname(sys.executable), 'sora-scheduler')
+
+
+class CommandTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # An empty HOME: no ~/.sora/sora.conf of the machine leaks in.
+        self.home = self.useFixture(fixtures.TempDir()).path
+
+    def run_command(self, *args, stdin=None, conf=SHIPPED_CONF, path=None):
+        argv = [COMMAND] + (['--config-file', conf] if conf else [])
+        env = dict(os.environ, HOME=self.home)
+        if path:
+            env['PYTHONPATH'] = path
+        result = subprocess.run(argv + list(args), input=stdin, env=env,
+                                capture_output=True, text=True, timeout=60)
+        self.assertNotIn('Traceback', result.stderr)
+        return result
+
+
+class SelectTest(CommandTestCase):
+
+    def test_example_hosts_on_the_shipped_config(self):
+        result = self.run_command('select', '--hosts', EXAMPLE_HOSTS,
+                                  '--memory-mb', '2048')
+        self.assertEqual((0, 'node-04\n'), (result.returncode, result.stdout))
+        self.assertIn('Loaded scheduler driver memorybase', result.stderr)
+
+    def test_flags_labels_count_and_json(self):
+        result = self.run_command(
+            'select', '--hosts', EXAMPLE_HOSTS, '--memory-mb', '2048',
+            '--cpus', '1', '--disk-gb', '10', '--label', 'zone=az3',
+            '--count', '3', '--format', 'json')
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual({'destinations': ['node-11', 'node-11', 'node-09']},
+                         json.loads(result.stdout))
+
+    def test_request_as_json_and_hosts_on_stdin(self):
+        with open(EXAMPLE_HOSTS) as hosts:
+            result = self.run_command(
+                'select', '--hosts', '-', '--request',
+                '{"memory_mb": 512, "labels": {"zone": "edge"}}',
+                stdin=hosts.read())
+        self.assertEqual((0, 'node-12\n'), (result.returncode, result.stdout))
+
+    def test_driver_from_a_config_file(self):
+        conf = self.write_file('sora.conf',
+                               '[DEFAULT]\nscheduler_driver = randombase\n')
+        seen = set()
+        for _ in range(6):
+            result = self.run_command('select', '--hosts', EXAMPLE_HOSTS,
+                                      '--count', '4', conf=conf)
+            self.assertEqual(0, result.returncode, result.stderr)
+            seen.update(result.stdout.split())
+        self.assertIn('Loaded scheduler driver randombase', result.stderr)
+        self.assertGreater(len(seen), 3)
+
+    def test_home_config_is_found_without_a_flag(self):
+        os.mkdir(os.path.join(self.home, '.sora'))
+        with open(os.path.join(self.home, '.sora', 'sora.conf'), 'w') as out:
+            out.write('[DEFAULT]\nscheduler_driver = nosuchdriver\n')
+        result = self.run_command('drivers', conf=None)
+        self.assertEqual(2, result.returncode)
+        self.assertIn("no plugin named 'nosuchdriver'", result.stderr)
+
+    def test_no_valid_host_exits_1_with_the_explanation(self):
+        result = self.run_command('select', '--hosts', EXAMPLE_HOSTS,
+                                  '--memory-mb', '99999')
+        self.assertEqual(1, result.returncode)
+        self.assertEqual('', result.stdout)
+        self.assertIn('sora-scheduler: error: no valid host among 12: '
+                      'enabled 11, memory 0 (needs 99999 MB)', result.stderr)
+
+    def test_debug_and_log_file(self):
+        log_file = os.path.join(self.home, 'sora.log')
+        result = self.run_command('--debug', '--log-file', log_file,
+                                  'select', '--hosts', EXAMPLE_HOSTS)
+        self.assertEqual((0, 'node-04\n'), (result.returncode, result.stdout))
+        self.assertEqual('', result.stderr)
+        with open(log_file) as log:
+            text = log.read()
+        self.assertIn('INFO sora.scheduler.manager', text)
+        self.assertIn("DEBUG sora.scheduler.manager", text)
+        self.assertIn("chose ['node-04']", text)
+
+    def test_bad_input_exits_2_with_one_message(self):
+        bad_hosts = self.write_file('bad.json', '[{"id": "n1"}]')
+        cases = [
+            (['select', '--hosts', '/nonexistent.json'],
+             'cannot read hosts file /nonexistent.json'),
+            (['select', '--hosts', bad_hosts],
+             "host 0 (id 'n1'): missing required field 'memory_mb'"),
+            (['select', '--hosts', EXAMPLE_HOSTS, '--request', '{bad'],
+             '--request is not valid JSON'),
+            (['select', '--hosts', EXAMPLE_HOSTS, '--request', '[]'],
+             'request: expected an object'),
+            (['select', '--hosts', EXAMPLE_HOSTS, '--request', '{}',
+              '--cpus', '1'], 'not both'),
+            (['select', '--hosts', EXAMPLE_HOSTS, '--label', 'zone'],
+             "--label must be KEY=VALUE, got 'zone'"),
+            (['select', '--hosts', EXAMPLE_HOSTS, '--memory-mb', '-5'],
+             'memory_mb must be a finite number >= 0'),
+            (['select', '--hosts', EXAMPLE_HOSTS, '--memory-mb', 'lots'],
+             "argument --memory-mb: invalid float value: 'lots'"),
+            (['select', '--hosts', EXAMPLE_HOSTS, '--count', '0'],
+             'count must be a whole number from 1 to 1000'),
+            (['select'], 'the following arguments are required: --hosts'),
+            ([], 'the following arguments are required: command'),
+            (['launch'], "invalid choice: 'launch'"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                result = self.run_command(*args)
+                self.assertEqual(2, result.returncode, result.stderr)
+                self.assertEqual('', result.stdout)
+                self.assertIn(message, result.stderr)
+
+    def test_bad_config_exits_2(self):
+        unknown = self.write_file('unknown.conf',
+                                  '[DEFAULT]\nscheduler_driver = fastest\n')
+        no_section = self.write_file('nosection.conf',
+                                     'scheduler_driver = memorybase\n')
+        bad_value = self.write_file('badvalue.conf', '[DEFAULT]\ndebug = 7\n')
+        cases = [
+            (unknown, "no plugin named 'fastest' in namespace "
+                      "'sora.scheduler'; installed: memorybase, randombase"),
+            (no_section, 'Section must be started before assignment'),
+            (bad_value, 'debug'),
+            ('/nonexistent/sora.conf', 'Failed to find some config files: '
+                                       '/nonexistent/sora.conf'),
+        ]
+        for conf, message in cases:
+            with self.subTest(conf=conf):
+                result = self.run_command('select', '--hosts', EXAMPLE_HOSTS,
+                                          conf=conf)
+                self.assertEqual(2, result.returncode, result.stderr)
+                self.assertIn(message, result.stderr)
+
+
+class DriversTest(CommandTestCase):
+
+    def test_lists_installed_drivers_and_marks_the_configured_one(self):
+        result = self.run_command('drivers')
+        self.assertEqual(0, result.returncode, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertRegex(lines[1], r'^\*\s+memorybase\s+sora \S+\s+Pick the '
+                                   r'fitting host with the most free memory')
+        self.assertRegex(lines[2], r'^\s+randombase\s+sora \S+\s+Pick a host '
+                                   r'uniformly at random')
+        self.assertIn('* configured: scheduler_driver = memorybase',
+                      result.stdout)
+
+    def test_a_broken_plugin_is_listed_with_its_error(self):
+        plugins = self.add_plugins(
+            'sora-broken', {'sora.scheduler': {'broken': 'sora_broken:X'}},
+            {'sora_broken': 'raise ImportError("libfoo missing")\n'})
+        result = self.run_command('drivers', path=plugins.root)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertRegex(result.stdout, r'\n\s+broken\s+sora-broken 1.0\s+'
+                                        r'ERROR: ImportError: libfoo missing')
+        conf = self.write_file('sora.conf',
+                               '[DEFAULT]\nscheduler_driver = broken\n')
+        result = self.run_command('drivers', conf=conf, path=plugins.root)
+        self.assertEqual(2, result.returncode)
+        self.assertIn('*  broken', result.stdout)
+        self.assertIn("sora-scheduler: error: could not load sora.scheduler "
+                      "plugin 'broken' (sora_broken:X) from sora-broken 1.0: "
+                      "ImportError: libfoo missing", result.stderr)

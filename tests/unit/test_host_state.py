@@ -1,0 +1,301 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import copy
+import json
+import math
+import operator
+
+from sora.scheduler import exceptions
+from sora.scheduler import host_state
+from tests import base
+
+FULL_HOST = {"id": "node-1", "memory_mb": 2048, "memory_total_mb": 8192,
+             "cpus": 3.5, "cpus_total": 8, "disk_gb": 120, "containers": 7,
+             "labels": {"zone": "az1", "ssd": "true"}, "enabled": True}
+
+
+class ParseHostsTest(base.TestCase):
+
+    def test_full_host_reads_back_through_attributes(self):
+        host = host_state.parse_hosts([FULL_HOST])[0]
+        self.assertEqual('node-1', host.id)
+        self.assertEqual(2048, host.memory_mb)
+        self.assertEqual(8192, host.memory_total_mb)
+        self.assertEqual(3.5, host.cpus)
+        self.assertEqual(8, host.cpus_total)
+        self.assertEqual(120, host.disk_gb)
+        self.assertEqual(7, host.containers)
+        self.assertEqual({'zone': 'az1', 'ssd': 'true'}, dict(host.labels))
+        self.assertIs(True, host.enabled)
+        self.assertEqual(FULL_HOST, host.to_dict())
+
+    def test_defaults_of_a_memory_only_host(self):
+        host = host_state.parse_hosts([{'id': 'a', 'memory_mb': 512}])[0]
+        self.assertEqual(512, host.memory_total_mb)
+        self.assertEqual(math.inf, host.cpus)
+        self.assertEqual(math.inf, host.cpus_total)
+        self.assertEqual(math.inf, host.disk_gb)
+        self.assertEqual(0, host.containers)
+        self.assertEqual({}, dict(host.labels))
+        self.assertIs(True, host.enabled)
+        self.assertEqual({'id': 'a', 'memory_mb': 512, 'memory_total_mb': 512,
+                          'containers': 0, 'labels': {}, 'enabled': True},
+                         host.to_dict())
+
+    def test_cpus_total_defaults_to_cpus(self):
+        host = host_state.parse_hosts([{'id': 'a', 'memory_mb': 1,
+                                        'cpus': 2}])[0]
+        self.assertEqual(2, host.cpus_total)
+
+    def test_null_optional_field_means_not_reported(self):
+        host = host_state.parse_hosts([{'id': 'a', 'memory_mb': 1,
+                                        'disk_gb': None}])[0]
+        self.assertEqual(math.inf, host.disk_gb)
+
+    def test_hosts_wrapper_object_and_generator(self):
+        table = host_state.parse_hosts({'hosts': [FULL_HOST]})
+        self.assertEqual(('node-1',), table.ids)
+        table = host_state.parse_hosts(dict(FULL_HOST, id=str(i))
+                                       for i in range(3))
+        self.assertEqual(('0', '1', '2'), table.ids)
+
+    def test_table_is_sorted_by_id_and_indexes_rows(self):
+        table = host_state.parse_hosts(
+            [{'id': name, 'memory_mb': n} for n, name in
+             enumerate(['c', 'a', 'b'])])
+        self.assertEqual(('a', 'b', 'c'), table.ids)
+        self.assertEqual([1, 2, 0], list(table.memory_mb))
+        self.assertEqual(2, table.row_of('c'))
+        self.assertRaises(KeyError, table.row_of, 'zz')
+        self.assertEqual(['a', 'b', 'c'], [host.id for host in table])
+        self.assertEqual(['b', 'c'], [host.id for host in table[1:]])
+
+    def test_table_and_host_objects_are_read_only(self):
+        table = host_state.parse_hosts([FULL_HOST])
+        self.assertRaises(ValueError, table.memory_mb.__setitem__, 0, 1)
+        host = table[0]
+        self.assertRaises(AttributeError, setattr, host, 'memory_mb', 1)
+        self.assertRaises(TypeError, operator.setitem, host.labels, 'z', 'x')
+
+    def test_a_table_or_host_objects_are_accepted_as_they_are(self):
+        table = host_state.parse_hosts([FULL_HOST])
+        self.assertIs(table, host_state.parse_hosts(table))
+        self.assertEqual(table[0], host_state.parse_hosts(list(table))[0])
+
+    def test_input_is_not_mutated(self):
+        hosts = [dict(FULL_HOST, labels=dict(FULL_HOST['labels'])),
+                 {'id': 'b', 'memory_mb': 1}]
+        before = copy.deepcopy(hosts)
+        host_state.parse_hosts(hosts)
+        self.assertEqual(before, hosts)
+
+    def test_bad_hosts_name_position_id_and_field(self):
+        good = {'id': 'n', 'memory_mb': 1}
+        cases = [
+            ('x', 'hosts must be a list'),
+            ({'nodes': []}, 'hosts must be a list'),
+            (5, 'hosts must be a list'),
+            ([5], "host 0: expected an object"),
+            ([{}], "host 0: id must be a non-empty string, got None"),
+            ([{'id': ''}], "id must be a non-empty string, got ''"),
+            ([{'id': 7, 'memory_mb': 1}], "id must be a non-empty string"),
+            ([{'id': 'n'}], "host 0 (id 'n'): missing required field "
+                            "'memory_mb'"),
+            ([good, dict(good, memory_mb='1')],
+             "host 1 (id 'n'): memory_mb must be a number, got '1' (str)"),
+            ([dict(good, memory_mb=True)], "memory_mb must be a number, "
+                                           "got True (bool)"),
+            ([dict(good, cpus=-1)], "cpus must be a finite number >= 0"),
+            ([dict(good, disk_gb=float('nan'))], "disk_gb must be a finite"),
+            ([dict(good, disk_gb=float('inf'))], "disk_gb must be a finite"),
+            ([dict(good, memory_mb=10 ** 400)], "memory_mb is too large"),
+            ([dict(good, memory_mb=[1])], "memory_mb must be a number"),
+            ([dict(good, containers=1.5)], "containers must be a whole"),
+            ([dict(good, containers=-1)], "containers must be a finite"),
+            ([dict(good, enabled='true')], "enabled must be true or false"),
+            ([dict(good, labels=['zone'])], "labels must map strings"),
+            ([dict(good, labels={'zone': 1})], "labels must map strings"),
+            ([dict(good, labels={1: 'a'})], "labels must map strings"),
+            ([dict(good, memroy_mb=1)], "unknown field 'memroy_mb'; "
+                                        "accepted fields: id, memory_mb"),
+            ([good, {'id': 'm', 'memory_mb': 1}, good],
+             "host 2 (id 'n'): duplicate id, already used by host 0"),
+            ([dict(good, memory_total_mb=0.5)],
+             "memory_mb (1) is more than memory_total_mb (0.5)"),
+            ([dict(good, cpus=4, cpus_total=2)],
+             "cpus (4) is more than cpus_total (2)"),
+        ]
+        for hosts, message in cases:
+            with self.subTest(hosts=hosts):
+                error = self.assertRaises(exceptions.InvalidHostData,
+                                          host_state.parse_hosts, hosts)
+                self.assertIn(message, str(error))
+                self.assertIsInstance(error, exceptions.SchedulerError)
+                self.assertIsInstance(error, ValueError)
+
+
+class ParseRequestTest(base.TestCase):
+
+    def test_fields_and_defaults(self):
+        request = host_state.parse_request(
+            {'memory_mb': 512, 'cpus': 0.5, 'disk_gb': 1,
+             'labels': {'zone': 'az1'}})
+        self.assertEqual((512, 0.5, 1), (request.memory_mb, request.cpus,
+                                         request.disk_gb))
+        self.assertEqual({'zone': 'az1'}, dict(request.labels))
+        empty = host_state.parse_request({})
+        self.assertEqual(host_state.Request(), empty)
+        self.assertEqual(empty, host_state.parse_request(None))
+        self.assertEqual((0, 0, 0, {}), (empty.memory_mb, empty.cpus,
+                                         empty.disk_gb, dict(empty.labels)))
+        self.assertIs(request, host_state.parse_request(request))
+
+    def test_request_labels_are_read_only_copies(self):
+        labels = {'zone': 'az1'}
+        request = host_state.Request(labels=labels)
+        labels['zone'] = 'az2'
+        self.assertEqual('az1', request.labels['zone'])
+        self.assertRaises(TypeError, operator.setitem, request.labels, 'a',
+                          'b')
+
+    def test_bad_requests(self):
+        cases = [
+            ([], 'request: expected an object'),
+            ('512', 'request: expected an object'),
+            ({'memory': 512}, "request: unknown field 'memory'; accepted "
+                              "fields: memory_mb, cpus, disk_gb, labels"),
+            ({'memory_mb': '512'}, 'memory_mb must be a number'),
+            ({'cpus': False}, 'cpus must be a number, got False (bool)'),
+            ({'cpus': -0.5}, 'cpus must be a finite number >= 0'),
+            ({'disk_gb': float('nan')}, 'disk_gb must be a finite number'),
+            ({'memory_mb': 1e400}, 'memory_mb must be a finite number'),
+            ({'memory_mb': 2 ** 1100}, 'memory_mb is too large'),
+            ({'labels': 'zone=az1'}, 'labels must map strings to strings'),
+            ({'labels': {'zone': None}}, 'labels must map strings'),
+        ]
+        for data, message in cases:
+            with self.subTest(data=data):
+                error = self.assertRaises(exceptions.InvalidRequest,
+                                          host_state.parse_request, data)
+                self.assertIn(message, str(error))
+
+
+class LoadHostsTest(base.TestCase):
+
+    def test_reads_a_json_file(self):
+        path = self.write_file('hosts.json',
+                               json.dumps({'hosts': [FULL_HOST]}))
+        self.assertEqual(('node-1',), host_state.load_hosts(path).ids)
+
+    def test_bad_files(self):
+        cases = [
+            (self.write_file('empty.json', ''), 'is not valid JSON'),
+            (self.write_file('bad.json', '[{"id": "a",'), 'not valid JSON'),
+            (self.write_file('obj.json', '{"id": "a"}'), 'must be a list'),
+            ('/nonexistent/hosts.json', 'cannot read hosts file '
+                                        '/nonexistent/hosts.json'),
+            (self.write_file('nan.json', '[{"id": "a", "memory_mb": NaN}]'),
+             "host 0 (id 'a'): memory_mb must be a finite number"),
+        ]
+        binary = self.write_file('binary.json', '')
+        with open(binary, 'wb') as out:
+            out.write(b'\xff\xfe\x00garbage')
+        cases.append((binary, 'is not valid JSON'))
+        for path, message in cases:
+            with self.subTest(path=path):
+                error = self.assertRaises(exceptions.InvalidHostData,
+                                          host_state.load_hosts, path)
+                self.assertIn(message, str(error))
+
+
+class HostTableTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.table = host_state.parse_hosts([
+            {'id': 'a', 'memory_mb': 1024, 'cpus': 1, 'disk_gb': 10,
+             'labels': {'zone': 'az1'}},
+            {'id': 'b', 'memory_mb': 4096, 'labels': {'zone': 'az2',
+                                                      'ssd': 'true'}},
+            {'id': 'c', 'memory_mb': 8192, 'cpus': 8, 'enabled': False,
+             'labels': {'zone': 'az1', 'ssd': 'true'}},
+        ])
+
+    def fitting(self, **request):
+        mask = self.table.fits(host_state.Request(**request))
+        return [host_id for host_id, ok in zip(self.table.ids, mask) if ok]
+
+    def test_fits_checks_each_resource_and_enabled(self):
+        self.assertEqual(['a', 'b'], self.fitting())
+        self.assertEqual(['b'], self.fitting(memory_mb=2048))
+        self.assertEqual(['a', 'b'], self.fitting(cpus=1))
+        self.assertEqual(['b'], self.fitting(cpus=1.5))
+        self.assertEqual(['b'], self.fitting(disk_gb=11))
+        self.assertEqual(['a'], self.fitting(labels={'zone': 'az1'}))
+        self.assertEqual(['b'], self.fitting(labels={'ssd': 'true'}))
+        self.assertEqual([], self.fitting(labels={'zone': 'az3'}))
+        self.assertEqual([], self.fitting(labels={'zone': 'az1',
+                                                  'ssd': 'true'}))
+
+    def test_consume_copies_and_reduces_one_row(self):
+        request = host_state.Request(memory_mb=1000, cpus=0.5, disk_gb=2)
+        after = self.table.consume(0, request)
+        self.assertEqual([24, 4096, 8192], list(after.memory_mb))
+        self.assertEqual([0.5, math.inf, 8], list(after.cpus))
+        self.assertEqual([8, math.inf, math.inf], list(after.disk_gb))
+        self.assertEqual([1, 0, 0], list(after.containers))
+        self.assertEqual([1024, 4096, 8192], list(self.table.memory_mb))
+        self.assertEqual([0, 0, 0], list(self.table.containers))
+        self.assertEqual(['a'], [h.id for h, ok in zip(
+            after, after.label_mask({'zone': 'az1'})) if ok and h.enabled])
+
+    def test_no_valid_host_counts_after_each_check(self):
+        error = self.table.no_valid_host(host_state.Request(
+            memory_mb=2048, cpus=2, labels={'zone': 'az1'}))
+        self.assertEqual(3, error.hosts_total)
+        # b reports no CPUs, so they do not limit it; it is in az2.
+        self.assertEqual([('enabled', 2), ('memory', 1), ('cpu', 1),
+                          ('labels', 0)], error.filter_counts)
+        self.assertEqual('no valid host among 3: enabled 2, memory 1 (needs '
+                         '2048 MB), cpu 1 (needs 2 CPUs), labels 0 '
+                         '(zone=az1)', str(error))
+
+
+class SeedDataTest(base.TestCase):
+
+    def test_seed_shape_becomes_hosts(self):
+        table = host_state.hosts_from_seed(
+            {13: 'id1', 324: 'id2', 434: 'id3', 'memory': [13, 324, 434]})
+        self.assertEqual(('id1', 'id2', 'id3'), table.ids)
+        self.assertEqual([13, 324, 434], list(table.memory_mb))
+
+    def test_repeated_memory_values_are_one_node(self):
+        table = host_state.hosts_from_seed({13: 'id1', 'memory': [13, 13]})
+        self.assertEqual(('id1',), table.ids)
+
+    def test_bad_seed_data(self):
+        cases = [
+            ([13], 'seed data must map free memory to node id'),
+            ({13: 'id1'}, 'seed data must map free memory'),
+            ({13: 'id1', 'memory': '13'}, 'seed data must map'),
+            ({13: 'id1', 'memory': [14]}, "lists memory 14 (int) under "
+                                          "'memory' but maps no node id"),
+            ({13: 'id1', 'memory': [[13]]}, 'maps no node id'),
+            ({13: 5, 'memory': [13]}, 'id must be a non-empty string'),
+            ({-1: 'id1', 'memory': [-1]}, 'memory_mb must be a finite'),
+        ]
+        for data, message in cases:
+            with self.subTest(data=data):
+                error = self.assertRaises(exceptions.InvalidHostData,
+                                          host_state.hosts_from_seed, data)
+                self.assertIn(message, str(error))
