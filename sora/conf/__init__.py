@@ -12,9 +12,10 @@
 
 """Sora's configuration options, one module per option group."""
 
+from sora.conf import filter_scheduler
 from sora.conf import scheduler
 
-MODULES = (scheduler,)
+MODULES = (scheduler, filter_scheduler)
 
 
 def register_opts(conf):

@@ -10,44 +10,101 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The driver API every scheduler plugin implements.
+"""The API every scheduler plugin implements: drivers, filters, weighers.
 
-A driver is a class registered under the ``sora.scheduler`` entry point
-namespace. The manager builds it once as ``Driver(conf=conf)`` and calls
-``select_destinations(request, hosts, count)`` for every decision:
+Each plugin is a class registered under an entry point namespace and built
+once as ``Plugin(conf=conf)`` with the manager's
+:class:`oslo_config.cfg.ConfigOpts`. The base classes here accept that
+keyword; a plugin without a Sora base class needs only
+``__init__(self, conf=None)`` and its method.
+
+What plugins receive:
 
 * ``request`` is a :class:`sora.scheduler.host_state.Request`
   (``request.memory_mb``, ``request.cpus``, ``request.disk_gb``,
-  ``request.labels``), already validated;
+  ``request.labels``, ``request.same_host``, ``request.different_host``,
+  ``request.group``, ``request.group_policy``), already validated;
 * ``hosts`` is a :class:`sora.scheduler.host_state.HostTable`: a read-only
   sequence of :class:`~sora.scheduler.host_state.Host` objects sorted by id
-  (``host.id``, ``host.memory_mb``, ``host.labels``, ...) that also
-  exposes its columns as NumPy arrays for vectorised drivers;
-* the driver returns a list of ``count`` host ids, best first, or raises
-  :class:`sora.scheduler.exceptions.NoValidHost`. It must not change
-  ``hosts``; :meth:`HostTable.consume` gives the copy in which a pick
-  has taken its resources, so ``count > 1`` never oversubscribes a host.
+  (``host.id``, ``host.memory_mb``, ``host.labels``, ``host.groups``, ...)
+  whose columns are also NumPy arrays (``hosts.memory_mb``, ...) for
+  vectorised code. Per-host plugin methods get one ``Host`` at a time and
+  never see the table.
 
-Drivers need to implement only :meth:`Scheduler.select_destinations`; the
-seed-compatible :meth:`Scheduler.scheduler` is built on it.
+Drivers (namespace ``sora.scheduler``)
+    :class:`Scheduler`: ``select_destinations(request, hosts, count)``
+    returns ``count`` host ids, best first, or raises
+    :class:`~sora.scheduler.exceptions.NoValidHost`. It must not change
+    ``hosts``; :meth:`HostTable.consume` gives the copy in which a pick has
+    taken its resources, so ``count > 1`` never oversubscribes a host.
+
+Filters (namespace ``sora.scheduler.filters``)
+    :class:`Filter`: either vectorised, ``filter_mask(hosts, request)``
+    returning a boolean array with one entry per row (or ``None`` when the
+    request gives it nothing to check), or per host,
+    ``host_passes(host, request)`` returning a bool.
+
+Weighers (namespace ``sora.scheduler.weighers``)
+    :class:`Weigher`: either vectorised, ``weigh_all(hosts, request)``
+    returning one number per row, or per host, ``weigh(host, request)``.
+    Higher is better; the filter driver normalises each weigher's numbers
+    to 0..1 across the candidates and multiplies them by the weigher's
+    ``multiplier`` (1.0 when it has none) before adding them up.
 """
 
 import abc
 
 from oslo_config import cfg
 
+from sora import conf as sora_conf
+from sora.scheduler import filtering
 from sora.scheduler import host_state
 
 
-class Scheduler(metaclass=abc.ABCMeta):
-    """Base class of scheduler drivers.
+class Plugin:
+    """Base class of every Sora plugin: keeps the configuration.
 
     :param conf: the :class:`oslo_config.cfg.ConfigOpts` holding Sora's
-        options; the global ``cfg.CONF`` when omitted.
+        options (registered on it if need be); the global ``cfg.CONF`` when
+        omitted.
     """
 
     def __init__(self, conf=None):
         self.conf = cfg.CONF if conf is None else conf
+        sora_conf.register_opts(self.conf)
+
+
+class Filter(Plugin):
+    """Base class of filters; implement ``filter_mask`` or ``host_passes``.
+
+    :meth:`describe` may say what the request needed, for the
+    :class:`~sora.scheduler.exceptions.NoValidHost` explanation.
+    ``request_fields`` names the request constraints the filter enforces
+    (``labels``, ``same_host``, ``different_host``, or a group policy): the
+    filter driver refuses a request whose constraint no enabled filter
+    enforces, instead of ignoring it.
+    """
+
+    request_fields = ()
+
+    def describe(self, request):
+        """Return what *request* asks of hosts, or ``None``."""
+        return None
+
+
+class Weigher(Plugin):
+    """Base class of weighers; implement ``weigh_all`` or ``weigh``.
+
+    ``multiplier`` scales the normalised weights: positive prefers hosts
+    with more of what is weighed (spreading), negative fewer (packing),
+    0 switches the weigher off.
+    """
+
+    multiplier = 1.0
+
+
+class Scheduler(Plugin, metaclass=abc.ABCMeta):
+    """Base class of scheduler drivers."""
 
     @abc.abstractmethod
     def select_destinations(self, request, hosts, count=1):
@@ -69,22 +126,24 @@ class Scheduler(metaclass=abc.ABCMeta):
         return self.select_destinations(host_state.Request(), hosts)[0]
 
 
-def place(request, hosts, count, choose):
+def place(request, hosts, count, filters, choose):
     """Pick ``count`` hosts one at a time, each pick taking its resources.
 
-    A helper for drivers: ``choose(hosts, mask)`` returns the row to use
-    among the rows where ``mask`` (the hosts that fit) is true; it is
-    called again on a table in which the previous pick has consumed the
-    request. All or nothing: raises :class:`NoValidHost` when fewer than
-    ``count`` picks are possible.
+    A helper for drivers: the hosts that pass *filters* (``(name, filter)``
+    pairs, see :func:`sora.scheduler.filtering.load`) are the candidates,
+    and ``choose(hosts, request, mask)`` returns the row to use among the
+    rows where ``mask`` is true. It is called again on a table in which
+    the previous pick has consumed the request. All or nothing: raises
+    :class:`NoValidHost` when fewer than ``count`` picks are possible.
     """
     chosen = []
     for placed in range(count):
-        mask = hosts.fits(request)
+        mask, counts = filtering.run(filters, hosts, request)
         if not mask.any():
-            raise hosts.no_valid_host(request, count, placed)
-        row = choose(hosts, mask)
+            raise filtering.no_valid_host(filters, hosts, request, counts,
+                                          count, placed)
+        row = choose(hosts, request, mask)
         chosen.append(hosts.ids[row])
         if placed + 1 < count:
-            hosts = hosts.consume(row, request)
+            hosts = hosts.consume([row], request)
     return chosen

@@ -34,6 +34,7 @@ UNLIMITED = math.inf
 """The value of a resource a host did not report: it never limits."""
 
 _NO_LABELS = types.MappingProxyType({})
+GROUP_POLICIES = ('affinity', 'anti-affinity')
 
 # Field name -> default, in the order of the documented format. None marks
 # a required field; a callable derives the default from the parsed host.
@@ -46,11 +47,16 @@ HOST_FIELDS = {
     'disk_gb': UNLIMITED,
     'containers': 0,
     'labels': _NO_LABELS,
+    'groups': (),
     'enabled': True,
 }
-REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'labels')
-_COLUMNS = ('memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')
-_CONSUMED = ('memory_mb', 'cpus', 'disk_gb')
+REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'labels', 'same_host',
+                  'different_host', 'group', 'group_policy')
+RESOURCES = ('memory_mb', 'cpus', 'disk_gb')
+"""The request fields a placement consumes from its host."""
+EPSILON = 1e-9
+"""Tolerance of resource arithmetic on floats."""
+_FLOATS = ('memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,8 +65,10 @@ class Host:
 
     Attributes carry the node report's field names: ``id``, ``memory_mb``
     (free), ``memory_total_mb``, ``cpus`` (free), ``cpus_total``,
-    ``disk_gb`` (free), ``containers``, ``labels`` (read-only mapping) and
-    ``enabled``. A resource the node did not report is :data:`UNLIMITED`.
+    ``disk_gb`` (free), ``containers``, ``labels`` (read-only mapping),
+    ``groups`` (tuple: the group of each container it runs that has one)
+    and ``enabled``. A resource the node did not report is
+    :data:`UNLIMITED`.
     """
 
     id: str
@@ -71,12 +79,14 @@ class Host:
     disk_gb: float
     containers: int
     labels: collections.abc.Mapping
+    groups: tuple
     enabled: bool
 
     def to_dict(self):
         """Return the host in its JSON form (unlimited resources omitted)."""
         data = _fields_of(self)
         data['labels'] = dict(self.labels)
+        data['groups'] = list(self.groups)
         return {k: v for k, v in data.items() if v != UNLIMITED}
 
 
@@ -88,21 +98,37 @@ class Request:
     :param cpus: free CPUs needed (fractions allowed).
     :param disk_gb: free disk needed, in GB.
     :param labels: labels the host must carry with these exact values.
+    :param same_host: ids of hosts to choose among.
+    :param different_host: ids of hosts to avoid.
+    :param group: the container's group, for (anti-)affinity.
+    :param group_policy: ``affinity`` (join the hosts already running the
+        group, anywhere for its first container) or ``anti-affinity``
+        (never beside another container of the group); required with
+        ``group``.
     """
 
     memory_mb: float = 0.0
     cpus: float = 0.0
     disk_gb: float = 0.0
     labels: collections.abc.Mapping = dataclasses.field(default_factory=dict)
+    same_host: tuple = ()
+    different_host: tuple = ()
+    group: str = None
+    group_policy: str = None
 
     def __post_init__(self):
         object.__setattr__(self, 'labels',
                            types.MappingProxyType(dict(self.labels)))
+        for field in ('same_host', 'different_host'):
+            object.__setattr__(self, field, tuple(getattr(self, field)))
 
     def to_dict(self):
-        """Return the request in its JSON form."""
-        return {'memory_mb': self.memory_mb, 'cpus': self.cpus,
-                'disk_gb': self.disk_gb, 'labels': dict(self.labels)}
+        """Return the request in its JSON form (unset extras omitted)."""
+        data = _fields_of(self)
+        data['labels'] = dict(self.labels)
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in data.items()
+                if value not in ((), None)}
 
 
 class HostTable(collections.abc.Sequence):
@@ -111,31 +137,38 @@ class HostTable(collections.abc.Sequence):
     It reads as a sequence of :class:`Host`; the columns (NumPy arrays,
     read-only) serve vectorised code: ``memory_mb``, ``memory_total_mb``,
     ``cpus``, ``cpus_total``, ``disk_gb``, ``containers``, ``enabled``;
-    ``ids`` and ``labels`` are tuples. Because rows are sorted by id, the
-    first of several equal rows is the one with the lowest id, which is how
-    every tie is broken. Build tables with :func:`parse_hosts`.
+    ``ids``, ``labels`` and ``groups`` are tuples. Because rows are sorted
+    by id, the first of several equal rows is the one with the lowest id,
+    which is how every tie is broken. Tables never change: the methods that
+    account for placements return new tables. Build them with
+    :func:`parse_hosts`.
     """
 
-    def __init__(self, ids, labels, columns, index=None, label_codes=None):
+    def __init__(self, ids, labels, groups, columns, index=None,
+                 label_codes=None):
         self.ids = ids
         self.labels = labels
+        self.groups = groups
+        self._columns = columns
         for name, column in columns.items():
             column.flags.writeable = False
             setattr(self, name, column)
         self._index = index
         self._label_codes = {} if label_codes is None else label_codes
+        self._group_masks = {}
 
     @classmethod
     def _from_rows(cls, rows):
         rows = sorted(rows, key=lambda row: row['id'])
         columns = {name: np.array([row[name] for row in rows], dtype=float)
-                   for name in _COLUMNS}
+                   for name in _FLOATS}
         columns['containers'] = np.array(
             [row['containers'] for row in rows], dtype=np.int64)
         columns['enabled'] = np.array(
             [row['enabled'] for row in rows], dtype=bool)
         return cls(tuple(row['id'] for row in rows),
-                   tuple(row['labels'] for row in rows), columns)
+                   tuple(row['labels'] for row in rows),
+                   tuple(row['groups'] for row in rows), columns)
 
     def __len__(self):
         return len(self.ids)
@@ -152,14 +185,23 @@ class HostTable(collections.abc.Sequence):
             disk_gb=float(self.disk_gb[row]),
             containers=int(self.containers[row]),
             labels=self.labels[row],
+            groups=self.groups[row],
             enabled=bool(self.enabled[row]))
 
-    def row_of(self, host_id):
-        """Return the row number of *host_id* (:class:`KeyError` if none)."""
+    def _rows(self):
         if self._index is None:
             self._index = {host_id: row for row, host_id in
                            enumerate(self.ids)}
-        return self._index[host_id]
+        return self._index
+
+    def row_of(self, host_id):
+        """Return the row number of *host_id* (:class:`KeyError` if none)."""
+        return self._rows()[host_id]
+
+    def rows_of(self, host_ids):
+        """Return the rows of those of *host_ids* that are in the table."""
+        index = self._rows()
+        return [index[host_id] for host_id in host_ids if host_id in index]
 
     def label_mask(self, labels):
         """Return the mask of hosts carrying every ``labels`` key=value."""
@@ -171,7 +213,7 @@ class HostTable(collections.abc.Sequence):
 
     def _codes_of(self, key):
         # Per label key: an int code per host (-1: key absent) and the code
-        # of each value, built on first use and shared by consumed copies.
+        # of each value, built on first use and shared by derived tables.
         cached = self._label_codes.get(key)
         if cached is None:
             by_value = {}
@@ -182,60 +224,138 @@ class HostTable(collections.abc.Sequence):
             cached = self._label_codes[key] = (codes, by_value)
         return cached
 
-    def fit_masks(self, request):
-        """Yield ``(check, mask, what the request needs)`` per constraint.
-
-        The checks are ``enabled``, ``memory``, then ``cpu``, ``disk`` and
-        ``labels`` when the request sets them; a host fits when it passes
-        every mask.
-        """
-        yield 'enabled', self.enabled, None
-        yield ('memory', self.memory_mb >= request.memory_mb,
-               f'needs {request.memory_mb:g} MB')
-        if request.cpus:
-            yield ('cpu', self.cpus >= request.cpus,
-                   f'needs {request.cpus:g} CPUs')
-        if request.disk_gb:
-            yield ('disk', self.disk_gb >= request.disk_gb,
-                   f'needs {request.disk_gb:g} GB')
-        if request.labels:
-            yield ('labels', self.label_mask(request.labels),
-                   ' '.join(f'{k}={v}' for k, v in request.labels.items()))
-
-    def fits(self, request):
-        """Return the boolean mask of hosts that can take *request*."""
-        mask = None
-        for _check, passed, _needs in self.fit_masks(request):
-            mask = passed if mask is None else mask & passed
+    def group_mask(self, group):
+        """Return the mask of hosts running a container of *group*."""
+        mask = self._group_masks.get(group)
+        if mask is None:
+            mask = np.fromiter((group in groups for groups in self.groups),
+                               dtype=bool, count=len(self))
+            mask.flags.writeable = False
+            self._group_masks[group] = mask
         return mask
 
-    def no_valid_host(self, request, count=1, placed=0):
-        """Return a :class:`NoValidHost` explaining which checks failed."""
-        counts, details, mask = [], {}, None
-        for check, passed, needs in self.fit_masks(request):
-            mask = passed if mask is None else mask & passed
-            counts.append((check, int(mask.sum())))
-            if needs:
-                details[check] = needs
-        return exceptions.NoValidHost(len(self), counts, count=count,
-                                      placed=placed, details=details)
+    def consume(self, rows, request):
+        """Return a copy in which each of *rows* has taken *request*.
 
-    def consume(self, row, request):
-        """Return a copy in which host *row* has taken *request*.
-
-        Free memory, CPUs and disk drop by what the request needs and the
-        container count grows by one; this table is left unchanged.
+        A row listed twice takes it twice: free memory, CPUs and disk drop
+        by what the request needs, the container count grows by one and the
+        request's group joins the host's groups. This table is unchanged.
         """
-        columns = {name: getattr(self, name) for name in _COLUMNS}
-        for name in _CONSUMED:
-            column = columns[name].copy()
-            column[row] -= getattr(request, name)
-            columns[name] = column
-        columns['containers'] = self.containers.copy()
-        columns['containers'][row] += 1
-        columns['enabled'] = self.enabled
-        return HostTable(self.ids, self.labels, columns, self._index,
+        usage = Usage(len(self))
+        usage.add(rows, request)
+        return self.less(usage)
+
+    def less(self, usage):
+        """Return a copy of this table with *usage* taken from each host."""
+        columns = dict(self._columns)
+        for name in RESOURCES:
+            used = getattr(usage, name)
+            if used.any():
+                columns[name] = np.maximum(columns[name] - used, 0.0)
+        columns['containers'] = self.containers + usage.containers
+        groups = self.groups
+        if usage.groups:
+            groups = list(groups)
+            for row, extra in usage.groups.items():
+                groups[row] += tuple(extra.elements())
+            groups = tuple(groups)
+        return HostTable(self.ids, self.labels, groups, columns, self._index,
                          self._label_codes)
+
+    def take(self, rows):
+        """Return a table of the given rows (which must stay id-sorted)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return HostTable(tuple(self.ids[row] for row in rows),
+                         tuple(self.labels[row] for row in rows),
+                         tuple(self.groups[row] for row in rows),
+                         {name: column[rows] for name, column in
+                          self._columns.items()})
+
+    def merge(self, other):
+        """Return this table with *other*'s hosts added or replacing."""
+        replaced = self.rows_of(other.ids)
+        if len(replaced) == len(other):
+            columns = {}
+            for name, column in self._columns.items():
+                columns[name] = column.copy()
+                columns[name][replaced] = getattr(other, name)
+            labels, groups = list(self.labels), list(self.groups)
+            for row, label, group in zip(replaced, other.labels,
+                                         other.groups):
+                labels[row], groups[row] = label, group
+            return HostTable(self.ids, tuple(labels), tuple(groups), columns,
+                             self._index)
+        kept = self.without(other.ids)
+        ids = kept.ids + other.ids
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        joined = HostTable(
+            ids, kept.labels + other.labels, kept.groups + other.groups,
+            {name: np.concatenate([column, getattr(other, name)])
+             for name, column in kept._columns.items()})
+        return joined.take(order)
+
+    def without(self, host_ids):
+        """Return this table less the hosts in *host_ids*."""
+        keep = np.ones(len(self), dtype=bool)
+        keep[self.rows_of(host_ids)] = False
+        return self if keep.all() else self.take(np.flatnonzero(keep))
+
+
+class Usage:
+    """Resources taken from each row of a table (claims, picks).
+
+    Arrays aligned with the table's rows: ``memory_mb``, ``cpus``,
+    ``disk_gb``, ``containers``; ``groups`` maps a row to a Counter of the
+    groups placed there.
+    """
+
+    def __init__(self, size):
+        for name in RESOURCES:
+            setattr(self, name, np.zeros(size))
+        self.containers = np.zeros(size, dtype=np.int64)
+        self.groups = {}
+
+    def add(self, rows, request, sign=1):
+        """Add (or with ``sign=-1`` take back) *request* on each of rows."""
+        for name in RESOURCES:
+            amount = getattr(request, name)
+            if amount:
+                np.add.at(getattr(self, name), rows, sign * amount)
+        np.add.at(self.containers, rows, sign)
+        for row in rows:
+            if request.group is not None:
+                counter = self.groups.setdefault(row, collections.Counter())
+                counter[request.group] += sign
+                if not +counter:
+                    del self.groups[row]
+            if not self.containers[row]:
+                for name in RESOURCES:
+                    getattr(self, name)[row] = 0.0  # no float residue
+
+    def holds(self, row, request):
+        """Whether row's usage includes one placement of *request*."""
+        return bool(
+            self.containers[row] >= 1
+            and all(getattr(self, name)[row] + EPSILON
+                    >= getattr(request, name) for name in RESOURCES)
+            and (request.group is None
+                 or self.groups.get(row, {}).get(request.group, 0) >= 1))
+
+    def realign(self, old, new):
+        """Return this usage of table *old* for table *new*, row by id.
+
+        Usage of hosts that are not in *new* is dropped.
+        """
+        if new.ids is old.ids:
+            return self
+        usage = Usage(len(new))
+        for row in np.flatnonzero(self.containers):
+            target = new.rows_of([old.ids[row]])
+            for name in RESOURCES + ('containers',):
+                getattr(usage, name)[target] = getattr(self, name)[row]
+            if target and row in self.groups:
+                usage.groups[target[0]] = self.groups[row]
+        return usage
 
 
 def _fields_of(instance):
@@ -276,6 +396,22 @@ def _labels(value, where, error):
     return types.MappingProxyType(dict(value))
 
 
+def _name(value, field, where, error):
+    if not isinstance(value, str) or not value:
+        raise error(f'{where}: {field} must be a non-empty string, '
+                    f'got {_show(value)}')
+    return value
+
+
+def _names(value, field, where, error):
+    if isinstance(value, (str, bytes, collections.abc.Mapping)) or \
+            not isinstance(value, collections.abc.Iterable):
+        raise error(f'{where}: {field} must be a list of strings, '
+                    f'got {_show(value)}')
+    return tuple(_name(item, f'each of {field}', where, error)
+                 for item in value)
+
+
 def _check_fields(data, accepted, where, error):
     if not isinstance(data, collections.abc.Mapping):
         raise error(f'{where}: expected an object (mapping), '
@@ -292,10 +428,7 @@ def _parse_host(data, position):
     where = f'host {position}'
     error = exceptions.InvalidHostData
     _check_fields(data, HOST_FIELDS, where, error)
-    host_id = data.get('id')
-    if not isinstance(host_id, str) or not host_id:
-        raise error(f'{where}: id must be a non-empty string, '
-                    f'got {_show(host_id)}')
+    host_id = _name(data.get('id'), 'id', where, error)
     where = f'host {position} (id {host_id!r})'
     host = {'id': host_id}
     for field, default in HOST_FIELDS.items():
@@ -308,6 +441,8 @@ def _parse_host(data, position):
             host[field] = default(host) if callable(default) else default
         elif field == 'labels':
             host[field] = _labels(value, where, error)
+        elif field == 'groups':
+            host[field] = _names(value, field, where, error)
         elif field == 'enabled':
             if not isinstance(value, bool):
                 raise error(f'{where}: enabled must be true or false, '
@@ -381,9 +516,8 @@ def load_hosts(path):
 def parse_request(data):
     """Validate a request and return it as a :class:`Request`.
 
-    :param data: a mapping with the optional fields ``memory_mb``, ``cpus``,
-        ``disk_gb`` and ``labels``; ``None`` (no constraint) or a
-        :class:`Request` (returned as it is).
+    :param data: a mapping of the optional fields of :class:`Request`;
+        ``None`` (no constraint) or a :class:`Request` (returned as it is).
     :raises InvalidRequest: naming the field and what is accepted.
     """
     if isinstance(data, Request):
@@ -398,8 +532,16 @@ def parse_request(data):
             continue
         if field == 'labels':
             fields[field] = _labels(value, 'request', error)
+        elif field in ('same_host', 'different_host'):
+            fields[field] = _names(value, field, 'request', error)
+        elif field in ('group', 'group_policy'):
+            fields[field] = _name(value, field, 'request', error)
         else:
             fields[field] = _number(value, field, 'request', error)
+    if fields.get('group_policy', GROUP_POLICIES[0]) not in GROUP_POLICIES \
+            or ('group' in fields) != ('group_policy' in fields):
+        raise error('request: group and group_policy go together, and '
+                    'group_policy is one of: ' + ', '.join(GROUP_POLICIES))
     return Request(**fields)
 
 

@@ -14,7 +14,9 @@
 
 Data flows one way: config -> manager -> driver -> host ids. The manager
 validates callers' plain mappings once and hands the driver read-only
-objects; it never changes what the caller passed in.
+objects; it never changes what the caller passed in. Like nova-scheduler's
+HostManager it also tracks hosts between decisions (node reports in,
+claims out) in a :class:`~sora.scheduler.host_store.HostStore`.
 """
 
 import operator
@@ -25,6 +27,7 @@ from oslo_log import log as logging
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import host_store
 from sora.scheduler import plugins
 
 LOG = logging.getLogger(__name__)
@@ -36,17 +39,22 @@ MAX_COUNT = 1000
 class SchedulerManager:
     """Builds the configured scheduler driver and asks it for decisions.
 
+    Every method is safe to call from many threads at once.
+
     :param conf: a :class:`oslo_config.cfg.ConfigOpts`, parsed or not; the
         global ``cfg.CONF`` when omitted. Sora's options are registered on
         it (idempotently) and ``[DEFAULT] scheduler_driver`` names the
         driver, an entry point in the ``sora.scheduler`` namespace.
+    :param store: the :class:`~host_store.HostStore` of tracked hosts; a
+        new in-process :class:`~host_store.MemoryHostStore` by default.
     :raises DriverNotFound: no driver of that name is installed.
     :raises DriverLoadError: the driver fails to import or to build, or
         several distributions register its name.
     """
 
-    def __init__(self, conf=None):
+    def __init__(self, conf=None, store=None):
         self.conf = cfg.CONF if conf is None else conf
+        self.store = host_store.MemoryHostStore() if store is None else store
         sora_conf.register_opts(self.conf)
         name = self.conf.scheduler_driver
         driver, plugin = plugins.load(plugins.DRIVERS, name, self.conf)
@@ -69,21 +77,81 @@ class SchedulerManager:
         """The entry point name of the driver in use."""
         return self._driver_name
 
-    def select_destinations(self, request, hosts, count=1):
+    def update_hosts(self, hosts):
+        """Add or replace tracked hosts by id (node reports).
+
+        :param hosts: as for :meth:`select_destinations`.
+        :raises InvalidHostData: a host is malformed; nothing is changed.
+        """
+        self.store.update(host_state.parse_hosts(hosts))
+
+    def remove_host(self, host_id):
+        """Stop tracking a host, and its claims.
+
+        :raises InvalidRequest: no tracked host has that id.
+        """
+        self.store.remove(host_id)
+
+    def release(self, host_id, request):
+        """Give back what a claim of *request* took on *host_id*.
+
+        :raises InvalidRequest: unknown host, malformed request, or no such
+            claim on the host; nothing is changed.
+        """
+        self.store.release(host_id, host_state.parse_request(request))
+
+    def hosts(self):
+        """Return the tracked hosts, claims deducted (a read-only table)."""
+        return self.store.hosts()
+
+    def select_destinations(self, request, hosts=None, count=1,
+                            dry_run=False):
         """Return the ids of ``count`` hosts for ``request``, best first.
+
+        Without ``hosts``, the decision is made on the tracked hosts and
+        claims the request on each chosen host (unless ``dry_run``), as one
+        atomic step. With ``hosts``, it is made on those and nothing is
+        tracked or claimed.
 
         :param request: a mapping (see :func:`host_state.parse_request`),
             a :class:`~host_state.Request` or ``None``.
         :param hosts: host mappings, ``{"hosts": [...]}`` or a
-            :class:`~host_state.HostTable`.
+            :class:`~host_state.HostTable`; ``None`` for the tracked hosts.
         :param count: how many containers to place; all or nothing.
+        :param dry_run: decide but claim nothing.
         :raises InvalidRequest: the request or count is malformed.
         :raises InvalidHostData: a host is malformed.
         :raises NoValidHost: fewer than ``count`` placements exist.
         """
         count = _check_count(count)
         request = host_state.parse_request(request)
-        hosts = host_state.parse_hosts(hosts)
+        if hosts is not None or dry_run:
+            table = self._table(hosts)
+            return self._decide(request, table, count)
+        return self.store.place(
+            request, lambda table: self._decide(request, table, count))
+
+    def explain(self, request, hosts=None, top=5):
+        """Return how the driver ranks hosts for *request*; claims nothing.
+
+        A mapping with ``hosts_total``, ``filter_counts`` and ``ranking``
+        (the best *top* hosts with their per-weigher scores), see
+        :meth:`FilterScheduler.explain`.
+
+        :raises InvalidRequest: the driver cannot explain its decisions.
+        """
+        explain = getattr(self._driver, 'explain', None)
+        if explain is None:
+            raise exceptions.InvalidRequest(
+                f'driver {self._driver_name} cannot explain its decisions')
+        return explain(host_state.parse_request(request), self._table(hosts),
+                       top)
+
+    def _table(self, hosts):
+        return self.store.hosts() if hosts is None else \
+            host_state.parse_hosts(hosts)
+
+    def _decide(self, request, hosts, count):
         chosen = self._driver.select_destinations(request, hosts, count)
         LOG.debug('Driver %(driver)s chose %(chosen)s for %(request)s '
                   '(count %(count)d) among %(hosts)d hosts',

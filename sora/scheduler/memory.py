@@ -12,18 +12,18 @@
 
 """The seed's ``memorybase`` driver."""
 
-import numpy as np
+from sora.scheduler import filter_scheduler
+from sora.scheduler import filtering
+from sora.scheduler.weighers import resource
 
-from sora.scheduler import base
 
-
-class MemoryScheduler(base.Scheduler):
+class MemoryScheduler(filter_scheduler.FilterScheduler):
     """Pick the fitting host with the most free memory (ties: lowest id)."""
 
-    def select_destinations(self, request, hosts, count=1):
-        return base.place(request, hosts, count, _most_free_memory)
+    def configure(self):
+        return (filtering.load(filtering.REQUEST_FILTERS, self.conf),
+                [('memory', _FreeMemory(self.conf))], 1)
 
 
-def _most_free_memory(hosts, mask):
-    # argmax returns the first maximum: rows are sorted by id.
-    return int(np.argmax(np.where(mask, hosts.memory_mb, -1.0)))
+class _FreeMemory(resource.ResourceWeigher):
+    resource = 'memory_mb'

@@ -27,6 +27,8 @@ from stevedore import extension
 from sora.scheduler import exceptions
 
 DRIVERS = 'sora.scheduler'
+FILTERS = 'sora.scheduler.filters'
+WEIGHERS = 'sora.scheduler.weighers'
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,23 +12,12 @@
 
 """The seed's ``randombase`` driver."""
 
-import random
-
-import numpy as np
-
-from sora.scheduler import base
+from sora.scheduler import filter_scheduler
+from sora.scheduler import filtering
 
 
-class SimpleScheduler(base.Scheduler):
+class SimpleScheduler(filter_scheduler.FilterScheduler):
     """Pick a host uniformly at random among those that fit the request."""
 
-    def __init__(self, conf=None):
-        super().__init__(conf)
-        self.random = random.Random()
-
-    def select_destinations(self, request, hosts, count=1):
-        return base.place(request, hosts, count, self._any)
-
-    def _any(self, hosts, mask):
-        rows = np.flatnonzero(mask)
-        return int(rows[self.random.randrange(len(rows))])
+    def configure(self):
+        return filtering.load(filtering.REQUEST_FILTERS, self.conf), [], None

@@ -150,7 +150,8 @@ class SelectTest(CommandTestCase):
         bad_value = self.write_file('badvalue.conf', '[DEFAULT]\ndebug = 7\n')
         cases = [
             (unknown, "no plugin named 'fastest' in namespace "
-                      "'sora.scheduler'; installed: memorybase, randombase"),
+                      "'sora.scheduler'; installed: filter, memorybase, "
+                      "randombase"),
             (no_section, 'Section must be started before assignment'),
             (bad_value, 'debug'),
             ('/nonexistent/sora.conf', 'Failed to find some config files: '
@@ -170,9 +171,11 @@ class DriversTest(CommandTestCase):
         result = self.run_command('drivers')
         self.assertEqual(0, result.returncode, result.stderr)
         lines = result.stdout.splitlines()
-        self.assertRegex(lines[1], r'^\*\s+memorybase\s+sora \S+\s+Pick the '
+        self.assertRegex(lines[1], r'^\s+filter\s+sora \S+\s+Filter and '
+                                   r'weigh hosts')
+        self.assertRegex(lines[2], r'^\*\s+memorybase\s+sora \S+\s+Pick the '
                                    r'fitting host with the most free memory')
-        self.assertRegex(lines[2], r'^\s+randombase\s+sora \S+\s+Pick a host '
+        self.assertRegex(lines[3], r'^\s+randombase\s+sora \S+\s+Pick a host '
                                    r'uniformly at random')
         self.assertIn('* configured: scheduler_driver = memorybase',
                       result.stdout)

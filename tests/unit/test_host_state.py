@@ -21,7 +21,8 @@ from tests import base
 
 FULL_HOST = {"id": "node-1", "memory_mb": 2048, "memory_total_mb": 8192,
              "cpus": 3.5, "cpus_total": 8, "disk_gb": 120, "containers": 7,
-             "labels": {"zone": "az1", "ssd": "true"}, "enabled": True}
+             "labels": {"zone": "az1", "ssd": "true"}, "groups": ["web"],
+             "enabled": True}
 
 
 class ParseHostsTest(base.TestCase):
@@ -36,6 +37,7 @@ class ParseHostsTest(base.TestCase):
         self.assertEqual(120, host.disk_gb)
         self.assertEqual(7, host.containers)
         self.assertEqual({'zone': 'az1', 'ssd': 'true'}, dict(host.labels))
+        self.assertEqual(('web',), host.groups)
         self.assertIs(True, host.enabled)
         self.assertEqual(FULL_HOST, host.to_dict())
 
@@ -47,10 +49,11 @@ class ParseHostsTest(base.TestCase):
         self.assertEqual(math.inf, host.disk_gb)
         self.assertEqual(0, host.containers)
         self.assertEqual({}, dict(host.labels))
+        self.assertEqual((), host.groups)
         self.assertIs(True, host.enabled)
         self.assertEqual({'id': 'a', 'memory_mb': 512, 'memory_total_mb': 512,
-                          'containers': 0, 'labels': {}, 'enabled': True},
-                         host.to_dict())
+                          'containers': 0, 'labels': {}, 'groups': [],
+                          'enabled': True}, host.to_dict())
 
     def test_cpus_total_defaults_to_cpus(self):
         host = host_state.parse_hosts([{'id': 'a', 'memory_mb': 1,
@@ -126,6 +129,9 @@ class ParseHostsTest(base.TestCase):
             ([dict(good, labels=['zone'])], "labels must map strings"),
             ([dict(good, labels={'zone': 1})], "labels must map strings"),
             ([dict(good, labels={1: 'a'})], "labels must map strings"),
+            ([dict(good, groups='web')], "groups must be a list of strings"),
+            ([dict(good, groups=['web', 3])], "each of groups must be a "
+                                              "non-empty string, got 3"),
             ([dict(good, memroy_mb=1)], "unknown field 'memroy_mb'; "
                                         "accepted fields: id, memory_mb"),
             ([good, {'id': 'm', 'memory_mb': 1}, good],
@@ -160,6 +166,17 @@ class ParseRequestTest(base.TestCase):
                                          empty.disk_gb, dict(empty.labels)))
         self.assertIs(request, host_state.parse_request(request))
 
+    def test_placement_extras(self):
+        data = {'same_host': ['a', 'b'], 'different_host': ['c'],
+                'group': 'web', 'group_policy': 'anti-affinity'}
+        request = host_state.parse_request(data)
+        self.assertEqual(('a', 'b'), request.same_host)
+        self.assertEqual(('c',), request.different_host)
+        self.assertEqual(('web', 'anti-affinity'),
+                         (request.group, request.group_policy))
+        self.assertEqual(dict(data, memory_mb=0.0, cpus=0.0, disk_gb=0.0,
+                              labels={}), request.to_dict())
+
     def test_request_labels_are_read_only_copies(self):
         labels = {'zone': 'az1'}
         request = host_state.Request(labels=labels)
@@ -182,6 +199,14 @@ class ParseRequestTest(base.TestCase):
             ({'memory_mb': 2 ** 1100}, 'memory_mb is too large'),
             ({'labels': 'zone=az1'}, 'labels must map strings to strings'),
             ({'labels': {'zone': None}}, 'labels must map strings'),
+            ({'same_host': 'n1'}, 'same_host must be a list of strings'),
+            ({'different_host': [None]}, 'each of different_host must be'),
+            ({'group': 'web'}, 'group and group_policy go together'),
+            ({'group_policy': 'affinity'}, 'group and group_policy go'),
+            ({'group': 'web', 'group_policy': 'soft'},
+             'group_policy is one of: affinity, anti-affinity'),
+            ({'group': '', 'group_policy': 'affinity'},
+             'group must be a non-empty string'),
         ]
         for data, message in cases:
             with self.subTest(data=data):
@@ -224,51 +249,98 @@ class HostTableTest(base.TestCase):
         super().setUp()
         self.table = host_state.parse_hosts([
             {'id': 'a', 'memory_mb': 1024, 'cpus': 1, 'disk_gb': 10,
-             'labels': {'zone': 'az1'}},
+             'labels': {'zone': 'az1'}, 'groups': ['web']},
             {'id': 'b', 'memory_mb': 4096, 'labels': {'zone': 'az2',
                                                       'ssd': 'true'}},
             {'id': 'c', 'memory_mb': 8192, 'cpus': 8, 'enabled': False,
-             'labels': {'zone': 'az1', 'ssd': 'true'}},
+             'labels': {'zone': 'az1', 'ssd': 'true'},
+             'groups': ['db', 'web']},
         ])
 
-    def fitting(self, **request):
-        mask = self.table.fits(host_state.Request(**request))
+    def ids(self, mask):
         return [host_id for host_id, ok in zip(self.table.ids, mask) if ok]
 
-    def test_fits_checks_each_resource_and_enabled(self):
-        self.assertEqual(['a', 'b'], self.fitting())
-        self.assertEqual(['b'], self.fitting(memory_mb=2048))
-        self.assertEqual(['a', 'b'], self.fitting(cpus=1))
-        self.assertEqual(['b'], self.fitting(cpus=1.5))
-        self.assertEqual(['b'], self.fitting(disk_gb=11))
-        self.assertEqual(['a'], self.fitting(labels={'zone': 'az1'}))
-        self.assertEqual(['b'], self.fitting(labels={'ssd': 'true'}))
-        self.assertEqual([], self.fitting(labels={'zone': 'az3'}))
-        self.assertEqual([], self.fitting(labels={'zone': 'az1',
-                                                  'ssd': 'true'}))
+    def test_label_and_group_masks(self):
+        self.assertEqual(['a', 'c'], self.ids(self.table.label_mask(
+            {'zone': 'az1'})))
+        self.assertEqual(['c'], self.ids(self.table.label_mask(
+            {'zone': 'az1', 'ssd': 'true'})))
+        self.assertEqual([], self.ids(self.table.label_mask({'zone': 'x'})))
+        self.assertEqual([], self.ids(self.table.label_mask({'gpu': 'x'})))
+        self.assertEqual(['a', 'b', 'c'], self.ids(self.table.label_mask({})))
+        self.assertEqual(['a', 'c'], self.ids(self.table.group_mask('web')))
+        self.assertEqual(['c'], self.ids(self.table.group_mask('db')))
+        self.assertEqual([], self.ids(self.table.group_mask('cache')))
 
-    def test_consume_copies_and_reduces_one_row(self):
-        request = host_state.Request(memory_mb=1000, cpus=0.5, disk_gb=2)
-        after = self.table.consume(0, request)
-        self.assertEqual([24, 4096, 8192], list(after.memory_mb))
-        self.assertEqual([0.5, math.inf, 8], list(after.cpus))
-        self.assertEqual([8, math.inf, math.inf], list(after.disk_gb))
-        self.assertEqual([1, 0, 0], list(after.containers))
+    def test_consume_copies_and_reduces_rows(self):
+        request = host_state.Request(memory_mb=500, cpus=0.5, disk_gb=2,
+                                     group='db', group_policy='affinity')
+        after = self.table.consume([0, 0, 1], request)
+        self.assertEqual([24, 3596, 8192], list(after.memory_mb))
+        self.assertEqual([0, math.inf, 8], list(after.cpus))
+        self.assertEqual([6, math.inf, math.inf], list(after.disk_gb))
+        self.assertEqual([2, 1, 0], list(after.containers))
+        self.assertEqual((('web', 'db', 'db'), ('db',), ('db', 'web')),
+                         after.groups)
+        self.assertEqual(['a', 'b', 'c'], self.ids(after.group_mask('db')))
         self.assertEqual([1024, 4096, 8192], list(self.table.memory_mb))
         self.assertEqual([0, 0, 0], list(self.table.containers))
-        self.assertEqual(['a'], [h.id for h, ok in zip(
-            after, after.label_mask({'zone': 'az1'})) if ok and h.enabled])
+        self.assertEqual(['c'], self.ids(self.table.group_mask('db')))
 
-    def test_no_valid_host_counts_after_each_check(self):
-        error = self.table.no_valid_host(host_state.Request(
-            memory_mb=2048, cpus=2, labels={'zone': 'az1'}))
-        self.assertEqual(3, error.hosts_total)
-        # b reports no CPUs, so they do not limit it; it is in az2.
-        self.assertEqual([('enabled', 2), ('memory', 1), ('cpu', 1),
-                          ('labels', 0)], error.filter_counts)
-        self.assertEqual('no valid host among 3: enabled 2, memory 1 (needs '
-                         '2048 MB), cpu 1 (needs 2 CPUs), labels 0 '
-                         '(zone=az1)', str(error))
+    def test_merge_replaces_and_adds_by_id(self):
+        update = host_state.parse_hosts([
+            {'id': 'b', 'memory_mb': 1, 'labels': {'zone': 'az3'}},
+            {'id': 'aa', 'memory_mb': 2}])
+        merged = self.table.merge(update)
+        self.assertEqual(('a', 'aa', 'b', 'c'), merged.ids)
+        self.assertEqual([1024, 2, 1, 8192], list(merged.memory_mb))
+        self.assertEqual(1, merged.row_of('aa'))
+        self.assertEqual(['b'], [merged.ids[row] for row in range(4)
+                                 if merged.label_mask({'zone': 'az3'})[row]])
+        replaced = self.table.merge(host_state.parse_hosts(
+            [{'id': 'c', 'memory_mb': 5, 'groups': ['cache']}]))
+        self.assertIs(self.table.ids, replaced.ids)
+        self.assertEqual([1024, 4096, 5], list(replaced.memory_mb))
+        self.assertEqual(['c'], self.ids(replaced.group_mask('cache')))
+        self.assertEqual([], self.ids(replaced.label_mask({'zone': 'az1',
+                                                           'ssd': 'true'})))
+        self.assertEqual([1024, 4096, 8192], list(self.table.memory_mb))
+
+    def test_without(self):
+        smaller = self.table.without(['b', 'zz'])
+        self.assertEqual(('a', 'c'), smaller.ids)
+        self.assertEqual([1024, 8192], list(smaller.memory_mb))
+        self.assertEqual(1, smaller.row_of('c'))
+        self.assertIs(self.table, self.table.without(['zz']))
+
+
+class UsageTest(base.TestCase):
+
+    def test_add_holds_and_take_back(self):
+        request = host_state.Request(memory_mb=0.1, cpus=0.2,
+                                     group='web', group_policy='affinity')
+        usage = host_state.Usage(2)
+        usage.add([1, 1, 1], request)
+        self.assertTrue(usage.holds(1, request))
+        self.assertFalse(usage.holds(0, request))
+        self.assertFalse(usage.holds(1, host_state.Request(memory_mb=1)))
+        usage.add([1, 1, 1], request, sign=-1)
+        self.assertEqual([0, 0], list(usage.memory_mb))
+        self.assertEqual([0, 0], list(usage.cpus))
+        self.assertEqual({}, usage.groups)
+        self.assertFalse(usage.holds(1, request))
+
+    def test_realign_follows_ids(self):
+        old = host_state.parse_hosts([{'id': 'b', 'memory_mb': 1},
+                                      {'id': 'c', 'memory_mb': 1}])
+        usage = host_state.Usage(2)
+        usage.add([0, 1, 1], host_state.Request(memory_mb=1))
+        new = old.merge(host_state.parse_hosts([{'id': 'a', 'memory_mb': 1}]))
+        moved = usage.realign(old, new)
+        self.assertEqual([0, 1, 2], list(moved.memory_mb))
+        self.assertEqual([0, 1, 2], list(moved.containers))
+        dropped = usage.realign(old, old.without(['b']))
+        self.assertEqual([2], list(dropped.memory_mb))
 
 
 class SeedDataTest(base.TestCase):

@@ -98,8 +98,8 @@ class ManagerDriverErrorsTest(base.TestCase):
         error = self.assertRaises(exceptions.DriverNotFound,
                                   manager.SchedulerManager, conf)
         self.assertEqual("no plugin named 'fastest' in namespace "
-                         "'sora.scheduler'; installed: memorybase, randombase",
-                         str(error))
+                         "'sora.scheduler'; installed: filter, memorybase, "
+                         "randombase", str(error))
         self.assertIsInstance(error, exceptions.SchedulerError)
 
     def test_a_module_path_is_only_a_name_never_imported(self):
@@ -112,7 +112,8 @@ class ManagerDriverErrorsTest(base.TestCase):
                 conf = self.make_conf(f'[DEFAULT]\nscheduler_driver = {value}')
                 error = self.assertRaises(exceptions.DriverNotFound,
                                           manager.SchedulerManager, conf)
-                self.assertIn('installed: memorybase, randombase', str(error))
+                self.assertIn('installed: filter, memorybase, randombase',
+                              str(error))
         self.assertNotIn('sora_evil', sys.modules)
 
     def test_third_party_driver_from_its_own_distribution(self):
@@ -126,7 +127,8 @@ class ManagerDriverErrorsTest(base.TestCase):
         error = self.assertRaises(
             exceptions.DriverNotFound, manager.SchedulerManager,
             self.make_conf('[DEFAULT]\nscheduler_driver = nope\n'))
-        self.assertIn('installed: lowest, memorybase, randombase', str(error))
+        self.assertIn('installed: filter, lowest, memorybase, randombase',
+                      str(error))
 
     def test_plugin_that_fails_to_import(self):
         self.add_plugins('sora-broken',

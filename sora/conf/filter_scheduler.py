@@ -1,0 +1,89 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the [filter_scheduler] group: the ``filter`` driver."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'filter_scheduler', title='Filter scheduler options',
+    help='The "filter" scheduler driver keeps the hosts that pass every '
+         'enabled filter, scores them with the enabled weighers and picks '
+         'the best.')
+
+filter_scheduler_opts = [
+    cfg.ListOpt(
+        'enabled_filters',
+        default=['enabled', 'memory', 'cpu', 'disk', 'labels',
+                 'max_containers', 'same_host', 'different_host',
+                 'affinity', 'anti_affinity'],
+        mutable=True,
+        help='Filters every host must pass, in the order they run: names of '
+             'entry points in the "sora.scheduler.filters" namespace. '
+             'Built-in: enabled, memory, cpu, disk, labels (also zones), '
+             'max_containers, same_host, different_host, affinity, '
+             'anti_affinity. The last four act only on requests that list '
+             'hosts or name a group. A filter from another installed '
+             'distribution is enabled by adding its name. '
+             '"sora-scheduler filters" lists what is installed.'),
+    cfg.ListOpt(
+        'weighers',
+        default=['memory', 'cpu', 'containers'],
+        mutable=True,
+        help='Weighers that score the hosts left by the filters: names of '
+             'entry points in the "sora.scheduler.weighers" namespace. '
+             'Built-in: memory, cpu, disk, containers. Each weigher\'s '
+             'scores are normalised to 0..1 across the candidates, then '
+             'multiplied by its multiplier; the highest total wins and ties '
+             'go to the lowest host id.'),
+    cfg.FloatOpt(
+        'memory_weight_multiplier', default=1.0, mutable=True,
+        help='Multiplier of the "memory" weigher: positive prefers hosts '
+             'with more free memory (spreading), negative less (packing), '
+             '0 switches it off.'),
+    cfg.FloatOpt(
+        'cpu_weight_multiplier', default=1.0, mutable=True,
+        help='Multiplier of the "cpu" weigher: positive prefers hosts with '
+             'more free CPUs (spreading), negative fewer (packing), 0 '
+             'switches it off.'),
+    cfg.FloatOpt(
+        'disk_weight_multiplier', default=1.0, mutable=True,
+        help='Multiplier of the "disk" weigher: positive prefers hosts with '
+             'more free disk (spreading), negative less (packing), 0 '
+             'switches it off.'),
+    cfg.FloatOpt(
+        'containers_weight_multiplier', default=1.0, mutable=True,
+        help='Multiplier of the "containers" weigher: positive prefers '
+             'hosts running fewer containers (spreading), negative more '
+             '(packing), 0 switches it off.'),
+    cfg.IntOpt(
+        'max_containers_per_host', default=110, min=1, mutable=True,
+        help='The most containers a host may run, for the "max_containers" '
+             'filter.'),
+    cfg.IntOpt(
+        'host_subset_size', default=1, min=1, mutable=True,
+        help='Pick at random among this many of the best hosts instead of '
+             'always the best, so that several schedulers deciding at once '
+             'are less likely to race for the same host. 1 always picks '
+             'the best.'),
+]
+
+
+def register_opts(conf):
+    """Register the [filter_scheduler] options on *conf*."""
+    conf.register_group(GROUP)
+    conf.register_opts(filter_scheduler_opts, group=GROUP)
+
+
+def list_opts():
+    """Return the options for the sample config, by group name."""
+    return {GROUP.name: filter_scheduler_opts}

@@ -1,0 +1,95 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``filter`` driver: filter the hosts, weigh the rest, pick the best.
+
+The shape of Nova's FilterScheduler, for containers and vectorised: the
+filters produce boolean masks over the host table and the weighers score
+whole columns; per-host plugins are adapted. The seed's drivers are this
+driver with fixed filters and weighers.
+"""
+
+import random
+
+import numpy as np
+
+from sora.scheduler import base
+from sora.scheduler import exceptions
+from sora.scheduler import filtering
+from sora.scheduler import weighing
+
+
+class FilterScheduler(base.Scheduler):
+    """Filter and weigh hosts as [filter_scheduler] configures, pick the best.
+
+    :ivar filters: ``[(name, filter)]``, run in order.
+    :ivar weighers: ``[(name, weigher)]``.
+    :ivar subset_size: pick at random among this many of the best hosts
+        (``None``: among all candidates).
+    """
+
+    def __init__(self, conf=None):
+        super().__init__(conf)
+        self.random = random.Random()
+        self.filters, self.weighers, self.subset_size = self.configure()
+
+    def configure(self):
+        """Return the filters, weighers and subset size to use."""
+        opts = self.conf.filter_scheduler
+        if not opts.enabled_filters:
+            raise exceptions.DriverLoadError(
+                '[filter_scheduler] enabled_filters is empty: the filter '
+                'driver needs at least one filter (see sora.conf.sample)')
+        return (filtering.load(opts.enabled_filters, self.conf),
+                weighing.load(opts.weighers, self.conf),
+                opts.host_subset_size)
+
+    def select_destinations(self, request, hosts, count=1):
+        filtering.check_request(self.filters, request)
+        return base.place(request, hosts, count, self.filters, self._choose)
+
+    def _choose(self, hosts, request, mask):
+        rows = np.flatnonzero(mask)
+        totals = self._totals(weighing.scores(self.weighers, hosts, request,
+                                              rows), len(rows))
+        if self.subset_size == 1:
+            return int(rows[np.argmax(totals)])
+        best = rows[:self.subset_size]
+        if len(self.weighers):
+            best = rows[np.lexsort((rows, -totals))[:self.subset_size]]
+        return int(best[self.random.randrange(len(best))])
+
+    @staticmethod
+    def _totals(weighted, size):
+        return sum(weighted.values()) if weighted else np.zeros(size)
+
+    def explain(self, request, hosts, top=5):
+        """Return how the first pick would go, choosing nothing.
+
+        A mapping: ``hosts_total``, ``filter_counts`` (as in
+        :class:`NoValidHost`) and ``ranking``, the best *top* candidates,
+        each ``{"id", "weight", "weighers": {name: weighted score}}``.
+        """
+        filtering.check_request(self.filters, request)
+        mask, counts = filtering.run(self.filters, hosts, request)
+        rows = np.flatnonzero(mask)
+        weighted = weighing.scores(self.weighers, hosts, request, rows)
+        totals = self._totals(weighted, len(rows))
+        ranking = []
+        for best in np.lexsort((rows, -totals))[:top]:
+            ranking.append({
+                'id': hosts.ids[rows[best]],
+                'weight': float(totals[best]),
+                'weighers': {name: float(values[best])
+                             for name, values in weighted.items()}})
+        return {'hosts_total': len(hosts), 'filter_counts': counts,
+                'ranking': ranking}

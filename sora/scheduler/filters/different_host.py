@@ -1,0 +1,36 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Filter ``different_host``: none of the hosts the request lists."""
+
+import numpy as np
+
+from sora.scheduler import base
+
+
+class DifferentHostFilter(base.Filter):
+    """Drop the hosts named in the request's different_host list."""
+
+    request_fields = ('different_host',)
+
+    def filter_mask(self, hosts, request):
+        if not request.different_host:
+            return None
+        mask = np.ones(len(hosts), dtype=bool)
+        mask[hosts.rows_of(request.different_host)] = False
+        return mask
+
+    def host_passes(self, host, request):
+        return host.id not in request.different_host
+
+    def describe(self, request):
+        return 'none of ' + ', '.join(request.different_host)

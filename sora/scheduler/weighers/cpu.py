@@ -1,0 +1,26 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Weigher ``cpu``: hosts with more free CPUs weigh more.
+
+Multiplier ``[filter_scheduler] cpu_weight_multiplier``: positive
+spreads containers over the hosts with most free CPUs, negative packs them.
+"""
+
+from sora.scheduler.weighers import resource
+
+
+class CpuWeigher(resource.ResourceWeigher):
+    """Weigh hosts by their free CPUs."""
+
+    resource = 'cpus'
+    option = 'cpu_weight_multiplier'

@@ -1,0 +1,26 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Weigher ``memory``: hosts with more free memory weigh more.
+
+Multiplier ``[filter_scheduler] memory_weight_multiplier``: positive
+spreads containers over the hosts with most free memory, negative packs them.
+"""
+
+from sora.scheduler.weighers import resource
+
+
+class MemoryWeigher(resource.ResourceWeigher):
+    """Weigh hosts by their free memory."""
+
+    resource = 'memory_mb'
+    option = 'memory_weight_multiplier'

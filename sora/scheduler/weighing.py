@@ -1,0 +1,76 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Loading weighers by name and scoring candidate hosts with them."""
+
+import numpy as np
+
+from sora.scheduler import exceptions
+from sora.scheduler import plugins
+
+
+def load(names, conf):
+    """Build the weighers called *names*; return ``[(name, weigher)]``.
+
+    :raises DriverNotFound: a name is not installed (the message lists the
+        installed weighers).
+    :raises DriverLoadError: a weigher fails to load or has neither
+        ``weigh_all`` nor ``weigh``.
+    """
+    weighers = []
+    for name in names:
+        plugin, entry = plugins.load(plugins.WEIGHERS, name, conf)
+        if not any(callable(getattr(plugin, method, None))
+                   for method in ('weigh_all', 'weigh')):
+            raise exceptions.DriverLoadError(
+                f'{entry} is not a weigher: it has neither weigh_all nor '
+                'weigh (see sora.scheduler.base)')
+        weighers.append((name, plugin))
+    return weighers
+
+
+def normalise(values):
+    """Scale *values* to 0..1 (all 0 when they are equal), as Nova does.
+
+    Infinite values (a resource a host does not report) count as the
+    largest, or smallest, finite value.
+    """
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return np.zeros(len(values))
+    low, high = finite.min(), finite.max()
+    if high == low:
+        return np.zeros(len(values))
+    if len(finite) < len(values):
+        values = np.clip(values, low, high)
+    return (values - low) / (high - low)
+
+
+def scores(weighers, hosts, request, rows):
+    """Return ``{weigher name: multiplier x normalised weight}`` for rows.
+
+    Weighers whose multiplier is 0 are skipped.
+    """
+    weighted = {}
+    for name, plugin in weighers:
+        multiplier = getattr(plugin, 'multiplier', 1.0)
+        if not multiplier:
+            continue
+        vectorised = getattr(plugin, 'weigh_all', None)
+        if vectorised is not None:
+            values = np.asarray(vectorised(hosts, request), dtype=float)[rows]
+        else:
+            values = np.fromiter(
+                (plugin.weigh(hosts[row], request) for row in rows),
+                dtype=float, count=len(rows))
+        weighted[name] = multiplier * normalise(values)
+    return weighted
