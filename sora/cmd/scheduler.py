@@ -25,9 +25,11 @@ from oslo_log import log as logging
 
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
+from sora.scheduler import filtering
 from sora.scheduler import host_state
 from sora.scheduler import manager
 from sora.scheduler import plugins
+from sora.scheduler import weighing
 from sora import version
 
 CONF = cfg.CONF
@@ -35,35 +37,89 @@ LOG = logging.getLogger(__name__)
 
 
 def do_select(conf):
-    """Print the hosts chosen for a request."""
+    """Print the hosts chosen for a request (and how, with --explain)."""
     args = conf.command
-    request = _request_from(args)
+    request = host_state.parse_request(_request_from(args))
     hosts = host_state.load_hosts(args.hosts)
-    chosen = manager.SchedulerManager(conf).select_destinations(
-        request, hosts, args.count)
+    scheduler = manager.SchedulerManager(conf)
+    explanation = scheduler.explain(request, hosts, args.top) \
+        if args.explain else None
+    chosen = scheduler.select_destinations(request, hosts, args.count,
+                                           dry_run=True)
     if args.format == 'json':
-        print(json.dumps({'destinations': chosen}))
-    else:
-        print('\n'.join(chosen))
+        result = {'destinations': chosen}
+        if explanation:
+            result['explanation'] = explanation
+        print(json.dumps(result))
+        return 0
+    if explanation:
+        _print_explanation(explanation)
+    print('\n'.join(chosen))
+    return 0
+
+
+def _print_explanation(explanation):
+    counts = ', '.join(f'{name} {left}'
+                       for name, left in explanation['filter_counts'])
+    print(f'# {explanation["hosts_total"]} hosts; after each filter: '
+          f'{counts or "no filter applied"}')
+    ranking = explanation['ranking']
+    weighers = list(ranking[0]['weighers']) if ranking else []
+    rows = [['#', 'HOST', 'WEIGHT'] + [name.upper() for name in weighers]]
+    for rank, entry in enumerate(ranking, 1):
+        rows.append([f'# {rank}', entry['id'], f'{entry["weight"]:.3f}']
+                    + [f'{entry["weighers"][name]:.3f}' for name in weighers])
+    _print_table(rows)
+
+
+def _print_table(rows):
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print('  '.join(cell.ljust(width)
+                        for cell, width in zip(row, widths)).rstrip())
+
+
+def _list(namespace, enabled, check):
+    rows = [['', 'NAME', 'DISTRIBUTION', 'DESCRIPTION']]
+    for plugin in plugins.installed(namespace):
+        try:
+            summary = plugins.describe(plugin)
+        except exceptions.DriverLoadError as error:
+            summary = f'ERROR: {error}'
+        mark = '*' if plugin.name in enabled else ''
+        rows.append([mark, plugin.name, plugin.distribution, summary])
+    _print_table(rows)
+    check()
     return 0
 
 
 def do_drivers(conf):
     """List the installed drivers; fail when the configured one is broken."""
-    rows = [('', 'NAME', 'DISTRIBUTION', 'DESCRIPTION')]
-    for plugin in plugins.installed(plugins.DRIVERS):
-        try:
-            summary = plugins.describe(plugin)
-        except exceptions.DriverLoadError as error:
-            summary = f'ERROR: {error}'
-        mark = '*' if plugin.name == conf.scheduler_driver else ''
-        rows.append((mark, plugin.name, plugin.distribution, summary))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        print('  '.join(cell.ljust(width) for cell, width in
-                        zip(row, widths + [0])).rstrip())
-    print(f'* configured: scheduler_driver = {conf.scheduler_driver}')
-    manager.SchedulerManager(conf)
+    _list(plugins.DRIVERS, [conf.scheduler_driver],
+          lambda: manager.SchedulerManager(conf))
+    print(f'* configured: [DEFAULT] scheduler_driver = '
+          f'{conf.scheduler_driver}')
+    return 0
+
+
+def do_filters(conf):
+    """List the installed filters; fail when an enabled one is broken."""
+    enabled = conf.filter_scheduler.enabled_filters
+    _list(plugins.FILTERS, enabled,
+          lambda: filtering.load(enabled, conf, ('filter_scheduler',
+                                                 'enabled_filters')))
+    print(f'* enabled: [filter_scheduler] enabled_filters = '
+          f'{",".join(enabled)}')
+    return 0
+
+
+def do_weighers(conf):
+    """List the installed weighers; fail when an enabled one is broken."""
+    enabled = conf.filter_scheduler.weighers
+    _list(plugins.WEIGHERS, enabled,
+          lambda: weighing.load(enabled, conf, ('filter_scheduler',
+                                                'weighers')))
+    print(f'* enabled: [filter_scheduler] weighers = {",".join(enabled)}')
     return 0
 
 
@@ -117,9 +173,19 @@ def add_command_parsers(subparsers):
                         help='how many containers to place (all or nothing)')
     select.add_argument('--format', choices=('text', 'json'), default='text',
                         help='text: one host id per line; json: an object')
-    drivers = subparsers.add_parser(
-        'drivers', help='list the installed scheduler drivers')
-    drivers.set_defaults(func=do_drivers)
+    select.add_argument('--dry-run', action='store_true',
+                        help='claim nothing (always so for a hosts file)')
+    select.add_argument('--explain', action='store_true',
+                        help='also show the filter counts and the ranking '
+                             'of the best hosts with their weigher scores')
+    select.add_argument('--top', type=int, default=5, metavar='N',
+                        help='how many hosts --explain ranks (default 5)')
+    for name, func, what in (('drivers', do_drivers, 'scheduler drivers'),
+                             ('filters', do_filters, 'filters'),
+                             ('weighers', do_weighers, 'weighers')):
+        lister = subparsers.add_parser(
+            name, help=f'list the installed {what}, marking those in use')
+        lister.set_defaults(func=func)
 
 
 command_opt = cfg.SubCommandOpt(
@@ -135,14 +201,18 @@ def main(argv=None):
     CONF.register_cli_opt(command_opt)
     try:
         CONF(argv, project='sora',
-             version=version.version_info.version_string())
+             version=version.version_info.release_string())
         if not CONF.command.name:
             raise exceptions.InvalidRequest(
-                'a command is required: select or drivers '
+                'a command is required: select, drivers, filters or weighers '
                 '(see sora-scheduler --help)')
         if not CONF.log_file:
             CONF.set_default('use_stderr', True)
-        logging.setup(CONF, 'sora')
+        try:
+            logging.setup(CONF, 'sora')
+        except OSError as error:
+            raise exceptions.InvalidRequest(
+                f'cannot set up logging: {error}') from None
         return CONF.command.func(CONF)
     except exceptions.NoValidHost as error:
         return _fail(error, 1)

@@ -77,9 +77,11 @@ class NoValidHost(SchedulerError):
                                 else '')
             for name, left in self.filter_counts)
         message = f'no valid host among {hosts_total}'
+        if count > 1:
+            message += (f' for container {placed + 1} of {count} (all or '
+                        f'nothing: the {placed} placed before are not '
+                        'claimed)' if placed else
+                        f' for container 1 of {count}')
         if steps:
             message += f': {steps}'
-        if count > 1:
-            message += (f'; {count} destinations requested, only {placed} '
-                        'could be placed')
         super().__init__(message)

@@ -27,6 +27,8 @@ from sora.scheduler import exceptions
 from sora.scheduler import filtering
 from sora.scheduler import weighing
 
+GROUP = 'filter_scheduler'
+
 
 class FilterScheduler(base.Scheduler):
     """Filter and weigh hosts as [filter_scheduler] configures, pick the best.
@@ -49,8 +51,9 @@ class FilterScheduler(base.Scheduler):
             raise exceptions.DriverLoadError(
                 '[filter_scheduler] enabled_filters is empty: the filter '
                 'driver needs at least one filter (see sora.conf.sample)')
-        return (filtering.load(opts.enabled_filters, self.conf),
-                weighing.load(opts.weighers, self.conf),
+        return (filtering.load(opts.enabled_filters, self.conf,
+                               (GROUP, 'enabled_filters')),
+                weighing.load(opts.weighers, self.conf, (GROUP, 'weighers')),
                 opts.host_subset_size)
 
     def select_destinations(self, request, hosts, count=1):

@@ -22,9 +22,11 @@ REQUEST_FILTERS = ('enabled', 'memory', 'cpu', 'disk', 'labels', 'same_host',
 """What every built-in driver checks: resources, labels and placement."""
 
 
-def load(names, conf):
+def load(names, conf, option=None):
     """Build the filters called *names*; return ``[(name, filter)]``.
 
+    :param option: ``(group, name)`` of the option listing them, for
+        error messages.
     :raises DriverNotFound: a name is not installed (the message lists the
         installed filters).
     :raises DriverLoadError: a filter fails to load or has neither
@@ -32,7 +34,7 @@ def load(names, conf):
     """
     filters = []
     for name in names:
-        plugin, entry = plugins.load(plugins.FILTERS, name, conf)
+        plugin, entry = plugins.load(plugins.FILTERS, name, conf, option)
         if not any(callable(getattr(plugin, method, None))
                    for method in ('filter_mask', 'host_passes')):
             raise exceptions.DriverLoadError(

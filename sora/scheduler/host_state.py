@@ -234,24 +234,45 @@ class HostTable(collections.abc.Sequence):
             self._group_masks[group] = mask
         return mask
 
-    def consume(self, rows, request):
+    def consume(self, rows, request, sign=1):
         """Return a copy in which each of *rows* has taken *request*.
 
         A row listed twice takes it twice: free memory, CPUs and disk drop
         by what the request needs, the container count grows by one and the
-        request's group joins the host's groups. This table is unchanged.
+        request's group joins the host's groups. ``sign=-1`` gives all that
+        back instead. This table is unchanged.
         """
-        usage = Usage(len(self))
-        usage.add(rows, request)
-        return self.less(usage)
+        tally = collections.Counter(rows)
+        columns = dict(self._columns)
+        for name in RESOURCES:
+            amount = getattr(request, name)
+            if amount:
+                columns[name] = column = columns[name].copy()
+                for row, times in tally.items():
+                    column[row] -= sign * times * amount
+        columns['containers'] = column = columns['containers'].copy()
+        for row, times in tally.items():
+            column[row] += sign * times
+        groups = self.groups
+        if request.group is not None:
+            groups = list(groups)
+            for row in rows:
+                groups[row] = _with_group(groups[row], request.group, sign)
+            groups = tuple(groups)
+        return HostTable(self.ids, self.labels, groups, columns, self._index,
+                         self._label_codes)
 
     def less(self, usage):
-        """Return a copy of this table with *usage* taken from each host."""
+        """Return a copy of this table with *usage* taken from each host.
+
+        Free resources may turn negative: a node reporting less free than
+        the claims outstanding on it is overcommitted, and nothing fits.
+        """
         columns = dict(self._columns)
         for name in RESOURCES:
             used = getattr(usage, name)
             if used.any():
-                columns[name] = np.maximum(columns[name] - used, 0.0)
+                columns[name] = columns[name] - used
         columns['containers'] = self.containers + usage.containers
         groups = self.groups
         if usage.groups:
@@ -301,6 +322,13 @@ class HostTable(collections.abc.Sequence):
         return self if keep.all() else self.take(np.flatnonzero(keep))
 
 
+def _with_group(groups, group, sign):
+    if sign > 0:
+        return groups + (group,)
+    at = groups.index(group)
+    return groups[:at] + groups[at + 1:]
+
+
 class Usage:
     """Resources taken from each row of a table (claims, picks).
 
@@ -317,12 +345,10 @@ class Usage:
 
     def add(self, rows, request, sign=1):
         """Add (or with ``sign=-1`` take back) *request* on each of rows."""
-        for name in RESOURCES:
-            amount = getattr(request, name)
-            if amount:
-                np.add.at(getattr(self, name), rows, sign * amount)
-        np.add.at(self.containers, rows, sign)
         for row in rows:
+            for name in RESOURCES:
+                getattr(self, name)[row] += sign * getattr(request, name)
+            self.containers[row] += sign
             if request.group is not None:
                 counter = self.groups.setdefault(row, collections.Counter())
                 counter[request.group] += sign
@@ -427,9 +453,12 @@ def _parse_host(data, position):
         return _fields_of(data)
     where = f'host {position}'
     error = exceptions.InvalidHostData
-    _check_fields(data, HOST_FIELDS, where, error)
+    if not isinstance(data, collections.abc.Mapping):
+        raise error(f'{where}: expected an object (mapping), '
+                    f'got {_show(data)}')
     host_id = _name(data.get('id'), 'id', where, error)
     where = f'host {position} (id {host_id!r})'
+    _check_fields(data, HOST_FIELDS, where, error)
     host = {'id': host_id}
     for field, default in HOST_FIELDS.items():
         if field == 'id':

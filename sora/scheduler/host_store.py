@@ -20,9 +20,8 @@ deciding again when another scheduler got there first.
 """
 
 import abc
+import collections
 import threading
-
-import numpy as np
 
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
@@ -102,7 +101,7 @@ class MemoryHostStore(HostStore):
             rows = self._rows(chosen)
             _check_fit(self._hosts, rows, request)
             self._claimed.add(rows, request)
-            self._set(self._reported)
+            self._hosts = self._hosts.consume(rows, request)
             return chosen
 
     def release(self, host_id, request):
@@ -112,7 +111,7 @@ class MemoryHostStore(HostStore):
                 raise exceptions.InvalidRequest(
                     f'host {host_id!r} holds no claim of {request.to_dict()}')
             self._claimed.add(rows, request, sign=-1)
-            self._set(self._reported)
+            self._hosts = self._hosts.consume(rows, request, sign=-1)
 
     def _rows(self, host_ids):
         rows = self._reported.rows_of(host_ids)
@@ -129,14 +128,11 @@ class MemoryHostStore(HostStore):
 
 def _check_fit(hosts, rows, request):
     # Whatever the driver chose, a claim never oversubscribes a host.
-    usage = host_state.Usage(len(hosts))
-    usage.add(rows, request)
-    fits = hosts.enabled[rows].copy()
-    for name in host_state.RESOURCES:
-        fits &= (getattr(hosts, name)[rows] + host_state.EPSILON
-                 >= getattr(usage, name)[rows])
-    if not fits.all():
-        host_id = hosts.ids[rows[int(np.argmin(fits))]]
-        raise exceptions.SchedulerError(
-            f'the driver chose host {host_id!r}, which cannot take '
-            f'{request.to_dict()}; nothing was claimed')
+    for row, times in collections.Counter(rows).items():
+        if not hosts.enabled[row] or any(
+                getattr(hosts, name)[row] + host_state.EPSILON
+                < times * getattr(request, name)
+                for name in host_state.RESOURCES):
+            raise exceptions.SchedulerError(
+                f'the driver chose host {hosts.ids[row]!r}, which cannot '
+                f'take {times} x {request.to_dict()}; nothing was claimed')

@@ -57,7 +57,8 @@ class SchedulerManager:
         self.store = host_store.MemoryHostStore() if store is None else store
         sora_conf.register_opts(self.conf)
         name = self.conf.scheduler_driver
-        driver, plugin = plugins.load(plugins.DRIVERS, name, self.conf)
+        driver, plugin = plugins.load(plugins.DRIVERS, name, self.conf,
+                                      ('DEFAULT', 'scheduler_driver'))
         if not callable(getattr(driver, 'select_destinations', None)):
             raise exceptions.DriverLoadError(
                 f'{plugin} is not a scheduler driver: it has no '
@@ -153,11 +154,12 @@ class SchedulerManager:
 
     def _decide(self, request, hosts, count):
         chosen = self._driver.select_destinations(request, hosts, count)
-        LOG.debug('Driver %(driver)s chose %(chosen)s for %(request)s '
-                  '(count %(count)d) among %(hosts)d hosts',
-                  {'driver': self._driver_name, 'chosen': chosen,
-                   'request': request.to_dict(), 'count': count,
-                   'hosts': len(hosts)})
+        if LOG.isEnabledFor(logging.DEBUG):
+            LOG.debug('Driver %(driver)s chose %(chosen)s for %(request)s '
+                      '(count %(count)d) among %(hosts)d hosts',
+                      {'driver': self._driver_name, 'chosen': chosen,
+                       'request': request.to_dict(), 'count': count,
+                       'hosts': len(hosts)})
         return chosen
 
 

@@ -75,16 +75,33 @@ def find(namespace, name):
     return matches[0]
 
 
-def load(namespace, name, conf):
+def load(namespace, name, conf, option=None):
     """Import plugin *name* and build it as ``Plugin(conf=conf)``.
 
     Returns ``(the built object, its Plugin entry)``. Entry points are read
     afresh, so a plugin installed since the process started is found.
 
+    :param option: ``(group, option name)`` that named the plugin; errors
+        then say which option, and which config file set it.
     :raises DriverNotFound: no plugin of that name is installed.
     :raises DriverLoadError: it fails to import or to build, or it is
         registered by several distributions.
     """
+    try:
+        return _load(namespace, name, conf)
+    except exceptions.SchedulerError as error:
+        if option:
+            error.args = (f'{_setting(conf, *option)}: {error}',)
+        raise
+
+
+def _setting(conf, group, name):
+    where = conf.get_location(name, None if group == 'DEFAULT' else group)
+    source = f' (set in {where.detail})' if where and where.detail else ''
+    return f'[{group}] {name}{source}'
+
+
+def _load(namespace, name, conf):
     plugin = find(namespace, name)
     extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
 
@@ -114,5 +131,8 @@ def describe(plugin):
     except Exception as error:
         raise exceptions.DriverLoadError(
             f'{type(error).__name__}: {error}') from error
+    if not inspect.isclass(target):
+        raise exceptions.DriverLoadError(
+            f'{plugin.target} is not a class')
     doc = inspect.getdoc(target) or ''
     return doc.splitlines()[0] if doc else ''

@@ -18,9 +18,11 @@ from sora.scheduler import exceptions
 from sora.scheduler import plugins
 
 
-def load(names, conf):
+def load(names, conf, option=None):
     """Build the weighers called *names*; return ``[(name, weigher)]``.
 
+    :param option: ``(group, name)`` of the option listing them, for
+        error messages.
     :raises DriverNotFound: a name is not installed (the message lists the
         installed weighers).
     :raises DriverLoadError: a weigher fails to load or has neither
@@ -28,7 +30,7 @@ def load(names, conf):
     """
     weighers = []
     for name in names:
-        plugin, entry = plugins.load(plugins.WEIGHERS, name, conf)
+        plugin, entry = plugins.load(plugins.WEIGHERS, name, conf, option)
         if not any(callable(getattr(plugin, method, None))
                    for method in ('weigh_all', 'weigh')):
             raise exceptions.DriverLoadError(

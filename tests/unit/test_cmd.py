@@ -177,7 +177,7 @@ class DriversTest(CommandTestCase):
                                    r'fitting host with the most free memory')
         self.assertRegex(lines[3], r'^\s+randombase\s+sora \S+\s+Pick a host '
                                    r'uniformly at random')
-        self.assertIn('* configured: scheduler_driver = memorybase',
+        self.assertIn('* configured: [DEFAULT] scheduler_driver = memorybase',
                       result.stdout)
 
     def test_a_broken_plugin_is_listed_with_its_error(self):
@@ -193,6 +193,7 @@ class DriversTest(CommandTestCase):
         result = self.run_command('drivers', conf=conf, path=plugins.root)
         self.assertEqual(2, result.returncode)
         self.assertIn('*  broken', result.stdout)
-        self.assertIn("sora-scheduler: error: could not load sora.scheduler "
+        self.assertIn(f"sora-scheduler: error: [DEFAULT] scheduler_driver "
+                      f"(set in {conf}): could not load sora.scheduler "
                       "plugin 'broken' (sora_broken:X) from sora-broken 1.0: "
                       "ImportError: libfoo missing", result.stderr)

@@ -84,8 +84,10 @@ class DriverContractTest(base.TestCase):
                 request, table, 3)
             self.assertEqual((2, 3, 2), (error.hosts_total, error.count,
                                          error.placed))
-            self.assertIn('3 destinations requested, only 2 could be placed',
-                          str(error))
+            self.assertIn('no valid host among 2 for container 3 of 3 (all '
+                          'or nothing: the 2 placed before are not claimed): '
+                          'enabled 2, memory 1 (needs 1024 MB), cpu 0 (needs '
+                          '1 CPUs)', str(error))
 
     def test_no_valid_host_says_why(self):
         table = hosts(('a', {'memory_mb': 512}),

@@ -97,9 +97,10 @@ class ManagerDriverErrorsTest(base.TestCase):
         conf = self.make_conf('[DEFAULT]\nscheduler_driver = fastest\n')
         error = self.assertRaises(exceptions.DriverNotFound,
                                   manager.SchedulerManager, conf)
-        self.assertEqual("no plugin named 'fastest' in namespace "
-                         "'sora.scheduler'; installed: filter, memorybase, "
-                         "randombase", str(error))
+        self.assertEqual(f"[DEFAULT] scheduler_driver (set in "
+                         f"{conf.config_file[0]}): no plugin named 'fastest' "
+                         "in namespace 'sora.scheduler'; installed: filter, "
+                         "memorybase, randombase", str(error))
         self.assertIsInstance(error, exceptions.SchedulerError)
 
     def test_a_module_path_is_only_a_name_never_imported(self):
