@@ -100,3 +100,47 @@ class TestCase(base.BaseTestCase):
 def installed_version():
     """Return the installed sora distribution's version."""
     return importlib.metadata.version('sora')
+
+
+def random_hosts(rng, count):
+    """Return *count* varied host mappings drawn from *rng*.
+
+    Some hosts omit cpus or disk, some are disabled, labels and groups come
+    from small vocabularies so that requests for them match some hosts.
+    """
+    hosts = []
+    for n in range(count):
+        total = rng.choice([1024, 4096, 16384])
+        host = {'id': f'h{n:03d}', 'memory_mb': rng.randrange(0, total + 1),
+                'memory_total_mb': total,
+                'containers': rng.randrange(0, 12),
+                'enabled': rng.random() > 0.1,
+                'labels': {key: rng.choice(['a', 'b'])
+                           for key in ('zone', 'ssd') if rng.random() > 0.3},
+                'groups': rng.sample(['web', 'db', 'cache'],
+                                     rng.randrange(0, 3))}
+        if rng.random() > 0.2:
+            host['cpus_total'] = rng.choice([2, 8])
+            host['cpus'] = round(rng.uniform(0, host['cpus_total']), 2)
+        if rng.random() > 0.2:
+            host['disk_gb'] = rng.randrange(0, 500)
+        hosts.append(host)
+    return hosts
+
+
+def random_request(rng, hosts=()):
+    """Return a request mapping drawn from *rng* (host ids from *hosts*)."""
+    request = {'memory_mb': rng.choice([0, 256, 1024, 4096]),
+               'cpus': rng.choice([0, 0.5, 2]),
+               'disk_gb': rng.choice([0, 10, 200]),
+               'labels': {key: rng.choice(['a', 'b'])
+                          for key in ('zone', 'ssd') if rng.random() > 0.6}}
+    ids = [host['id'] for host in hosts]
+    if ids and rng.random() > 0.7:
+        request['same_host'] = rng.sample(ids, min(len(ids), 5))
+    if ids and rng.random() > 0.7:
+        request['different_host'] = rng.sample(ids, min(len(ids), 5))
+    if rng.random() > 0.5:
+        request['group'] = rng.choice(['web', 'db', 'cache', 'new'])
+        request['group_policy'] = rng.choice(['affinity', 'anti-affinity'])
+    return request

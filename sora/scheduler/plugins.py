@@ -106,6 +106,8 @@ def _load(namespace, name, conf):
     extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
 
     def failed(manager, entry_point, error):
+        if isinstance(error, exceptions.SchedulerError):
+            raise error  # a plugin's own clear error, e.g. its options
         raise exceptions.DriverLoadError(
             f'could not load {plugin}: {type(error).__name__}: {error}'
         ) from error

@@ -1,0 +1,93 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Each built-in weigher alone, and the normalisation they share."""
+
+import math
+import random
+
+import numpy as np
+
+from sora.scheduler import host_state
+from sora.scheduler import weighing
+from tests import base
+
+HOSTS = host_state.parse_hosts([
+    {'id': 'a', 'memory_mb': 1000, 'cpus': 1, 'disk_gb': 10,
+     'containers': 4},
+    {'id': 'b', 'memory_mb': 3000, 'containers': 0},
+    {'id': 'c', 'memory_mb': 2000, 'cpus': 3, 'disk_gb': 30,
+     'containers': 2},
+])
+
+
+class NormaliseTest(base.TestCase):
+
+    def test_scales_to_unit_range(self):
+        self.assertEqual([0, 1, 0.5], list(weighing.normalise(
+            np.array([10.0, 30.0, 20.0]))))
+
+    def test_equal_values_weigh_nothing(self):
+        self.assertEqual([0, 0], list(weighing.normalise(
+            np.array([7.0, 7.0]))))
+        self.assertEqual([], list(weighing.normalise(np.array([]))))
+
+    def test_unreported_counts_as_the_best(self):
+        self.assertEqual([0, 1, 1], list(weighing.normalise(
+            np.array([1.0, math.inf, 3.0]))))
+        self.assertEqual([0, 0], list(weighing.normalise(
+            np.array([math.inf, math.inf]))))
+
+
+class BuiltInWeighersTest(base.TestCase):
+
+    def weights(self, name, multiplier=None, hosts=HOSTS):
+        text = '[filter_scheduler]\n'
+        if multiplier is not None:
+            text += f'{name}_weight_multiplier = {multiplier}\n'
+        [(_, plugin)] = weighing.load([name], self.make_conf(text))
+        request = host_state.Request()
+        rows = np.arange(len(hosts))
+        vectorised = weighing.scores([(name, plugin)], hosts, request, rows)
+        per_host = weighing.scores(
+            [(name, _PerHost(plugin))], hosts, request, rows)
+        self.assertEqual({k: list(v) for k, v in vectorised.items()},
+                         {k: list(v) for k, v in per_host.items()})
+        return list(vectorised.get(name, []))
+
+    def test_memory(self):
+        self.assertEqual([0, 1, 0.5], self.weights('memory'))
+        self.assertEqual([0, -2, -1], self.weights('memory', -2))
+        self.assertEqual([], self.weights('memory', 0))
+
+    def test_cpu_and_disk_unreported_is_best(self):
+        self.assertEqual([0, 1, 1], self.weights('cpu'))
+        self.assertEqual([0, 1, 1], self.weights('disk'))
+
+    def test_containers_fewer_is_better(self):
+        self.assertEqual([0, 1, 0.5], self.weights('containers'))
+        self.assertEqual([0, -1, -0.5], self.weights('containers', -1))
+
+    def test_forms_agree_on_random_hosts(self):
+        rng = random.Random(7)
+        for _ in range(20):
+            hosts = host_state.parse_hosts(base.random_hosts(rng, 25))
+            for name in ('memory', 'cpu', 'disk', 'containers'):
+                self.weights(name, hosts=hosts)
+
+
+class _PerHost:
+    """The per-host form of a built-in weigher."""
+
+    def __init__(self, weigher):
+        self.weigh = weigher.weigh
+        self.multiplier = weigher.multiplier
