@@ -17,6 +17,7 @@ The package is installed from a copy of the source tree without ``.git``
 that virtualenv through the installed entry points.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -36,45 +37,70 @@ print(mgr.driver.scheduler(dt))
 '''
 
 
-class InstalledPackageTest(unittest.TestCase):
+class Venv:
+    """A throwaway virtualenv with Sora and the example plugins installed."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix='sora-functional-')
-        source = os.path.join(cls.tmp, 'source')
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix='sora-functional-')
+        source = os.path.join(self.tmp, 'source')
         shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
             '.git', '.tox', '*.egg-info', 'build', 'dist', '__pycache__',
             '.venv', '.stestr', 'cover'))
-        cls.venv = os.path.join(cls.tmp, 'venv')
-        subprocess.run([sys.executable, '-m', 'venv', cls.venv], check=True)
-        cls.bin = os.path.join(cls.venv, 'bin')
-        cls.env = dict(os.environ, PBR_VERSION=VERSION,
-                       HOME=os.path.join(cls.tmp, 'home'),
-                       XDG_CACHE_HOME=os.path.join(cls.tmp, 'cache'),
-                       PIP_CACHE_DIR=os.environ.get(
-                           'PIP_CACHE_DIR',
-                           os.path.expanduser('~/.cache/pip')))
-        cls.env.pop('PYTHONPATH', None)
-        os.mkdir(cls.env['HOME'])
-        cls.run_in_venv(['pip', 'install', '--quiet', source])
+        self.path = os.path.join(self.tmp, 'venv')
+        subprocess.run([sys.executable, '-m', 'venv', self.path], check=True)
+        self.env = dict(os.environ, PBR_VERSION=VERSION,
+                        HOME=os.path.join(self.tmp, 'home'),
+                        XDG_CACHE_HOME=os.path.join(self.tmp, 'cache'),
+                        PIP_CACHE_DIR=os.environ.get(
+                            'PIP_CACHE_DIR',
+                            os.path.expanduser('~/.cache/pip')))
+        self.env.pop('PYTHONPATH', None)
+        os.mkdir(self.env['HOME'])
+        self.examples = os.path.join(source, 'examples',
+                                     'sora-example-plugins')
+        self.run(['pip', 'install', '--quiet', source])
+        self.run(['pip', 'install', '--quiet', self.examples])
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    @classmethod
-    def run_in_venv(cls, argv, **kwargs):
-        argv = [os.path.join(cls.bin, argv[0])] + argv[1:]
+    def run(self, argv, cwd=None):
+        """Run a command of the virtualenv's bin/; fail on a non-zero exit."""
+        argv = [os.path.join(self.path, 'bin', argv[0])] + argv[1:]
         result = subprocess.run(argv, capture_output=True, text=True,
-                                env=cls.env, cwd=cls.tmp, timeout=600,
-                                **kwargs)
+                                env=self.env, cwd=cwd or self.tmp,
+                                timeout=600)
         if result.returncode:
             raise AssertionError(f'{argv} failed ({result.returncode}):\n'
                                  f'{result.stdout}\n{result.stderr}')
         return result
 
+
+VENV = None
+
+
+def setUpModule():
+    global VENV
+    VENV = Venv()
+
+
+def tearDownModule():
+    shutil.rmtree(VENV.tmp, ignore_errors=True)
+
+
+class VenvTestCase(unittest.TestCase):
+
+    def run_in_venv(self, argv, cwd=None):
+        return VENV.run(argv, cwd)
+
+    def write(self, name, text):
+        path = os.path.join(VENV.tmp, name)
+        with open(path, 'w') as out:
+            out.write(textwrap.dedent(text))
+        return path
+
     def python(self, code):
         return self.run_in_venv(['python', '-c', textwrap.dedent(code)])
+
+
+class InstalledPackageTest(VenvTestCase):
 
     def test_version_comes_from_pbr_version(self):
         result = self.python('import importlib.metadata as m; '
@@ -97,7 +123,7 @@ class InstalledPackageTest(unittest.TestCase):
         self.assertEqual("['id1', 'id2', 'id3']\n", result.stdout)
 
     def test_command_on_shipped_config_and_example_hosts(self):
-        etc = os.path.join(self.venv, 'etc', 'sora')
+        etc = os.path.join(VENV.path, 'etc', 'sora')
         self.assertTrue(os.path.exists(os.path.join(etc, 'sora.conf.sample')))
         result = self.run_in_venv([
             'sora-scheduler', '--config-file', os.path.join(etc, 'sora.conf'),
@@ -105,7 +131,7 @@ class InstalledPackageTest(unittest.TestCase):
             '--memory-mb', '2048', '--label', 'zone=az2'])
         self.assertEqual('node-06\n', result.stdout)
         result = self.run_in_venv(['sora-scheduler', 'drivers'])
-        self.assertIn(f'memorybase  sora {VERSION}', result.stdout)
+        self.assertRegex(result.stdout, rf'\*\s+memorybase\s+sora {VERSION}')
 
     def test_manager_embedded_by_another_service(self):
         result = self.python('''
@@ -124,3 +150,58 @@ class InstalledPackageTest(unittest.TestCase):
         result = self.run_in_venv(['oslo-config-generator', '--namespace',
                                    'sora'])
         self.assertIn('#scheduler_driver = memorybase', result.stdout)
+
+
+class ThirdPartyPluginsTest(VenvTestCase):
+    """sora-example-plugins, its own distribution, enabled by config only."""
+
+    HOSTS = json.dumps([
+        {'id': 'maint', 'memory_mb': 16000, 'memory_total_mb': 16384,
+         'labels': {'maintenance': 'true'}},
+        {'id': 'ssd', 'memory_mb': 6000, 'memory_total_mb': 8192,
+         'labels': {'ssd': 'true'}},
+        {'id': 'plain', 'memory_mb': 7000, 'memory_total_mb': 8192},
+        {'id': 'tight', 'memory_mb': 1200, 'memory_total_mb': 8192},
+    ])
+
+    def select(self, conf_text):
+        conf = self.write('plugins.conf', conf_text)
+        hosts = self.write('hosts.json', self.HOSTS)
+        result = self.run_in_venv(['sora-scheduler', '--config-file', conf,
+                                   'select', '--hosts', hosts,
+                                   '--memory-mb', '1024'])
+        return result.stdout.strip()
+
+    def test_decisions_change_as_documented(self):
+        self.assertEqual('maint', self.select("""
+            [DEFAULT]
+            scheduler_driver = filter
+            """))
+        self.assertEqual('ssd', self.select("""
+            [DEFAULT]
+            scheduler_driver = filter
+            [filter_scheduler]
+            enabled_filters = enabled,memory,no_maintenance,headroom
+            weighers = memory,ssd
+            [example_plugins]
+            ssd_weight_multiplier = 2.0
+            """))
+        self.assertEqual('tight', self.select("""
+            [DEFAULT]
+            scheduler_driver = least_memory
+            """))
+
+    def test_listed_with_their_distribution(self):
+        for command, name in (('drivers', 'least_memory'),
+                              ('filters', 'headroom'),
+                              ('filters', 'no_maintenance'),
+                              ('weighers', 'ssd')):
+            result = self.run_in_venv(['sora-scheduler', command])
+            self.assertRegex(result.stdout, rf'\n\s+{name}\s+'
+                                            r'sora-example-plugins 1.0.0')
+
+    def test_example_package_tests_pass(self):
+        result = self.run_in_venv(['python', '-m', 'unittest', 'discover',
+                                   '-s', 'tests', '-t', '.'],
+                                  cwd=VENV.examples)
+        self.assertIn('OK', result.stderr)

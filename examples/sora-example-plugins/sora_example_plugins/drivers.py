@@ -1,0 +1,36 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""An example driver: pack containers onto the fullest hosts."""
+
+import numpy as np
+
+from sora.scheduler import base
+from sora.scheduler import filtering
+
+
+class LeastMemoryScheduler(base.Scheduler):
+    """Pick the fitting host with the least free memory (bin-packing)."""
+
+    def __init__(self, conf=None):
+        super().__init__(conf)
+        # The checks every built-in driver makes: resources, labels,
+        # host lists and groups.
+        self.filters = filtering.load(filtering.REQUEST_FILTERS, self.conf)
+
+    def select_destinations(self, request, hosts, count=1):
+        return base.place(request, hosts, count, self.filters, _least_memory)
+
+
+def _least_memory(hosts, request, mask):
+    # argmin returns the first minimum: hosts are sorted by id.
+    return int(np.argmin(np.where(mask, hosts.memory_mb, np.inf)))

@@ -1,0 +1,75 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Tests of the example plugins, run against Sora's public plugin API."""
+
+import unittest
+
+from oslo_config import cfg
+
+from sora.scheduler import exceptions
+from sora.scheduler import host_state
+from sora_example_plugins import drivers
+from sora_example_plugins import filters
+from sora_example_plugins import weighers
+
+# Tables are sorted by id: down, full, half.
+HOSTS = host_state.parse_hosts([
+    {'id': 'full', 'memory_mb': 1500, 'memory_total_mb': 8192,
+     'labels': {'ssd': 'true'}},
+    {'id': 'half', 'memory_mb': 4096, 'memory_total_mb': 8192},
+    {'id': 'down', 'memory_mb': 8192, 'labels': {'maintenance': 'true'}},
+])
+
+
+def conf(**options):
+    config = cfg.ConfigOpts()
+    config([], project='sora-example', default_config_files=[])
+    filters.register_opts(config)
+    for name, value in options.items():
+        config.set_override(name, value, group='example_plugins')
+    return config
+
+
+class LeastMemorySchedulerTest(unittest.TestCase):
+
+    def test_packs_onto_the_fullest_fitting_host(self):
+        driver = drivers.LeastMemoryScheduler(conf())
+        request = host_state.Request(memory_mb=1024)
+        self.assertEqual(['full', 'half', 'half'],
+                         driver.select_destinations(request, HOSTS, 3))
+        self.assertRaises(exceptions.NoValidHost, driver.select_destinations,
+                          host_state.Request(memory_mb=9000), HOSTS)
+
+
+class FiltersTest(unittest.TestCase):
+
+    def test_headroom_is_vectorised(self):
+        headroom = filters.HeadroomFilter(conf(min_headroom_ratio=0.25))
+        mask = headroom.filter_mask(HOSTS, host_state.Request(memory_mb=1000))
+        self.assertEqual([True, False, True], mask.tolist())
+
+    def test_no_maintenance_is_per_host(self):
+        plugin = filters.NoMaintenanceFilter(conf())
+        self.assertEqual([False, True, True],
+                         [plugin.host_passes(host, host_state.Request())
+                          for host in HOSTS])
+
+
+class SsdWeigherTest(unittest.TestCase):
+
+    def test_prefers_ssd_with_its_multiplier(self):
+        weigher = weighers.SsdWeigher(conf(ssd_weight_multiplier=3.0))
+        self.assertEqual(3.0, weigher.multiplier)
+        self.assertEqual([0.0, 1.0, 0.0],
+                         [weigher.weigh(host, host_state.Request())
+                          for host in HOSTS])
