@@ -14,6 +14,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -197,3 +198,59 @@ class DriversTest(CommandTestCase):
                       f"(set in {conf}): could not load sora.scheduler "
                       "plugin 'broken' (sora_broken:X) from sora-broken 1.0: "
                       "ImportError: libfoo missing", result.stderr)
+
+
+class FilterDriverCommandTest(CommandTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf = self.write_file('filter.conf',
+                                    '[DEFAULT]\nscheduler_driver = filter\n')
+
+    def test_explain_shows_counts_and_ranking_then_the_choice(self):
+        result = self.run_command('select', '--hosts', EXAMPLE_HOSTS,
+                                  '--memory-mb', '2048', '--dry-run',
+                                  '--explain', '--top', '3', conf=self.conf)
+        self.assertEqual(0, result.returncode, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertEqual('# 12 hosts; after each filter: enabled 11, '
+                         'memory 10, max_containers 10', lines[0])
+        self.assertEqual(['#', 'HOST', 'WEIGHT', 'MEMORY', 'CPU',
+                          'CONTAINERS'], lines[1].split())
+        self.assertEqual(['#', '1', 'node-04', '2.368', '1.000', '1.000',
+                          '0.368'], lines[2].split())
+        self.assertEqual(3, len([line for line in lines
+                                 if re.match(r'# \d+\s+node-', line)]))
+        self.assertEqual('node-04', lines[-1])
+
+    def test_explain_as_json(self):
+        result = self.run_command('select', '--hosts', EXAMPLE_HOSTS,
+                                  '--label', 'zone=az3', '--explain',
+                                  '--format', 'json', conf=self.conf)
+        data = json.loads(result.stdout)
+        self.assertEqual(['node-11'], data['destinations'])
+        explanation = data['explanation']
+        self.assertEqual(12, explanation['hosts_total'])
+        self.assertEqual([['enabled', 11], ['labels', 3],
+                          ['max_containers', 3]],
+                         explanation['filter_counts'])
+        self.assertEqual(['node-11', 'node-09', 'node-10'],
+                         [entry['id'] for entry in explanation['ranking']])
+
+    def test_filters_and_weighers_listings(self):
+        result = self.run_command('filters', conf=self.conf)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertRegex(result.stdout, r'\n\*\s+anti_affinity\s+sora ')
+        result = self.run_command('weighers', conf=self.conf)
+        self.assertRegex(result.stdout, r'\n\*\s+containers\s+sora ')
+        self.assertRegex(result.stdout, r'\n\s+disk\s+sora ')
+        self.assertIn('* enabled: [filter_scheduler] weighers = '
+                      'memory,cpu,containers', result.stdout)
+
+    def test_unknown_filter_in_config(self):
+        conf = self.write_file('bad.conf', '[filter_scheduler]\n'
+                                           'enabled_filters = memory,ram\n')
+        result = self.run_command('filters', conf=conf)
+        self.assertEqual(2, result.returncode)
+        self.assertIn(f"[filter_scheduler] enabled_filters (set in {conf}): "
+                      "no plugin named 'ram'", result.stderr)
