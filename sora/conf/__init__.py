@@ -12,8 +12,13 @@
 
 """Sora's configuration options, one module per option group."""
 
+import math
+
+from oslo_config import cfg
+
 from sora.conf import filter_scheduler
 from sora.conf import scheduler
+from sora.scheduler import exceptions
 
 MODULES = (scheduler, filter_scheduler)
 
@@ -22,3 +27,48 @@ def register_opts(conf):
     """Register every Sora option on *conf*; safe to call more than once."""
     for module in MODULES:
         module.register_opts(conf)
+
+
+def setting(conf, group, name):
+    """Return ``[group] name (set in FILE)`` for messages about an option."""
+    try:
+        where = conf.get_location(name, None if group == 'DEFAULT' else group)
+    except (cfg.Error, ValueError):
+        where = None
+    try:
+        files = conf.config_file
+    except cfg.Error:
+        files = None
+    if where and where.detail:
+        return f'[{group}] {name} (set in {where.detail})'
+    if files:
+        return f'[{group}] {name} (config files: {", ".join(files)})'
+    return f'[{group}] {name}'
+
+
+def check(conf):
+    """Read every Sora option of *conf*, as a service would at start.
+
+    Returns the number of options read.
+
+    :raises InvalidConfig: naming the first bad option, the file that set
+        it and what is accepted.
+    """
+    count = 0
+    for module in MODULES:
+        for group, opts in module.list_opts().items():
+            values = conf if group == 'DEFAULT' else conf[group]
+            for opt in opts:
+                try:
+                    value = values[opt.dest]
+                except (cfg.Error, ValueError) as error:
+                    reason = str(error).rpartition(' is not valid: ')[2]
+                    raise exceptions.InvalidConfig(
+                        f'{setting(conf, group, opt.dest)}: {reason}'
+                    ) from None
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise exceptions.InvalidConfig(
+                        f'{setting(conf, group, opt.dest)}: must be a '
+                        f'finite number, got {value}')
+                count += 1
+    return count

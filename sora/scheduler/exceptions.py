@@ -44,6 +44,10 @@ class DriverLoadError(SchedulerError):
     """An installed plugin could not be imported, built or chosen."""
 
 
+class InvalidConfig(SchedulerError, ValueError):
+    """A configuration file or option value is malformed."""
+
+
 class InvalidHostData(SchedulerError, ValueError):
     """A host (node report) is malformed."""
 

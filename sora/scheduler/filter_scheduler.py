@@ -22,6 +22,7 @@ import random
 
 import numpy as np
 
+from sora import conf as sora_conf
 from sora.scheduler import base
 from sora.scheduler import exceptions
 from sora.scheduler import filtering
@@ -48,9 +49,10 @@ class FilterScheduler(base.Scheduler):
         """Return the filters, weighers and subset size to use."""
         opts = self.conf.filter_scheduler
         if not opts.enabled_filters:
-            raise exceptions.DriverLoadError(
-                '[filter_scheduler] enabled_filters is empty: the filter '
-                'driver needs at least one filter (see sora.conf.sample)')
+            raise exceptions.InvalidConfig(
+                f'{sora_conf.setting(self.conf, GROUP, "enabled_filters")} '
+                'is empty: the filter driver needs at least one filter '
+                '(see sora.conf.sample)')
         return (filtering.load(opts.enabled_filters, self.conf,
                                (GROUP, 'enabled_filters')),
                 weighing.load(opts.weighers, self.conf, (GROUP, 'weighers')),

@@ -17,13 +17,16 @@ compared with the installed names and never imported as a module path.
 """
 
 import dataclasses
+import importlib
 import importlib.metadata
 import inspect
 
+from oslo_config import cfg
 from stevedore import driver
 from stevedore import exception as stevedore_exception
 from stevedore import extension
 
+from sora import conf as sora_conf
 from sora.scheduler import exceptions
 
 DRIVERS = 'sora.scheduler'
@@ -86,31 +89,26 @@ def load(namespace, name, conf, option=None):
     :raises DriverNotFound: no plugin of that name is installed.
     :raises DriverLoadError: it fails to import or to build, or it is
         registered by several distributions.
+    :raises InvalidConfig: it rejects its options.
     """
+    prefix = f'{sora_conf.setting(conf, *option)}: ' if option else ''
+    importlib.invalidate_caches()  # see modules installed since start
     try:
-        return _load(namespace, name, conf)
+        plugin = find(namespace, name)
     except exceptions.SchedulerError as error:
-        if option:
-            error.args = (f'{_setting(conf, *option)}: {error}',)
+        error.args = (prefix + str(error),)
         raise
-
-
-def _setting(conf, group, name):
-    where = conf.get_location(name, None if group == 'DEFAULT' else group)
-    source = f' (set in {where.detail})' if where and where.detail else ''
-    return f'[{group}] {name}{source}'
-
-
-def _load(namespace, name, conf):
-    plugin = find(namespace, name)
     extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
 
     def failed(manager, entry_point, error):
         if isinstance(error, exceptions.SchedulerError):
-            raise error  # a plugin's own clear error, e.g. its options
+            raise error  # the plugin's own clear error
+        if isinstance(error, cfg.Error):
+            raise exceptions.InvalidConfig(
+                f'{prefix}{plugin}: {error}') from error
         raise exceptions.DriverLoadError(
-            f'could not load {plugin}: {type(error).__name__}: {error}'
-        ) from error
+            f'{prefix}could not load {plugin}: {type(error).__name__}: '
+            f'{error}') from error
 
     try:
         manager = driver.DriverManager(
@@ -118,7 +116,7 @@ def _load(namespace, name, conf):
             invoke_kwds={'conf': conf}, on_load_failure_callback=failed)
     except stevedore_exception.NoUniqueMatch as error:
         raise exceptions.DriverLoadError(
-            f'could not load {plugin}: {error}') from error
+            f'{prefix}could not load {plugin}: {error}') from error
     return manager.driver, plugin
 
 

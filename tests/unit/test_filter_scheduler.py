@@ -200,9 +200,10 @@ class FilterSchedulerPluginsTest(FilterSchedulerTestCase):
                       "cpu, disk, memory", str(error))
 
     def test_empty_filter_list_is_refused(self):
-        error = self.assertRaises(exceptions.DriverLoadError, self.manager,
+        error = self.assertRaises(exceptions.InvalidConfig, self.manager,
                                   enabled_filters='')
-        self.assertIn('enabled_filters is empty', str(error))
+        self.assertIn('is empty: the filter driver needs at least one filter',
+                      str(error))
 
     def test_broken_filter_fails_when_the_manager_is_built(self):
         self.add_plugins('sora-bad-filter',
