@@ -17,6 +17,8 @@ status: 0 on success, 1 when no valid host exists, 2 for bad input or
 configuration; errors are one message on stderr, never a traceback.
 """
 
+import functools
+import inspect
 import json
 import sys
 
@@ -123,6 +125,45 @@ def do_weighers(conf):
     return 0
 
 
+def do_check(conf):
+    """Check a configuration before rolling it out: one line per check."""
+    opts = conf.filter_scheduler
+    checks = [
+        ('config files', lambda: ', '.join(conf.config_file) or 'none'),
+        ('option values', lambda: f'{sora_conf.check(conf)} options read'),
+        (f'scheduler driver {conf.scheduler_driver}',
+         lambda: _loaded(manager.SchedulerManager(conf).driver)),
+    ]
+    checks += [(f'filter {name}', functools.partial(
+        _load_one, filtering.load, name, conf, 'enabled_filters'))
+        for name in opts.enabled_filters]
+    checks += [(f'weigher {name}', functools.partial(
+        _load_one, weighing.load, name, conf, 'weighers'))
+        for name in opts.weighers]
+    if conf.command.hosts:
+        checks.append((f'hosts file {conf.command.hosts}', lambda: (
+            f'{len(host_state.load_hosts(conf.command.hosts))} hosts')))
+    failed = 0
+    for name, run in checks:
+        try:
+            print(f'OK      {name}: {run()}')
+        except exceptions.SchedulerError as error:
+            failed += 1
+            print(f'FAILED  {name}: {error}')
+    print(f'{len(checks) - failed} of {len(checks)} checks OK')
+    return 2 if failed else 0
+
+
+def _load_one(load, name, conf, option):
+    [(_name, plugin)] = load([name], conf, ('filter_scheduler', option))
+    return _loaded(plugin)
+
+
+def _loaded(plugin):
+    doc = (inspect.getdoc(plugin) or '').splitlines()
+    return 'loads' + (f' ({doc[0]})' if doc else '')
+
+
 def _request_from(args):
     flags = {'memory_mb': args.memory_mb, 'cpus': args.cpus,
              'disk_gb': args.disk_gb}
@@ -180,6 +221,12 @@ def add_command_parsers(subparsers):
                              'of the best hosts with their weigher scores')
     select.add_argument('--top', type=int, default=5, metavar='N',
                         help='how many hosts --explain ranks (default 5)')
+    check = subparsers.add_parser(
+        'check', help='check the configuration (and a hosts file) before '
+                      'rolling it out')
+    check.set_defaults(func=do_check)
+    check.add_argument('--hosts', metavar='HOSTS.json',
+                       help='also check that this hosts file is valid')
     for name, func, what in (('drivers', do_drivers, 'scheduler drivers'),
                              ('filters', do_filters, 'filters'),
                              ('weighers', do_weighers, 'weighers')):
@@ -204,7 +251,8 @@ def main(argv=None):
              version=version.version_info.release_string())
         if not CONF.command.name:
             raise exceptions.InvalidRequest(
-                'a command is required: select, drivers, filters or weighers '
+                'a command is required: select, check, drivers, filters or '
+                'weighers '
                 '(see sora-scheduler --help)')
         if not CONF.log_file:
             CONF.set_default('use_stderr', True)

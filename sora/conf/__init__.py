@@ -13,6 +13,7 @@
 """Sora's configuration options, one module per option group."""
 
 import math
+import re
 
 from oslo_config import cfg
 
@@ -29,18 +30,19 @@ def register_opts(conf):
         module.register_opts(conf)
 
 
-def setting(conf, group, name):
+def setting(conf, group, name, path=None):
     """Return ``[group] name (set in FILE)`` for messages about an option."""
     try:
         where = conf.get_location(name, None if group == 'DEFAULT' else group)
+        path = path or where.detail
     except (cfg.Error, ValueError):
-        where = None
+        pass
     try:
         files = conf.config_file
     except cfg.Error:
         files = None
-    if where and where.detail:
-        return f'[{group}] {name} (set in {where.detail})'
+    if path:
+        return f'[{group}] {name} (set in {path})'
     if files:
         return f'[{group}] {name} (config files: {", ".join(files)})'
     return f'[{group}] {name}'
@@ -62,10 +64,13 @@ def check(conf):
                 try:
                     value = values[opt.dest]
                 except (cfg.Error, ValueError) as error:
+                    # oslo.config says "Value for option X from
+                    # LocationInfo(..., detail='FILE') is not valid: WHY".
+                    path = re.search(r"detail='([^']*)'", str(error))
                     reason = str(error).rpartition(' is not valid: ')[2]
                     raise exceptions.InvalidConfig(
-                        f'{setting(conf, group, opt.dest)}: {reason}'
-                    ) from None
+                        f'{setting(conf, group, opt.dest, path and path[1])}'
+                        f': {reason}') from None
                 if isinstance(value, float) and not math.isfinite(value):
                     raise exceptions.InvalidConfig(
                         f'{setting(conf, group, opt.dest)}: must be a '

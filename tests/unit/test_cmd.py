@@ -254,3 +254,72 @@ class FilterDriverCommandTest(CommandTestCase):
         self.assertEqual(2, result.returncode)
         self.assertIn(f"[filter_scheduler] enabled_filters (set in {conf}): "
                       "no plugin named 'ram'", result.stderr)
+
+
+class CheckTest(CommandTestCase):
+
+    def test_shipped_config_and_example_hosts_pass(self):
+        result = self.run_command('check', '--hosts', EXAMPLE_HOSTS)
+        self.assertEqual(0, result.returncode, result.stdout)
+        lines = result.stdout.splitlines()
+        self.assertEqual(f'OK      config files: {SHIPPED_CONF}', lines[0])
+        self.assertEqual('OK      option values: 9 options read', lines[1])
+        self.assertTrue(lines[2].startswith(
+            'OK      scheduler driver memorybase: loads (Pick the fitting'))
+        self.assertIn('OK      filter anti_affinity: loads (Keep the hosts '
+                      "running no container of the request's group.)", lines)
+        self.assertIn('OK      weigher containers: loads (Weigh hosts by how '
+                      'few containers they run.)', lines)
+        self.assertEqual('OK      hosts file ' + EXAMPLE_HOSTS + ': 12 hosts',
+                         lines[-2])
+        self.assertEqual('17 of 17 checks OK', lines[-1])
+
+    def test_each_broken_part_is_a_failed_line(self):
+        conf = self.write_file('bad.conf', '''
+            [DEFAULT]
+            scheduler_driver = filter
+            [filter_scheduler]
+            enabled_filters = memory,ram
+            weighers = memory,price
+            memory_weight_multiplier = nan
+            ''')
+        bad_hosts = self.write_file('hosts.json', '[{"id": "n1"}]')
+        result = self.run_command('check', '--hosts', bad_hosts, conf=conf)
+        self.assertEqual(2, result.returncode)
+        lines = result.stdout.splitlines()
+        self.assertEqual([
+            f'OK      config files: {conf}',
+            f'FAILED  option values: [filter_scheduler] '
+            f'memory_weight_multiplier (set in {conf}): must be a finite '
+            'number, got nan',
+            f'FAILED  scheduler driver filter: [filter_scheduler] '
+            f'memory_weight_multiplier (set in {conf}): must be a finite '
+            'number, got nan',
+            'OK      filter memory: loads (Keep the hosts with at least the '
+            "request's free memory.)",
+        ], lines[:4])
+        self.assertTrue(lines[4].startswith(
+            f"FAILED  filter ram: [filter_scheduler] enabled_filters (set in "
+            f"{conf}): no plugin named 'ram'"))
+        self.assertTrue(lines[6].startswith(
+            "FAILED  weigher price: [filter_scheduler] weighers (set in "))
+        self.assertEqual(f"FAILED  hosts file {bad_hosts}: host 0 (id 'n1'): "
+                         "missing required field 'memory_mb'", lines[7])
+        self.assertEqual('3 of 8 checks OK', lines[-1])
+
+    def test_out_of_range_and_non_numeric_values(self):
+        for text, message in (
+                ('[filter_scheduler]\nhost_subset_size = 0\n',
+                 'host_subset_size (set in {}): Should be greater than or '
+                 'equal to 1'),
+                ('[filter_scheduler]\nmax_containers_per_host = lots\n',
+                 "max_containers_per_host (set in {}): invalid literal for "
+                 "int() with base 10: 'lots'"),
+                ('[filter_scheduler]\ncpu_weight_multiplier = inf\n',
+                 'cpu_weight_multiplier (set in {}): must be a finite '
+                 'number, got inf')):
+            with self.subTest(text=text):
+                conf = self.write_file('sora.conf', text)
+                result = self.run_command('check', conf=conf)
+                self.assertEqual(2, result.returncode)
+                self.assertIn(message.format(conf), result.stdout)

@@ -87,11 +87,11 @@ class ReloadTest(ReloadTestCase):
             (FILTER + 'enabled_filters = memory,nosuch\n',
              exceptions.DriverNotFound, "enabled_filters (set in"),
             (FILTER + 'host_subset_size = 0\n', exceptions.InvalidConfig,
-             '[filter_scheduler] host_subset_size (config files: '
-             f'{self.path}): Should be greater than or equal to 1'),
+             f'[filter_scheduler] host_subset_size (set in {self.path}): '
+             'Should be greater than or equal to 1'),
             (FILTER + 'memory_weight_multiplier = lots\n',
              exceptions.InvalidConfig,
-             'memory_weight_multiplier (config files:'),
+             f'memory_weight_multiplier (set in {self.path})'),
             (FILTER + 'memory_weight_multiplier = nan\n',
              exceptions.InvalidConfig, 'must be a finite number, got nan'),
             ('scheduler_driver = filter\n', exceptions.InvalidConfig,
