@@ -32,6 +32,11 @@ from sora.scheduler import exceptions
 DRIVERS = 'sora.scheduler'
 FILTERS = 'sora.scheduler.filters'
 WEIGHERS = 'sora.scheduler.weighers'
+FIXTURE = 'a test fixture'
+"""The distribution of plugins given by :mod:`sora.scheduler.fixture`."""
+
+registered = {}
+"""``{namespace: {name: class}}`` that tests add beside the entry points."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +61,10 @@ def installed(namespace):
         where = f'{dist.name} {dist.version}' if dist else 'an unknown ' \
             'distribution'
         plugins.append(Plugin(namespace, ep.name, ep.value, where))
+    for name, cls in registered.get(namespace, {}).items():
+        plugins.append(Plugin(namespace, name,
+                              f'{cls.__module__}:{cls.__qualname__}',
+                              FIXTURE))
     return sorted(plugins, key=lambda plugin: (plugin.name, plugin.target))
 
 
@@ -70,7 +79,9 @@ def find(namespace, name):
     if not matches:
         raise exceptions.DriverNotFound(
             namespace, name, {plugin.name for plugin in plugins})
-    if len(matches) > 1:
+    # The same target twice (installed, and given by a test fixture) is
+    # one plugin; two targets under one name are a conflict.
+    if len({plugin.target for plugin in matches}) > 1:
         raise exceptions.DriverLoadError(
             f'{namespace} plugin name {name!r} is registered more than once: '
             + '; '.join(f'{m.target} from {m.distribution}' for m in matches)
@@ -110,6 +121,11 @@ def load(namespace, name, conf, option=None):
             f'{prefix}could not load {plugin}: {type(error).__name__}: '
             f'{error}') from error
 
+    if plugin.distribution == FIXTURE:
+        try:
+            return registered[namespace][name](conf=conf), plugin
+        except Exception as error:
+            failed(None, None, error)
     try:
         manager = driver.DriverManager(
             namespace, name, invoke_on_load=True,
@@ -126,8 +142,10 @@ def describe(plugin):
     :raises DriverLoadError: when the plugin fails to import.
     """
     try:
-        target = importlib.metadata.EntryPoint(
-            plugin.name, plugin.target, plugin.namespace).load()
+        target = registered[plugin.namespace][plugin.name] \
+            if plugin.distribution == FIXTURE else \
+            importlib.metadata.EntryPoint(
+                plugin.name, plugin.target, plugin.namespace).load()
     except Exception as error:
         raise exceptions.DriverLoadError(
             f'{type(error).__name__}: {error}') from error

@@ -59,7 +59,7 @@ class Venv:
         self.examples = os.path.join(source, 'examples',
                                      'sora-example-plugins')
         self.run(['pip', 'install', '--quiet', source])
-        self.run(['pip', 'install', '--quiet', self.examples])
+        self.run(['pip', 'install', '--quiet', f'{self.examples}[test]'])
 
     def run(self, argv, cwd=None):
         """Run a command of the virtualenv's bin/; fail on a non-zero exit."""

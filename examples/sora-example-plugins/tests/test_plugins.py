@@ -17,6 +17,7 @@ import unittest
 from oslo_config import cfg
 
 from sora.scheduler import exceptions
+from sora.scheduler import fixture
 from sora.scheduler import host_state
 from sora_example_plugins import drivers
 from sora_example_plugins import filters
@@ -73,3 +74,37 @@ class SsdWeigherTest(unittest.TestCase):
         self.assertEqual([0.0, 1.0, 0.0],
                          [weigher.weigh(host, host_state.Request())
                           for host in HOSTS])
+
+
+class ThroughTheManagerTest(unittest.TestCase):
+    """The plugins as Sora uses them, found by name without installing."""
+
+    def scheduler(self, **config):
+        return fixture.Scheduler(
+            config=config, register_opts=filters.register_opts,
+            drivers={'least_memory': drivers.LeastMemoryScheduler},
+            filters={'headroom': filters.HeadroomFilter,
+                     'no_maintenance': filters.NoMaintenanceFilter},
+            weighers={'ssd': weighers.SsdWeigher})
+
+    def test_filters_and_weigher_enabled_by_config(self):
+        with self.scheduler(
+                DEFAULT={'scheduler_driver': 'filter'},
+                filter_scheduler={
+                    'enabled_filters': ['memory', 'no_maintenance',
+                                        'headroom'],
+                    'weighers': ['memory', 'ssd']},
+                example_plugins={'ssd_weight_multiplier': 5.0}) as fix:
+            self.assertEqual(['full'], fix.manager.select_destinations(
+                {'memory_mb': 512}, HOSTS))
+            with self.assertRaises(exceptions.NoValidHost) as caught:
+                fix.manager.select_destinations({'memory_mb': 4000}, HOSTS)
+            self.assertEqual([('memory', 2), ('no_maintenance', 1),
+                              ('headroom', 0)],
+                             caught.exception.filter_counts)
+
+    def test_driver_enabled_by_config(self):
+        with self.scheduler(DEFAULT={'scheduler_driver': 'least_memory'}) \
+                as fix:
+            self.assertEqual(['full'], fix.manager.select_destinations(
+                {'memory_mb': 1024}, HOSTS))
