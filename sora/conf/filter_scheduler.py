@@ -32,7 +32,8 @@ filter_scheduler_opts = [
              'Built-in: enabled, memory, cpu, disk, labels (also zones), '
              'max_containers, same_host, different_host, affinity, '
              'anti_affinity. The last four act only on requests that list '
-             'hosts or name a group. A filter from another installed '
+             'hosts or name a group; enabled, memory, cpu and disk are '
+             'required. A filter from another installed '
              'distribution is enabled by adding its name. '
              '"sora-scheduler filters" lists what is installed.'),
     cfg.ListOpt(

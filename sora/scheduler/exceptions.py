@@ -44,6 +44,10 @@ class DriverLoadError(SchedulerError):
     """An installed plugin could not be imported, built or chosen."""
 
 
+class PluginError(SchedulerError):
+    """A plugin misbehaved during a decision; nothing was placed."""
+
+
 class InvalidConfig(SchedulerError, ValueError):
     """A configuration file or option value is malformed."""
 

@@ -29,6 +29,7 @@ from sora.scheduler import filtering
 from sora.scheduler import weighing
 
 GROUP = 'filter_scheduler'
+REQUIRED_FILTERS = ('enabled', 'memory', 'cpu', 'disk')
 
 
 class FilterScheduler(base.Scheduler):
@@ -48,11 +49,14 @@ class FilterScheduler(base.Scheduler):
     def configure(self):
         """Return the filters, weighers and subset size to use."""
         opts = self.conf.filter_scheduler
-        if not opts.enabled_filters:
+        missing = [name for name in REQUIRED_FILTERS
+                   if name not in opts.enabled_filters]
+        if missing:
             raise exceptions.InvalidConfig(
                 f'{sora_conf.setting(self.conf, GROUP, "enabled_filters")} '
-                'is empty: the filter driver needs at least one filter '
-                '(see sora.conf.sample)')
+                f'lacks {", ".join(missing)}: Sora never places a container '
+                'on a disabled host or one without the resources it needs, '
+                f'so the list must include {", ".join(REQUIRED_FILTERS)}')
         return (filtering.load(opts.enabled_filters, self.conf,
                                (GROUP, 'enabled_filters')),
                 weighing.load(opts.weighers, self.conf, (GROUP, 'weighers')),

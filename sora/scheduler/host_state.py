@@ -234,6 +234,19 @@ class HostTable(collections.abc.Sequence):
             self._group_masks[group] = mask
         return mask
 
+    def overcommitted(self, rows, request):
+        """Return the first of *rows* that cannot take *request*, or None.
+
+        A row listed n times must have n times the request free, and be
+        enabled.
+        """
+        for row, times in collections.Counter(rows).items():
+            if not self.enabled[row] or any(
+                    getattr(self, name)[row] + EPSILON
+                    < times * getattr(request, name) for name in RESOURCES):
+                return row
+        return None
+
     def consume(self, rows, request, sign=1):
         """Return a copy in which each of *rows* has taken *request*.
 

@@ -20,7 +20,6 @@ deciding again when another scheduler got there first.
 """
 
 import abc
-import collections
 import threading
 
 from sora.scheduler import exceptions
@@ -56,10 +55,10 @@ class HostStore(metaclass=abc.ABCMeta):
         """Run ``decide(hosts) -> [host id]`` and claim *request* on each.
 
         The decision and its claim are atomic: no other claim lands in
-        between, so a host never takes more than it has free.
+        between. ``decide`` has checked that its choice fits the table it
+        was given, so a host never takes more than it has free.
 
-        :raises SchedulerError: when ``decide`` does, or when it chose a
-            host that cannot take the request (nothing is claimed).
+        :raises SchedulerError: when ``decide`` does (nothing is claimed).
         """
 
     @abc.abstractmethod
@@ -99,7 +98,6 @@ class MemoryHostStore(HostStore):
         with self._lock:
             chosen = decide(self._hosts)
             rows = self._rows(chosen)
-            _check_fit(self._hosts, rows, request)
             self._claimed.add(rows, request)
             self._hosts = self._hosts.consume(rows, request)
             return chosen
@@ -124,15 +122,3 @@ class MemoryHostStore(HostStore):
     def _set(self, reported):
         self._reported = reported
         self._hosts = reported.less(self._claimed)
-
-
-def _check_fit(hosts, rows, request):
-    # Whatever the driver chose, a claim never oversubscribes a host.
-    for row, times in collections.Counter(rows).items():
-        if not hosts.enabled[row] or any(
-                getattr(hosts, name)[row] + host_state.EPSILON
-                < times * getattr(request, name)
-                for name in host_state.RESOURCES):
-            raise exceptions.SchedulerError(
-                f'the driver chose host {hosts.ids[row]!r}, which cannot '
-                f'take {times} x {request.to_dict()}; nothing was claimed')

@@ -209,6 +209,7 @@ class SchedulerManager:
     def _decide(self, request, hosts, count):
         name, driver = self._active
         chosen = driver.select_destinations(request, hosts, count)
+        _check_answer(name, chosen, hosts, request, count)
         if LOG.isEnabledFor(logging.DEBUG):
             LOG.debug('Driver %(driver)s chose %(chosen)s for %(request)s '
                       '(count %(count)d) among %(hosts)d hosts',
@@ -216,6 +217,27 @@ class SchedulerManager:
                        'request': request.to_dict(), 'count': count,
                        'hosts': len(hosts)})
         return chosen
+
+
+def _check_answer(driver, chosen, hosts, request, count):
+    # Whatever a driver answers, nothing is placed where it does not fit.
+    if not isinstance(chosen, (list, tuple)) or len(chosen) != count or \
+            not all(isinstance(host_id, str) for host_id in chosen):
+        raise exceptions.PluginError(
+            f'driver {driver} returned {chosen!r:.200}, not a list of '
+            f'{count} host ids; nothing was placed')
+    rows = hosts.rows_of(chosen)
+    if len(rows) != count:
+        raise exceptions.PluginError(
+            f'driver {driver} chose hosts it was not given: '
+            f'{sorted(set(chosen) - set(hosts.ids))!r:.200}; nothing was '
+            'placed')
+    row = hosts.overcommitted(rows, request)
+    if row is not None:
+        raise exceptions.PluginError(
+            f'driver {driver} chose host {hosts.ids[row]!r}, which cannot '
+            f'take {chosen.count(hosts.ids[row])} x {request.to_dict()}; '
+            'nothing was placed')
 
 
 def _check_count(count):

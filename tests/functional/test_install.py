@@ -181,7 +181,7 @@ class ThirdPartyPluginsTest(VenvTestCase):
             [DEFAULT]
             scheduler_driver = filter
             [filter_scheduler]
-            enabled_filters = enabled,memory,no_maintenance,headroom
+            enabled_filters = enabled,memory,cpu,disk,no_maintenance,headroom
             weighers = memory,ssd
             [example_plugins]
             ssd_weight_multiplier = 2.0

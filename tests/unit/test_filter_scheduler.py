@@ -19,6 +19,7 @@ from sora.scheduler import filter_scheduler
 from sora.scheduler import manager
 from tests import base
 
+REQUIRED = 'enabled,memory,cpu,disk'
 HOSTS = [
     {'id': 'big-busy', 'memory_mb': 8192, 'cpus': 2, 'containers': 20,
      'labels': {'zone': 'az1'}},
@@ -156,7 +157,7 @@ class FilterSchedulerTest(FilterSchedulerTestCase):
                          '(limit 110 per host)', str(error))
 
     def test_request_constraint_no_filter_enforces_is_refused(self):
-        mgr = self.manager(enabled_filters='enabled,memory')
+        mgr = self.manager(enabled_filters=REQUIRED)
         for request, asked in (({'labels': {'zone': 'az1'}}, 'labels'),
                                ({'same_host': ['small']}, 'same_host'),
                                ({'group': 'g', 'group_policy': 'affinity'},
@@ -185,7 +186,7 @@ class FilterSchedulerPluginsTest(FilterSchedulerTestCase):
 
     def test_unknown_filter_fails_when_the_manager_is_built(self):
         error = self.assertRaises(exceptions.DriverNotFound, self.manager,
-                                  enabled_filters='memory,ramdisk')
+                                  enabled_filters=REQUIRED + ',ramdisk')
         self.assertIn("[filter_scheduler] enabled_filters (set in ",
                       str(error))
         self.assertIn("no plugin named 'ramdisk' in namespace "
@@ -200,17 +201,19 @@ class FilterSchedulerPluginsTest(FilterSchedulerTestCase):
                       "cpu, disk, memory", str(error))
 
     def test_empty_filter_list_is_refused(self):
-        error = self.assertRaises(exceptions.InvalidConfig, self.manager,
-                                  enabled_filters='')
-        self.assertIn('is empty: the filter driver needs at least one filter',
-                      str(error))
+        for filters, lacking in (('', 'enabled, memory, cpu, disk'),
+                                 ('enabled,memory,labels', 'cpu, disk')):
+            error = self.assertRaises(exceptions.InvalidConfig, self.manager,
+                                      enabled_filters=filters)
+            self.assertIn(f') lacks {lacking}: Sora never places a '
+                          'container on a disabled host', str(error))
 
     def test_broken_filter_fails_when_the_manager_is_built(self):
         self.add_plugins('sora-bad-filter',
                          {'sora.scheduler.filters': {'bad': 'sora_bad:F'}},
                          {'sora_bad': 'raise RuntimeError("boom")\n'})
         error = self.assertRaises(exceptions.DriverLoadError, self.manager,
-                                  enabled_filters='memory,bad')
+                                  enabled_filters=REQUIRED + ',bad')
         self.assertIn("could not load sora.scheduler.filters plugin 'bad' "
                       "(sora_bad:F) from sora-bad-filter 1.0: RuntimeError: "
                       "boom", str(error))
@@ -231,7 +234,7 @@ class FilterSchedulerPluginsTest(FilterSchedulerTestCase):
             {'sora.scheduler.filters': {'even': 'sora_names:EvenMemory'},
              'sora.scheduler.weighers': {'last': 'sora_names:LastLetter'}},
             {'sora_names': PER_HOST_PLUGINS})
-        mgr = self.manager(enabled_filters='enabled,memory,same_host,even',
+        mgr = self.manager(enabled_filters=REQUIRED + ',same_host,even',
                            weighers='memory,last')
         # even keeps big-busy (8 GB) and mid-idle (4 GB); last (x10)
         # outweighs memory.

@@ -54,13 +54,14 @@ class FixtureTest(base.TestCase):
             filters={'odd_rack': OddRack},
             config={'DEFAULT': {'scheduler_driver': 'filter'},
                     'filter_scheduler': {
-                        'enabled_filters': ['memory', 'odd_rack'],
+                        'enabled_filters': ['enabled', 'memory', 'cpu',
+                                            'disk', 'odd_rack'],
                         'weighers': ['memory']}})).manager
         self.assertEqual(['n3'], scheduler.select_destinations({}, HOSTS))
         error = self.assertRaises(exceptions.NoValidHost,
                                   scheduler.select_destinations,
                                   {'memory_mb': 3000}, HOSTS)
-        self.assertEqual([('memory', 1), ('odd_rack', 0)],
+        self.assertEqual([('enabled', 3), ('memory', 1), ('odd_rack', 0)],
                          error.filter_counts)
 
     def test_driver_listed_and_removed_after_the_test(self):

@@ -84,7 +84,7 @@ class ReloadTest(ReloadTestCase):
         cases = [
             ('[DEFAULT]\nscheduler_driver = nosuch\n',
              exceptions.DriverNotFound, "no plugin named 'nosuch'"),
-            (FILTER + 'enabled_filters = memory,nosuch\n',
+            (FILTER + 'enabled_filters = enabled,memory,cpu,disk,nosuch\n',
              exceptions.DriverNotFound, "enabled_filters (set in"),
             (FILTER + 'host_subset_size = 0\n', exceptions.InvalidConfig,
              f'[filter_scheduler] host_subset_size (set in {self.path}): '

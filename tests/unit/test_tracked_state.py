@@ -197,11 +197,16 @@ class ThirdPartyDriverTest(TrackedStateTestCase):
         mgr = self.manager('greedy')
         mgr.update_hosts(REPORTS)
         mgr.select_destinations({'memory_mb': 4096})
-        error = self.assertRaises(exceptions.SchedulerError,
+        error = self.assertRaises(exceptions.PluginError,
                                   mgr.select_destinations, {'memory_mb': 1})
-        self.assertEqual("the driver chose host 'a', which cannot take 1 x "
-                         "{'memory_mb': 1.0, 'cpus': 0.0, 'disk_gb': 0.0, "
-                         "'labels': {}}; nothing was claimed", str(error))
+        self.assertEqual("driver greedy chose host 'a', which cannot take 1 "
+                         "x {'memory_mb': 1.0, 'cpus': 0.0, 'disk_gb': 0.0, "
+                         "'labels': {}}; nothing was placed", str(error))
+        error = self.assertRaises(exceptions.PluginError,
+                                  mgr.select_destinations, {'memory_mb': 1},
+                                  hosts=[{'id': 'a', 'memory_mb': 0},
+                                         {'id': 'b', 'memory_mb': 1}])
+        self.assertIn("driver greedy chose host 'a', which cannot", str(error))
         self.assertEqual({'a': 0, 'b': 2048}, self.free(mgr))
 
 

@@ -91,16 +91,16 @@ class ThroughTheManagerTest(unittest.TestCase):
         with self.scheduler(
                 DEFAULT={'scheduler_driver': 'filter'},
                 filter_scheduler={
-                    'enabled_filters': ['memory', 'no_maintenance',
-                                        'headroom'],
+                    'enabled_filters': ['enabled', 'memory', 'cpu', 'disk',
+                                        'no_maintenance', 'headroom'],
                     'weighers': ['memory', 'ssd']},
                 example_plugins={'ssd_weight_multiplier': 5.0}) as fix:
             self.assertEqual(['full'], fix.manager.select_destinations(
                 {'memory_mb': 512}, HOSTS))
             with self.assertRaises(exceptions.NoValidHost) as caught:
                 fix.manager.select_destinations({'memory_mb': 4000}, HOSTS)
-            self.assertEqual([('memory', 2), ('no_maintenance', 1),
-                              ('headroom', 0)],
+            self.assertEqual([('enabled', 3), ('memory', 2),
+                              ('no_maintenance', 1), ('headroom', 0)],
                              caught.exception.filter_counts)
 
     def test_driver_enabled_by_config(self):
