@@ -81,48 +81,49 @@ def _print_table(rows):
                         for cell, width in zip(row, widths)).rstrip())
 
 
-def _list(namespace, enabled, check):
+def _list(conf, namespace, used_by):
+    """Print the installed plugins of *namespace*, marking those in use.
+
+    ``used_by(driver)`` names the plugins the configured driver uses. When
+    the driver cannot be built, everything is still listed, then the error
+    is raised.
+    """
+    try:
+        driver, error = manager.SchedulerManager(conf).driver, None
+    except exceptions.SchedulerError as failure:
+        driver, error = None, failure
+    used = used_by(driver)
     rows = [['', 'NAME', 'DISTRIBUTION', 'DESCRIPTION']]
     for plugin in plugins.installed(namespace):
         try:
             summary = plugins.describe(plugin)
-        except exceptions.DriverLoadError as error:
-            summary = f'ERROR: {error}'
-        mark = '*' if plugin.name in enabled else ''
+        except exceptions.DriverLoadError as failure:
+            summary = f'ERROR: {failure}'
+        mark = '*' if plugin.name in used else ''
         rows.append([mark, plugin.name, plugin.distribution, summary])
     _print_table(rows)
-    check()
+    print(f'* used by scheduler driver {conf.scheduler_driver} '
+          '([DEFAULT] scheduler_driver)')
+    if error is not None:
+        raise error
     return 0
 
 
 def do_drivers(conf):
     """List the installed drivers; fail when the configured one is broken."""
-    _list(plugins.DRIVERS, [conf.scheduler_driver],
-          lambda: manager.SchedulerManager(conf))
-    print(f'* configured: [DEFAULT] scheduler_driver = '
-          f'{conf.scheduler_driver}')
-    return 0
+    return _list(conf, plugins.DRIVERS, lambda driver: [conf.scheduler_driver])
 
 
 def do_filters(conf):
-    """List the installed filters; fail when an enabled one is broken."""
-    enabled = conf.filter_scheduler.enabled_filters
-    _list(plugins.FILTERS, enabled,
-          lambda: filtering.load(enabled, conf, ('filter_scheduler',
-                                                 'enabled_filters')))
-    print(f'* enabled: [filter_scheduler] enabled_filters = '
-          f'{",".join(enabled)}')
-    return 0
+    """List the installed filters, marking those the driver uses."""
+    return _list(conf, plugins.FILTERS, lambda driver: [
+        name for name, _ in getattr(driver, 'filters', ())])
 
 
 def do_weighers(conf):
-    """List the installed weighers; fail when an enabled one is broken."""
-    enabled = conf.filter_scheduler.weighers
-    _list(plugins.WEIGHERS, enabled,
-          lambda: weighing.load(enabled, conf, ('filter_scheduler',
-                                                'weighers')))
-    print(f'* enabled: [filter_scheduler] weighers = {",".join(enabled)}')
-    return 0
+    """List the installed weighers, marking those the driver uses."""
+    return _list(conf, plugins.WEIGHERS, lambda driver: [
+        name for name, _ in getattr(driver, 'weighers', ())])
 
 
 def do_check(conf):

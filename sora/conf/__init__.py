@@ -48,6 +48,22 @@ def setting(conf, group, name, path=None):
     return f'[{group}] {name}'
 
 
+def describe_error(conf, group, name, error):
+    """Return a one-line message for oslo.config's *error* about an option.
+
+    oslo.config says "Value for option X from LocationInfo(..., detail=
+    'FILE') is not valid: WHY"; this says "[group] X (set in FILE): WHY".
+    Without *group* (it is not in the error), "option X (set in FILE)".
+    """
+    path = re.search(r"detail='([^']*)'", str(error))
+    path = path and path[1]
+    reason = str(error).rpartition(' is not valid: ')[2]
+    if group:
+        return f'{setting(conf, group, name, path)}: {reason}'
+    return f'option {name}' + (f' (set in {path})' if path else '') + \
+        f': {reason}'
+
+
 def check(conf):
     """Read every Sora option of *conf*, as a service would at start.
 
@@ -64,13 +80,8 @@ def check(conf):
                 try:
                     value = values[opt.dest]
                 except (cfg.Error, ValueError) as error:
-                    # oslo.config says "Value for option X from
-                    # LocationInfo(..., detail='FILE') is not valid: WHY".
-                    path = re.search(r"detail='([^']*)'", str(error))
-                    reason = str(error).rpartition(' is not valid: ')[2]
-                    raise exceptions.InvalidConfig(
-                        f'{setting(conf, group, opt.dest, path and path[1])}'
-                        f': {reason}') from None
+                    raise exceptions.InvalidConfig(describe_error(
+                        conf, group, opt.dest, error)) from None
                 if isinstance(value, float) and not math.isfinite(value):
                     raise exceptions.InvalidConfig(
                         f'{setting(conf, group, opt.dest)}: must be a '

@@ -22,7 +22,7 @@ class MemoryScheduler(filter_scheduler.FilterScheduler):
 
     def configure(self):
         return (filtering.load(filtering.REQUEST_FILTERS, self.conf),
-                [('memory', _FreeMemory(self.conf))], 1)
+                [('free_memory', _FreeMemory(self.conf))], 1)
 
 
 class _FreeMemory(resource.ResourceWeigher):

@@ -20,6 +20,7 @@ import dataclasses
 import importlib
 import importlib.metadata
 import inspect
+import re
 
 from oslo_config import cfg
 from stevedore import driver
@@ -114,6 +115,13 @@ def load(namespace, name, conf, option=None):
     def failed(manager, entry_point, error):
         if isinstance(error, exceptions.SchedulerError):
             raise error  # the plugin's own clear error
+        if isinstance(error, cfg.ConfigFileValueError):
+            option = re.search(r'^Value for option (\S+)', str(error))
+            raise exceptions.InvalidConfig(
+                f'{prefix}{plugin} rejects its configuration: '
+                + sora_conf.describe_error(
+                    conf, None, option[1] if option else '?', error)
+            ) from error
         if isinstance(error, cfg.Error):
             raise exceptions.InvalidConfig(
                 f'{prefix}{plugin}: {error}') from error

@@ -178,7 +178,8 @@ class DriversTest(CommandTestCase):
                                    r'fitting host with the most free memory')
         self.assertRegex(lines[3], r'^\s+randombase\s+sora \S+\s+Pick a host '
                                    r'uniformly at random')
-        self.assertIn('* configured: [DEFAULT] scheduler_driver = memorybase',
+        self.assertIn('* used by scheduler driver memorybase ([DEFAULT] '
+                      'scheduler_driver)',
                       result.stdout)
 
     def test_a_broken_plugin_is_listed_with_its_error(self):
@@ -244,12 +245,16 @@ class FilterDriverCommandTest(CommandTestCase):
         result = self.run_command('weighers', conf=self.conf)
         self.assertRegex(result.stdout, r'\n\*\s+containers\s+sora ')
         self.assertRegex(result.stdout, r'\n\s+disk\s+sora ')
-        self.assertIn('* enabled: [filter_scheduler] weighers = '
-                      'memory,cpu,containers', result.stdout)
+        self.assertIn('* used by scheduler driver filter', result.stdout)
+        result = self.run_command('weighers')
+        self.assertNotRegex(result.stdout, r'\n\*\s+\w+\s+sora ')
 
     def test_unknown_filter_in_config(self):
-        conf = self.write_file('bad.conf', '[filter_scheduler]\n'
-                                           'enabled_filters = memory,ram\n')
+        conf = self.write_file('bad.conf', '[DEFAULT]\n'
+                                           'scheduler_driver = filter\n'
+                                           '[filter_scheduler]\n'
+                                           'enabled_filters = enabled,memory,'
+                                           'cpu,disk,ram\n')
         result = self.run_command('filters', conf=conf)
         self.assertEqual(2, result.returncode)
         self.assertIn(f"[filter_scheduler] enabled_filters (set in {conf}): "
