@@ -41,6 +41,9 @@ LOG = logging.getLogger(__name__)
 def do_select(conf):
     """Print the hosts chosen for a request (and how, with --explain)."""
     args = conf.command
+    if args.top < 1 or (args.top != 5 and not args.explain):
+        raise exceptions.InvalidRequest(
+            '--top must be at least 1, and goes with --explain')
     request = host_state.parse_request(_request_from(args))
     hosts = host_state.load_hosts(args.hosts)
     scheduler = manager.SchedulerManager(conf)
@@ -69,9 +72,13 @@ def _print_explanation(explanation):
     weighers = list(ranking[0]['weighers']) if ranking else []
     rows = [['#', 'HOST', 'WEIGHT'] + [name.upper() for name in weighers]]
     for rank, entry in enumerate(ranking, 1):
-        rows.append([f'# {rank}', entry['id'], f'{entry["weight"]:.3f}']
-                    + [f'{entry["weighers"][name]:.3f}' for name in weighers])
+        rows.append([f'# {rank}', entry['id'], _score(entry['weight'])]
+                    + [_score(entry['weighers'][name]) for name in weighers])
     _print_table(rows)
+
+
+def _score(value):
+    return f'{value + 0.0:.3f}'  # + 0.0 turns -0.0 into 0.0
 
 
 def _print_table(rows):
@@ -178,7 +185,7 @@ def _request_from(args):
             'give the request either as --request JSON or with --memory-mb, '
             '--cpus, --disk-gb and --label, not both')
     try:
-        return json.loads(args.request)
+        return host_state.loads_json(args.request)
     except ValueError as error:
         raise exceptions.InvalidRequest(
             f'--request is not valid JSON: {error}') from None

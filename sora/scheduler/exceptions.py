@@ -86,10 +86,10 @@ class NoValidHost(SchedulerError):
             for name, left in self.filter_counts)
         message = f'no valid host among {hosts_total}'
         if count > 1:
-            message += (f' for container {placed + 1} of {count} (all or '
-                        f'nothing: the {placed} placed before are not '
-                        'claimed)' if placed else
-                        f' for container 1 of {count}')
+            message += f' for container {placed + 1} of {count}'
+            if placed:
+                message += (f' (all or nothing: the {placed} that fitted '
+                            'were not placed)')
         if steps:
             message += f': {steps}'
         super().__init__(message)

@@ -68,8 +68,9 @@ def run(filters, hosts, request):
     """Return the mask of hosts passing every filter, and the counts.
 
     The counts are ``[(filter name, hosts left after it)]`` for each filter
-    that had something to check. A per-host filter is only asked about the
-    hosts every earlier filter kept.
+    that had something to check, up to the first that leaves none. A
+    per-host filter is only asked about the hosts every earlier filter
+    kept.
     """
     mask = np.ones(len(hosts), dtype=bool)
     counts = []
@@ -83,6 +84,8 @@ def run(filters, hosts, request):
         else:
             mask = _per_host(plugin, hosts, request, mask)
         counts.append((name, int(np.count_nonzero(mask))))
+        if not counts[-1][1]:
+            break
     return mask, counts
 
 

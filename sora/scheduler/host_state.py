@@ -173,6 +173,10 @@ class HostTable(collections.abc.Sequence):
     def __len__(self):
         return len(self.ids)
 
+    def __repr__(self):
+        shown = ', '.join(self.ids[:5]) + (', ...' if len(self) > 5 else '')
+        return f'<HostTable of {len(self)} hosts: {shown}>'
+
     def __getitem__(self, row):
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
@@ -402,11 +406,17 @@ def _fields_of(instance):
             for field in dataclasses.fields(instance)}
 
 
+_JSON_TYPES = {bool: 'a boolean', int: 'a number', float: 'a number',
+               str: 'a string', list: 'a list', tuple: 'a list',
+               dict: 'an object', type(None): 'null'}
+
+
 def _show(value):
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + '...'
-    return f'{text} ({type(value).__name__})'
+    kind = _JSON_TYPES.get(type(value), type(value).__name__)
+    return f'{text} ({kind})'
 
 
 def _number(value, field, where, error):
@@ -534,6 +544,24 @@ def parse_hosts(data):
     return HostTable._from_rows(rows)
 
 
+def loads_json(text):
+    """Parse JSON text, refusing an object that repeats a key.
+
+    :raises ValueError: the text is not JSON, or repeats a key.
+    """
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+def _unique_keys(pairs):
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen = set()
+        repeated = next(key for key, _ in pairs
+                        if key in seen or seen.add(key))
+        raise ValueError(f'key {repeated!r} appears twice in one object')
+    return data
+
+
 def load_hosts(path):
     """Read and validate a JSON hosts file (``-`` reads stdin).
 
@@ -542,10 +570,10 @@ def load_hosts(path):
     """
     try:
         if path == '-':
-            data = json.load(sys.stdin)
+            data = loads_json(sys.stdin.read())
         else:
             with open(path, encoding='utf-8') as hosts_file:
-                data = json.load(hosts_file)
+                data = loads_json(hosts_file.read())
     except OSError as error:
         raise exceptions.InvalidHostData(
             f'cannot read hosts file {path}: {error.strerror}') from None
@@ -580,10 +608,15 @@ def parse_request(data):
             fields[field] = _name(value, field, 'request', error)
         else:
             fields[field] = _number(value, field, 'request', error)
-    if fields.get('group_policy', GROUP_POLICIES[0]) not in GROUP_POLICIES \
-            or ('group' in fields) != ('group_policy' in fields):
-        raise error('request: group and group_policy go together, and '
-                    'group_policy is one of: ' + ', '.join(GROUP_POLICIES))
+    policies = ' or '.join(GROUP_POLICIES)
+    if fields.get('group_policy', GROUP_POLICIES[0]) not in GROUP_POLICIES:
+        raise error(f'request: group_policy must be {policies}, got '
+                    f'{_show(fields["group_policy"])}')
+    if 'group' in fields and 'group_policy' not in fields:
+        raise error(f'request: group {fields["group"]!r} needs a '
+                    f'group_policy ({policies})')
+    if 'group_policy' in fields and 'group' not in fields:
+        raise error('request: group_policy needs a group to apply to')
     return Request(**fields)
 
 

@@ -85,7 +85,7 @@ class DriverContractTest(base.TestCase):
             self.assertEqual((2, 3, 2), (error.hosts_total, error.count,
                                          error.placed))
             self.assertIn('no valid host among 2 for container 3 of 3 (all '
-                          'or nothing: the 2 placed before are not claimed): '
+                          'or nothing: the 2 that fitted were not placed): '
                           'enabled 2, memory 1 (needs 1024 MB), cpu 0 (needs '
                           '1 CPUs)', str(error))
 

@@ -150,11 +150,10 @@ class FilterSchedulerTest(FilterSchedulerTestCase):
             exceptions.NoValidHost, self.manager().select_destinations,
             {'memory_mb': 2048, 'labels': {'zone': 'az2'}}, HOSTS)
         self.assertEqual(3, error.hosts_total)
-        self.assertEqual([('enabled', 3), ('memory', 2), ('labels', 0),
-                          ('max_containers', 0)], error.filter_counts)
+        self.assertEqual([('enabled', 3), ('memory', 2), ('labels', 0)],
+                         error.filter_counts)
         self.assertEqual('no valid host among 3: enabled 3, memory 2 (needs '
-                         '2048 MB), labels 0 (zone=az2), max_containers 0 '
-                         '(limit 110 per host)', str(error))
+                         '2048 MB), labels 0 (zone=az2)', str(error))
 
     def test_request_constraint_no_filter_enforces_is_refused(self):
         mgr = self.manager(enabled_filters=REQUIRED)

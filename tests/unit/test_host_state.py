@@ -115,9 +115,10 @@ class ParseHostsTest(base.TestCase):
             ([{'id': 'n'}], "host 0 (id 'n'): missing required field "
                             "'memory_mb'"),
             ([good, dict(good, memory_mb='1')],
-             "host 1 (id 'n'): memory_mb must be a number, got '1' (str)"),
+             "host 1 (id 'n'): memory_mb must be a number, got '1' "
+             "(a string)"),
             ([dict(good, memory_mb=True)], "memory_mb must be a number, "
-                                           "got True (bool)"),
+                                           "got True (a boolean)"),
             ([dict(good, cpus=-1)], "cpus must be a finite number >= 0"),
             ([dict(good, disk_gb=float('nan'))], "disk_gb must be a finite"),
             ([dict(good, disk_gb=float('inf'))], "disk_gb must be a finite"),
@@ -192,7 +193,7 @@ class ParseRequestTest(base.TestCase):
             ({'memory': 512}, "request: unknown field 'memory'; accepted "
                               "fields: memory_mb, cpus, disk_gb, labels"),
             ({'memory_mb': '512'}, 'memory_mb must be a number'),
-            ({'cpus': False}, 'cpus must be a number, got False (bool)'),
+            ({'cpus': False}, 'cpus must be a number, got False (a boolean)'),
             ({'cpus': -0.5}, 'cpus must be a finite number >= 0'),
             ({'disk_gb': float('nan')}, 'disk_gb must be a finite number'),
             ({'memory_mb': 1e400}, 'memory_mb must be a finite number'),
@@ -201,10 +202,12 @@ class ParseRequestTest(base.TestCase):
             ({'labels': {'zone': None}}, 'labels must map strings'),
             ({'same_host': 'n1'}, 'same_host must be a list of strings'),
             ({'different_host': [None]}, 'each of different_host must be'),
-            ({'group': 'web'}, 'group and group_policy go together'),
-            ({'group_policy': 'affinity'}, 'group and group_policy go'),
+            ({'group': 'web'}, "group 'web' needs a group_policy (affinity "
+                               "or anti-affinity)"),
+            ({'group_policy': 'affinity'}, 'group_policy needs a group'),
             ({'group': 'web', 'group_policy': 'soft'},
-             'group_policy is one of: affinity, anti-affinity'),
+             "group_policy must be affinity or anti-affinity, got 'soft' "
+             "(a string)"),
             ({'group': '', 'group_policy': 'affinity'},
              'group must be a non-empty string'),
         ]
@@ -360,7 +363,7 @@ class SeedDataTest(base.TestCase):
             ([13], 'seed data must map free memory to node id'),
             ({13: 'id1'}, 'seed data must map free memory'),
             ({13: 'id1', 'memory': '13'}, 'seed data must map'),
-            ({13: 'id1', 'memory': [14]}, "lists memory 14 (int) under "
+            ({13: 'id1', 'memory': [14]}, "lists memory 14 (a number) under "
                                           "'memory' but maps no node id"),
             ({13: 'id1', 'memory': [[13]]}, 'maps no node id'),
             ({13: 5, 'memory': [13]}, 'id must be a non-empty string'),
@@ -371,3 +374,26 @@ class SeedDataTest(base.TestCase):
                 error = self.assertRaises(exceptions.InvalidHostData,
                                           host_state.hosts_from_seed, data)
                 self.assertIn(message, str(error))
+
+
+class JsonTest(base.TestCase):
+
+    def test_repeated_keys_are_refused(self):
+        self.assertEqual({'a': [{'b': 1}]}, host_state.loads_json(
+            '{"a": [{"b": 1}]}'))
+        error = self.assertRaises(ValueError, host_state.loads_json,
+                                  '[{"id": "a", "memory_mb": 1, '
+                                  '"memory_mb": 2}]')
+        self.assertEqual("key 'memory_mb' appears twice in one object",
+                         str(error))
+        path = self.write_file('hosts.json', '{"hosts": [], "hosts": []}')
+        error = self.assertRaises(exceptions.InvalidHostData,
+                                  host_state.load_hosts, path)
+        self.assertIn("is not valid JSON: key 'hosts' appears twice",
+                      str(error))
+
+    def test_table_repr_names_a_few_hosts(self):
+        table = host_state.parse_hosts(
+            [{'id': f'n{i}', 'memory_mb': 1} for i in range(7)])
+        self.assertEqual('<HostTable of 7 hosts: n0, n1, n2, n3, n4, ...>',
+                         repr(table))
