@@ -102,14 +102,16 @@ class SchedulerManager:
             Either way the old driver keeps running and the error is logged.
         """
         with self._reload_lock:
-            self._reload_error = None
+            self._reload_error = unreadable = None
             try:
                 self.conf.mutate_config_files()
             except cfg.Error as error:
+                unreadable = exceptions.InvalidConfig(str(error))
+            if unreadable is not None:
                 LOG.error('Keeping scheduler driver %(name)s: the '
                           'configuration cannot be reloaded: %(error)s',
-                          {'name': self.driver_name, 'error': error})
-                raise exceptions.InvalidConfig(str(error)) from error
+                          {'name': self.driver_name, 'error': unreadable})
+                raise unreadable
             if self._reload_error is not None:
                 raise self._reload_error
 
@@ -123,13 +125,13 @@ class SchedulerManager:
             return
         with self._reload_lock:
             try:
-                self._active = self._build()
-                self._stale = False
+                self._active, self._stale = self._build(), False
+                return
             except exceptions.SchedulerError as error:
-                LOG.error('Keeping scheduler driver %(name)s: the reloaded '
-                          'configuration is broken: %(error)s',
-                          {'name': self.driver_name, 'error': error})
                 self._reload_error, self._stale = error, True
+            LOG.error('Keeping scheduler driver %(name)s: the reloaded '
+                      'configuration is broken: %(error)s',
+                      {'name': self.driver_name, 'error': self._reload_error})
 
     def update_hosts(self, hosts):
         """Add or replace tracked hosts by id (node reports).
