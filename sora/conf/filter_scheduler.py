@@ -46,26 +46,16 @@ filter_scheduler_opts = [
              'scores are normalised to 0..1 across the candidates, then '
              'multiplied by its multiplier; the highest total wins and ties '
              'go to the lowest host id.'),
-    cfg.FloatOpt(
-        'memory_weight_multiplier', default=1.0, mutable=True,
-        help='Multiplier of the "memory" weigher: positive prefers hosts '
-             'with more free memory (spreading), negative less (packing), '
-             '0 switches it off.'),
-    cfg.FloatOpt(
-        'cpu_weight_multiplier', default=1.0, mutable=True,
-        help='Multiplier of the "cpu" weigher: positive prefers hosts with '
-             'more free CPUs (spreading), negative fewer (packing), 0 '
-             'switches it off.'),
-    cfg.FloatOpt(
-        'disk_weight_multiplier', default=1.0, mutable=True,
-        help='Multiplier of the "disk" weigher: positive prefers hosts with '
-             'more free disk (spreading), negative less (packing), 0 '
-             'switches it off.'),
-    cfg.FloatOpt(
-        'containers_weight_multiplier', default=1.0, mutable=True,
-        help='Multiplier of the "containers" weigher: positive prefers '
-             'hosts running fewer containers (spreading), negative more '
-             '(packing), 0 switches it off.'),
+    *(cfg.FloatOpt(
+        f'{weigher}_weight_multiplier', default=1.0, mutable=True,
+        help=f'Multiplier of the "{weigher}" weigher: positive prefers hosts '
+             f'with {more} (spreading), negative {fewer} (packing), 0 '
+             'switches it off.')
+      for weigher, more, fewer in (
+          ('memory', 'more free memory', 'less'),
+          ('cpu', 'more free CPUs', 'fewer'),
+          ('disk', 'more free disk', 'less'),
+          ('containers', 'fewer running containers', 'more'))),
     cfg.IntOpt(
         'max_containers_per_host', default=110, min=1, mutable=True,
         help='The most containers a host may run, for the "max_containers" '

@@ -25,23 +25,10 @@ REQUEST_FILTERS = ('enabled', 'memory', 'cpu', 'disk', 'labels', 'same_host',
 def load(names, conf, option=None):
     """Build the filters called *names*; return ``[(name, filter)]``.
 
-    :param option: ``(group, name)`` of the option listing them, for
-        error messages.
-    :raises DriverNotFound: a name is not installed (the message lists the
-        installed filters).
-    :raises DriverLoadError: a filter fails to load or has neither
-        ``filter_mask`` nor ``host_passes``.
+    See :func:`sora.scheduler.plugins.load_all`.
     """
-    filters = []
-    for name in names:
-        plugin, entry = plugins.load(plugins.FILTERS, name, conf, option)
-        if not any(callable(getattr(plugin, method, None))
-                   for method in ('filter_mask', 'host_passes')):
-            raise exceptions.DriverLoadError(
-                f'{entry} is not a filter: it has neither filter_mask nor '
-                'host_passes (see sora.scheduler.base)')
-        filters.append((name, plugin))
-    return filters
+    return plugins.load_all(plugins.FILTERS, names, conf, option,
+                            ('filter_mask', 'host_passes'))
 
 
 def check_request(filters, request):

@@ -65,12 +65,10 @@ class SchedulerManager:
     def _build(self):
         sora_conf.check(self.conf)
         name = self.conf.scheduler_driver
-        driver, plugin = plugins.load(plugins.DRIVERS, name, self.conf,
-                                      ('DEFAULT', 'scheduler_driver'))
-        if not callable(getattr(driver, 'select_destinations', None)):
-            raise exceptions.DriverLoadError(
-                f'{plugin} is not a scheduler driver: it has no '
-                'select_destinations method (see sora.scheduler.base)')
+        [(_name, driver)] = plugins.load_all(
+            plugins.DRIVERS, [name], self.conf,
+            ('DEFAULT', 'scheduler_driver'), ('select_destinations',))
+        plugin = plugins.find(plugins.DRIVERS, name)
         LOG.info('Loaded scheduler driver %(name)s (%(target)s) from '
                  '%(dist)s', {'name': name, 'target': plugin.target,
                               'dist': plugin.distribution})

@@ -33,6 +33,7 @@ from sora.scheduler import exceptions
 DRIVERS = 'sora.scheduler'
 FILTERS = 'sora.scheduler.filters'
 WEIGHERS = 'sora.scheduler.weighers'
+KINDS = {DRIVERS: 'scheduler driver', FILTERS: 'filter', WEIGHERS: 'weigher'}
 FIXTURE = 'a test fixture'
 """The distribution of plugins given by :mod:`sora.scheduler.fixture`."""
 
@@ -142,6 +143,29 @@ def load(namespace, name, conf, option=None):
         raise exceptions.DriverLoadError(
             f'{prefix}could not load {plugin}: {error}') from error
     return manager.driver, plugin
+
+
+def load_all(namespace, names, conf, option, methods):
+    """Build the plugins called *names*; return ``[(name, plugin)]``.
+
+    :param option: ``(group, name)`` of the option listing them, for error
+        messages (or ``None``).
+    :param methods: each plugin must have one of these methods.
+    :raises DriverNotFound: a name is not installed (the message lists the
+        installed ones).
+    :raises DriverLoadError: a plugin fails to load or has none of
+        *methods*.
+    """
+    built = []
+    for name in names:
+        plugin, entry = load(namespace, name, conf, option)
+        if not any(callable(getattr(plugin, method, None))
+                   for method in methods):
+            raise exceptions.DriverLoadError(
+                f'{entry} has no {" or ".join(methods)} method: it is not a '
+                f'{KINDS[namespace]} (see sora.scheduler.base)')
+        built.append((name, plugin))
+    return built
 
 
 def describe(plugin):

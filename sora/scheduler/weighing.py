@@ -14,30 +14,16 @@
 
 import numpy as np
 
-from sora.scheduler import exceptions
 from sora.scheduler import plugins
 
 
 def load(names, conf, option=None):
     """Build the weighers called *names*; return ``[(name, weigher)]``.
 
-    :param option: ``(group, name)`` of the option listing them, for
-        error messages.
-    :raises DriverNotFound: a name is not installed (the message lists the
-        installed weighers).
-    :raises DriverLoadError: a weigher fails to load or has neither
-        ``weigh_all`` nor ``weigh``.
+    See :func:`sora.scheduler.plugins.load_all`.
     """
-    weighers = []
-    for name in names:
-        plugin, entry = plugins.load(plugins.WEIGHERS, name, conf, option)
-        if not any(callable(getattr(plugin, method, None))
-                   for method in ('weigh_all', 'weigh')):
-            raise exceptions.DriverLoadError(
-                f'{entry} is not a weigher: it has neither weigh_all nor '
-                'weigh (see sora.scheduler.base)')
-        weighers.append((name, plugin))
-    return weighers
+    return plugins.load_all(plugins.WEIGHERS, names, conf, option,
+                            ('weigh_all', 'weigh'))
 
 
 def normalise(values):

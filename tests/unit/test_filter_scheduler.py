@@ -224,8 +224,8 @@ class FilterSchedulerPluginsTest(FilterSchedulerTestCase):
                                       'conf=None):\n        pass\n'})
         error = self.assertRaises(exceptions.DriverLoadError, self.manager,
                                   weighers='odd')
-        self.assertIn('is not a weigher: it has neither weigh_all nor weigh',
-                      str(error))
+        self.assertIn("'odd' (sora_odd:W) from sora-odd 1.0 has no weigh_all "
+                      'or weigh method: it is not a weigher', str(error))
 
     def test_third_party_per_host_filter_and_weigher(self):
         self.add_plugins(

@@ -168,8 +168,8 @@ class ManagerDriverErrorsTest(base.TestCase):
         conf = self.make_conf('[DEFAULT]\nscheduler_driver = odd\n')
         error = self.assertRaises(exceptions.DriverLoadError,
                                   manager.SchedulerManager, conf)
-        self.assertIn('is not a scheduler driver: it has no '
-                      'select_destinations method', str(error))
+        self.assertIn('has no select_destinations method: it is not a '
+                      'scheduler driver', str(error))
 
     def test_two_distributions_registering_one_name(self):
         for dist in ('sora-one', 'sora-two'):
