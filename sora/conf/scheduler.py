@@ -28,6 +28,15 @@ scheduler_opts = [
              'only ever looked up as an entry point name, never imported '
              'as a module path. "sora-scheduler drivers" lists the '
              'installed drivers.'),
+    cfg.FloatOpt(
+        'plugin_time_limit',
+        default=10.0,
+        min=0.0,
+        mutable=True,
+        help='Seconds one filter or weigher may take over one decision. A '
+             'plugin that takes longer fails that decision with an error '
+             'naming it (it is not interrupted: the check is made when it '
+             'returns). 0 means no limit.'),
 ]
 
 

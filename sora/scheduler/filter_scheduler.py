@@ -64,12 +64,13 @@ class FilterScheduler(base.Scheduler):
 
     def select_destinations(self, request, hosts, count=1):
         filtering.check_request(self.filters, request)
-        return base.place(request, hosts, count, self.filters, self._choose)
+        return base.place(request, hosts, count, self.filters, self._choose,
+                          self.conf)
 
     def _choose(self, hosts, request, mask):
         rows = np.flatnonzero(mask)
         totals = self._totals(weighing.scores(self.weighers, hosts, request,
-                                              rows), len(rows))
+                                              rows, self.conf), len(rows))
         if self.subset_size == 1:
             return int(rows[np.argmax(totals)])
         best = rows[:self.subset_size]
@@ -89,9 +90,11 @@ class FilterScheduler(base.Scheduler):
         each ``{"id", "weight", "weighers": {name: weighted score}}``.
         """
         filtering.check_request(self.filters, request)
-        mask, counts = filtering.run(self.filters, hosts, request)
+        mask, counts = filtering.run(self.filters, hosts, request,
+                                     self.conf)
         rows = np.flatnonzero(mask)
-        weighted = weighing.scores(self.weighers, hosts, request, rows)
+        weighted = weighing.scores(self.weighers, hosts, request, rows,
+                                   self.conf)
         totals = self._totals(weighted, len(rows))
         ranking = []
         for best in np.lexsort((rows, -totals))[:top]:

@@ -51,35 +51,53 @@ def check_request(filters, request):
             '[filter_scheduler] enabled_filters')
 
 
-def run(filters, hosts, request):
+def run(filters, hosts, request, conf=None):
     """Return the mask of hosts passing every filter, and the counts.
 
     The counts are ``[(filter name, hosts left after it)]`` for each filter
     that had something to check, up to the first that leaves none. A
     per-host filter is only asked about the hosts every earlier filter
-    kept.
+    kept. *conf* sets the time limit of each filter.
+
+    :raises PluginError: a filter raised, answered in the wrong shape or
+        took too long.
     """
     mask = np.ones(len(hosts), dtype=bool)
     counts = []
     for name, plugin in filters:
-        vectorised = getattr(plugin, 'filter_mask', None)
-        if vectorised is not None:
-            passed = vectorised(hosts, request)
-            if passed is None:
-                continue
-            mask = mask & passed
-        else:
-            mask = _per_host(plugin, hosts, request, mask)
+        with plugins.calling('filter', name, conf):
+            vectorised = getattr(plugin, 'filter_mask', None)
+            if vectorised is not None:
+                passed = vectorised(hosts, request)
+                if passed is None:
+                    continue
+                mask = mask & _checked_mask(name, passed, len(hosts))
+            else:
+                mask = _per_host(name, plugin, hosts, request, mask)
         counts.append((name, int(np.count_nonzero(mask))))
         if not counts[-1][1]:
             break
     return mask, counts
 
 
-def _per_host(plugin, hosts, request, mask):
+def _checked_mask(name, passed, size):
+    passed = np.asarray(passed)
+    if passed.dtype != bool or passed.shape != (size,):
+        raise exceptions.PluginError(
+            f'filter {name!r} returned {passed.dtype} values of shape '
+            f'{passed.shape}, not {size} booleans (one per host)')
+    return passed
+
+
+def _per_host(name, plugin, hosts, request, mask):
     passed = np.zeros(len(hosts), dtype=bool)
     for row in np.flatnonzero(mask):
-        passed[row] = bool(plugin.host_passes(hosts[row], request))
+        answer = plugin.host_passes(hosts[row], request)
+        if not isinstance(answer, (bool, np.bool_)):
+            raise exceptions.PluginError(
+                f'filter {name!r} answered {answer!r:.60} for host '
+                f'{hosts.ids[row]!r}, not True or False')
+        passed[row] = answer
     return passed
 
 

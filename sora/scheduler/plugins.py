@@ -16,19 +16,24 @@ A plugin is only ever found by its entry point name: a configured value is
 compared with the installed names and never imported as a module path.
 """
 
+import contextlib
 import dataclasses
 import importlib
 import importlib.metadata
 import inspect
 import re
+import time
 
 from oslo_config import cfg
+from oslo_log import log as logging
 from stevedore import driver
 from stevedore import exception as stevedore_exception
 from stevedore import extension
 
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
+
+LOG = logging.getLogger(__name__)
 
 DRIVERS = 'sora.scheduler'
 FILTERS = 'sora.scheduler.filters'
@@ -166,6 +171,36 @@ def load_all(namespace, names, conf, option, methods):
                 f'{KINDS[namespace]} (see sora.scheduler.base)')
         built.append((name, plugin))
     return built
+
+
+@contextlib.contextmanager
+def calling(kind, name, conf):
+    """Run one plugin call of a decision; turn its failures into PluginError.
+
+    Anything the plugin raises but a :class:`SchedulerError`, and a call
+    slower than ``[DEFAULT] plugin_time_limit`` of *conf* (if given), fails
+    the decision with a :class:`PluginError` naming the plugin, logged
+    once.
+    """
+    start = time.monotonic()
+    try:
+        yield
+    except exceptions.SchedulerError:
+        raise
+    except Exception as error:
+        failure = exceptions.PluginError(
+            f'{kind} {name!r} failed: {type(error).__name__}: {error}')
+        failure.__cause__ = error
+    else:
+        took = time.monotonic() - start
+        limit = conf.plugin_time_limit if conf is not None else 0
+        if not limit or took <= limit:
+            return
+        failure = exceptions.PluginError(
+            f'{kind} {name!r} took {took:.1f} s, more than [DEFAULT] '
+            f'plugin_time_limit = {limit:g} s')
+    LOG.error('Decision failed: %s', failure)
+    raise failure
 
 
 def describe(plugin):

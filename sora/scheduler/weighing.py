@@ -12,8 +12,12 @@
 
 """Loading weighers by name and scoring candidate hosts with them."""
 
+import math
+import numbers
+
 import numpy as np
 
+from sora.scheduler import exceptions
 from sora.scheduler import plugins
 
 
@@ -43,22 +47,46 @@ def normalise(values):
     return (values - low) / (high - low)
 
 
-def scores(weighers, hosts, request, rows):
+def scores(weighers, hosts, request, rows, conf=None):
     """Return ``{weigher name: multiplier x normalised weight}`` for rows.
 
-    Weighers whose multiplier is 0 are skipped.
+    Weighers whose multiplier is 0 are skipped; *conf* sets the time limit
+    of each weigher.
+
+    :raises PluginError: a weigher raised, answered in the wrong shape or
+        with NaN, has a multiplier that is not a finite number, or took too
+        long.
     """
     weighted = {}
     for name, plugin in weighers:
-        multiplier = getattr(plugin, 'multiplier', 1.0)
-        if not multiplier:
-            continue
-        vectorised = getattr(plugin, 'weigh_all', None)
-        if vectorised is not None:
-            values = np.asarray(vectorised(hosts, request), dtype=float)[rows]
-        else:
-            values = np.fromiter(
-                (plugin.weigh(hosts[row], request) for row in rows),
-                dtype=float, count=len(rows))
+        with plugins.calling('weigher', name, conf):
+            multiplier = getattr(plugin, 'multiplier', 1.0)
+            if not isinstance(multiplier, numbers.Real) or \
+                    not math.isfinite(multiplier):
+                raise exceptions.PluginError(
+                    f'weigher {name!r} has multiplier {multiplier!r:.60}, '
+                    'not a finite number')
+            if not multiplier:
+                continue
+            vectorised = getattr(plugin, 'weigh_all', None)
+            if vectorised is not None:
+                values = _checked(name, vectorised(hosts, request),
+                                  (len(hosts),))[rows]
+            else:
+                values = _checked(name, [plugin.weigh(hosts[row], request)
+                                         for row in rows], (len(rows),))
         weighted[name] = multiplier * normalise(values)
     return weighted
+
+
+def _checked(name, values, shape):
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.shape != shape:
+        raise exceptions.PluginError(
+            f'weigher {name!r} did not answer one number per host')
+    if np.isnan(values).any():
+        raise exceptions.PluginError(f'weigher {name!r} answered NaN')
+    return values

@@ -275,7 +275,7 @@ class CheckTest(CommandTestCase):
         self.assertEqual(0, result.returncode, result.stdout)
         lines = result.stdout.splitlines()
         self.assertEqual(f'OK      config files: {SHIPPED_CONF}', lines[0])
-        self.assertEqual('OK      option values: 9 options read', lines[1])
+        self.assertEqual('OK      option values: 10 options read', lines[1])
         self.assertTrue(lines[2].startswith(
             'OK      scheduler driver memorybase: loads (Pick the fitting'))
         self.assertIn('OK      filter anti_affinity: loads (Keep the hosts '

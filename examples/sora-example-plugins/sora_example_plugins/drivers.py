@@ -28,7 +28,8 @@ class LeastMemoryScheduler(base.Scheduler):
         self.filters = filtering.load(filtering.REQUEST_FILTERS, self.conf)
 
     def select_destinations(self, request, hosts, count=1):
-        return base.place(request, hosts, count, self.filters, _least_memory)
+        return base.place(request, hosts, count, self.filters, _least_memory,
+                          self.conf)
 
 
 def _least_memory(hosts, request, mask):

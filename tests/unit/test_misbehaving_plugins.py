@@ -1,0 +1,192 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Filters and weighers that raise, answer nonsense or take too long."""
+
+import logging
+import time
+
+import fixtures
+import numpy as np
+
+from sora.scheduler import exceptions
+from sora.scheduler import fixture
+from tests import base
+
+HOSTS = [{'id': f'n{i}', 'memory_mb': 1024 * (i + 1),
+          'labels': {'rack': str(i)}} for i in range(4)]
+REQUIRED = ['enabled', 'memory', 'cpu', 'disk']
+
+
+class FailsOnLabels:
+    """Raises for requests with labels: the next request still works."""
+
+    def __init__(self, conf=None):
+        pass
+
+    def filter_mask(self, hosts, request):
+        if request.labels:
+            raise RuntimeError('label index is corrupt')
+        return np.ones(len(hosts), dtype=bool)
+
+
+class RaisesPerHost:
+    def __init__(self, conf=None):
+        pass
+
+    def host_passes(self, host, request):
+        raise KeyError('rack')
+
+
+class ShortMask:
+    def __init__(self, conf=None):
+        pass
+
+    def filter_mask(self, hosts, request):
+        return np.ones(len(hosts) - 1, dtype=bool)
+
+
+class IntMask:
+    def __init__(self, conf=None):
+        pass
+
+    def filter_mask(self, hosts, request):
+        return np.ones(len(hosts), dtype=int)
+
+
+class MaybePerHost:
+    def __init__(self, conf=None):
+        pass
+
+    def host_passes(self, host, request):
+        return None if host.id == 'n2' else True
+
+
+class Slow:
+    def __init__(self, conf=None):
+        pass
+
+    def host_passes(self, host, request):
+        time.sleep(0.05)
+        return True
+
+
+class NanWeigher:
+    def __init__(self, conf=None):
+        pass
+
+    def weigh_all(self, hosts, request):
+        values = hosts.memory_mb.copy()
+        values[1] = np.nan
+        return values
+
+
+class WordWeigher:
+    def __init__(self, conf=None):
+        pass
+
+    def weigh(self, host, request):
+        return 'heavy'
+
+
+class NanMultiplier(NanWeigher):
+    multiplier = float('nan')
+
+    def weigh_all(self, hosts, request):
+        return hosts.memory_mb
+
+
+class RaisingWeigher:
+    def __init__(self, conf=None):
+        pass
+
+    def weigh(self, host, request):
+        return 1 / 0
+
+
+FILTERS = {'fails_on_labels': FailsOnLabels, 'raises': RaisesPerHost,
+           'short': ShortMask, 'ints': IntMask, 'maybe': MaybePerHost,
+           'slow': Slow}
+WEIGHERS = {'nan': NanWeigher, 'word': WordWeigher,
+            'nan_multiplier': NanMultiplier, 'raises': RaisingWeigher}
+
+
+class MisbehavingPluginTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger(level=logging.ERROR))
+
+    def scheduler(self, filters=(), weighers=('memory',), **defaults):
+        return self.useFixture(fixture.Scheduler(
+            filters=FILTERS, weighers=WEIGHERS,
+            config={'DEFAULT': dict(defaults, scheduler_driver='filter'),
+                    'filter_scheduler': {
+                        'enabled_filters': REQUIRED + list(filters),
+                        'weighers': list(weighers)}})).manager
+
+    def assertFails(self, mgr, message, request=None, tracked=False):
+        error = self.assertRaises(
+            exceptions.PluginError, mgr.select_destinations, request or {},
+            None if tracked else HOSTS)
+        self.assertIn(message, str(error))
+        self.assertIsInstance(error, exceptions.SchedulerError)
+        return error
+
+    def test_a_raising_filter_fails_the_decision_only(self):
+        mgr = self.scheduler(['labels', 'fails_on_labels'])
+        mgr.update_hosts(HOSTS)
+        self.assertFails(mgr, "filter 'fails_on_labels' failed: "
+                              "RuntimeError: label index is corrupt",
+                         {'labels': {'rack': '1'}}, tracked=True)
+        self.assertEqual([0] * 4, [h.containers for h in mgr.hosts()])
+        self.assertEqual(['n3'], mgr.select_destinations({}))
+        self.assertEqual(1, self.logs.output.count('Decision failed'))
+
+    def test_a_per_host_filter_raising_is_logged_once(self):
+        self.assertFails(self.scheduler(['raises']),
+                         "filter 'raises' failed: KeyError: 'rack'")
+        self.assertEqual(1, self.logs.output.count('Decision failed'))
+
+    def test_wrong_shapes_from_filters(self):
+        self.assertFails(self.scheduler(['short']),
+                         "filter 'short' returned bool values of shape (3,), "
+                         "not 4 booleans (one per host)")
+        self.assertFails(self.scheduler(['ints']),
+                         "filter 'ints' returned int64 values of shape (4,)")
+        self.assertFails(self.scheduler(['maybe']),
+                         "filter 'maybe' answered None for host 'n2', not "
+                         "True or False")
+
+    def test_a_slow_plugin_fails_the_decision(self):
+        mgr = self.scheduler(['slow'], plugin_time_limit=0.1)
+        self.assertFails(mgr, "filter 'slow' took 0.2 s, more than "
+                              "[DEFAULT] plugin_time_limit = 0.1 s")
+        mgr = self.scheduler(['slow'], plugin_time_limit=0)
+        self.assertEqual(['n3'], mgr.select_destinations({}, HOSTS))
+
+    def test_weighers_answering_nonsense(self):
+        self.assertFails(self.scheduler(weighers=['nan']),
+                         "weigher 'nan' answered NaN")
+        self.assertFails(self.scheduler(weighers=['word']),
+                         "weigher 'word' did not answer one number per host")
+        self.assertFails(self.scheduler(weighers=['nan_multiplier']),
+                         "weigher 'nan_multiplier' has multiplier nan, not a "
+                         "finite number")
+        self.assertFails(self.scheduler(weighers=['raises']),
+                         "weigher 'raises' failed: ZeroDivisionError")
+
+    def test_explain_fails_the_same_way(self):
+        error = self.assertRaises(exceptions.PluginError,
+                                  self.scheduler(weighers=['nan']).explain,
+                                  {}, HOSTS)
+        self.assertIn("weigher 'nan' answered NaN", str(error))
