@@ -13,15 +13,26 @@
 """Test case and fixtures shared by Sora's tests."""
 
 import importlib
-import importlib.metadata
 import os
 import sys
 import textwrap
 
 import fixtures
+import hypothesis
 from oslo_config import cfg
 from oslotest import base
 from stevedore import extension
+
+# Property and fuzz tests: a short, repeatable campaign by default; tox -e
+# fuzz sets SORA_HYPOTHESIS_PROFILE=fuzz for a long, random one.
+hypothesis.settings.register_profile(
+    'default', max_examples=60, deadline=None, derandomize=True,
+    database=None, suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.register_profile(
+    'fuzz', max_examples=3000, deadline=None, database=None,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.load_profile(
+    os.environ.get('SORA_HYPOTHESIS_PROFILE', 'default'))
 
 
 class PluginDistribution(fixtures.Fixture):
@@ -95,11 +106,6 @@ class TestCase(base.BaseTestCase):
         """Install a throwaway plugin distribution for this test."""
         return self.useFixture(
             PluginDistribution(name, entry_points, modules))
-
-
-def installed_version():
-    """Return the installed sora distribution's version."""
-    return importlib.metadata.version('sora')
 
 
 def random_hosts(rng, count):
