@@ -255,8 +255,7 @@ def main(argv=None):
     sora_conf.register_opts(CONF)
     CONF.register_cli_opt(command_opt)
     try:
-        CONF(argv, project='sora',
-             version=version.version_info.release_string())
+        _parse(argv)
         if not CONF.command.name:
             raise exceptions.InvalidRequest(
                 'a command is required: select, check, drivers, filters or '
@@ -277,6 +276,29 @@ def main(argv=None):
     except SystemExit as stop:
         # argparse and oslo.config have printed why; keep 0 for --help.
         return 2 if stop.code else 0
+
+
+def _parse(argv):
+    try:
+        CONF(argv, project='sora',
+             version=version.version_info.release_string())
+    except SystemExit as stop:
+        if stop.code:  # argparse or oslo.config has said what is wrong
+            files = ', '.join(_config_files(argv)) or 'none'
+            print(f'sora-scheduler: error: invalid command line or '
+                  f'configuration (config files: {files})', file=sys.stderr)
+        raise
+    except UnicodeDecodeError as error:
+        raise exceptions.InvalidConfig(
+            'a config file is not UTF-8 text (config files: '
+            f'{", ".join(_config_files(argv))}): {error}') from None
+
+
+def _config_files(argv):
+    """The config files *argv* names, or those found by default."""
+    named = [value for flag, value in zip(argv, argv[1:])
+             if flag == '--config-file']
+    return named or cfg.find_config_files('sora', 'sora-scheduler')
 
 
 def _fail(error, status):

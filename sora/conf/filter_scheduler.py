@@ -14,11 +14,10 @@
 
 from oslo_config import cfg
 
-GROUP = cfg.OptGroup(
-    'filter_scheduler', title='Filter scheduler options',
-    help='The "filter" scheduler driver keeps the hosts that pass every '
-         'enabled filter, scores them with the enabled weighers and picks '
-         'the best.')
+GROUP = 'filter_scheduler'
+GROUP_HELP = ('The "filter" scheduler driver keeps the hosts that pass every '
+              'enabled filter, scores them with the enabled weighers and '
+              'picks the best.')
 
 filter_scheduler_opts = [
     cfg.ListOpt(
@@ -71,10 +70,12 @@ filter_scheduler_opts = [
 
 def register_opts(conf):
     """Register the [filter_scheduler] options on *conf*."""
-    conf.register_group(GROUP)
+    # A new OptGroup each time: ConfigOpts keeps a shallow copy of the one
+    # it is given, so a shared one would share overrides between confs.
+    conf.register_group(cfg.OptGroup(GROUP, help=GROUP_HELP))
     conf.register_opts(filter_scheduler_opts, group=GROUP)
 
 
 def list_opts():
     """Return the options for the sample config, by group name."""
-    return {GROUP.name: filter_scheduler_opts}
+    return {GROUP: filter_scheduler_opts}

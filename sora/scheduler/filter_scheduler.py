@@ -53,8 +53,8 @@ class FilterScheduler(base.Scheduler):
                    if name not in opts.enabled_filters]
         if missing:
             raise exceptions.InvalidConfig(
-                f'{sora_conf.setting(self.conf, GROUP, "enabled_filters")} '
-                f'lacks {", ".join(missing)}: Sora never places a container '
+                f'{sora_conf.setting(self.conf, GROUP, "enabled_filters")}: '
+                f'{", ".join(missing)} missing; Sora never places a container '
                 'on a disabled host or one without the resources it needs, '
                 f'so the list must include {", ".join(REQUIRED_FILTERS)}')
         return (filtering.load(opts.enabled_filters, self.conf,

@@ -47,6 +47,16 @@ class OptionsTest(base.TestCase):
         sora_conf.register_opts(second)
         self.assertEqual('memorybase', second.scheduler_driver)
 
+    def test_overrides_stay_on_their_own_conf(self):
+        # oslo.config keeps a shallow copy of a registered OptGroup; a
+        # shared group object once leaked overrides between confs.
+        first, second = cfg.ConfigOpts(), cfg.ConfigOpts()
+        sora_conf.register_opts(first)
+        sora_conf.register_opts(second)
+        first.set_override('host_subset_size', 7, group='filter_scheduler')
+        self.assertEqual(7, first.filter_scheduler.host_subset_size)
+        self.assertEqual(1, second.filter_scheduler.host_subset_size)
+
     def test_list_opts_names_every_registered_option(self):
         def registered(conf):
             return ({('DEFAULT', name) for name in conf._opts}

@@ -204,7 +204,7 @@ class FilterSchedulerPluginsTest(FilterSchedulerTestCase):
                                  ('enabled,memory,labels', 'cpu, disk')):
             error = self.assertRaises(exceptions.InvalidConfig, self.manager,
                                       enabled_filters=filters)
-            self.assertIn(f') lacks {lacking}: Sora never places a '
+            self.assertIn(f'): {lacking} missing; Sora never places a '
                           'container on a disabled host', str(error))
 
     def test_broken_filter_fails_when_the_manager_is_built(self):

@@ -1,0 +1,131 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Each option with a bad value: the manager, the command and check agree.
+
+Every case must fail at start, naming the option and the file that set it,
+through SchedulerManager, ``sora-scheduler select`` and
+``sora-scheduler check`` alike.
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+from sora.scheduler import exceptions
+from sora.scheduler import manager
+from tests import base
+
+COMMAND = os.path.join(os.path.dirname(sys.executable), 'sora-scheduler')
+HOSTS = os.path.join(os.path.dirname(__file__), '..', '..', 'etc', 'sora',
+                     'hosts.example.json')
+
+CASES = [
+    ('DEFAULT', 'scheduler_driver', 'nosuch',
+     "no plugin named 'nosuch' in namespace 'sora.scheduler'"),
+    ('DEFAULT', 'scheduler_driver', 'os.path:join', "no plugin named"),
+    ('DEFAULT', 'plugin_time_limit', '-1',
+     'Should be greater than or equal to 0'),
+    ('DEFAULT', 'plugin_time_limit', 'soon', 'could not convert string'),
+    ('filter_scheduler', 'enabled_filters', '',
+     'enabled, memory, cpu, disk missing'),
+    ('filter_scheduler', 'enabled_filters', 'enabled,memory,cpu,disk,nosuch',
+     "no plugin named 'nosuch' in namespace 'sora.scheduler.filters'"),
+    ('filter_scheduler', 'weighers', 'memory,nosuch',
+     "no plugin named 'nosuch' in namespace 'sora.scheduler.weighers'"),
+    ('filter_scheduler', 'memory_weight_multiplier', 'nan',
+     'must be a finite number, got nan'),
+    ('filter_scheduler', 'cpu_weight_multiplier', '-inf',
+     'must be a finite number, got -inf'),
+    ('filter_scheduler', 'disk_weight_multiplier', 'heavy',
+     'could not convert string to float'),
+    ('filter_scheduler', 'containers_weight_multiplier', '1e999',
+     'must be a finite number, got inf'),
+    ('filter_scheduler', 'max_containers_per_host', '-5',
+     'Should be greater than or equal to 1'),
+    ('filter_scheduler', 'max_containers_per_host', 'many',
+     'invalid literal for int()'),
+    ('filter_scheduler', 'host_subset_size', '0',
+     'Should be greater than or equal to 1'),
+]
+
+
+class BadConfigTest(base.TestCase):
+
+    def write_conf(self, group, name, value):
+        text = '[DEFAULT]\n'
+        if name != 'scheduler_driver':
+            text += 'scheduler_driver = filter\n'
+        if group != 'DEFAULT':
+            text += f'[{group}]\n'
+        return self.write_file('sora.conf', text + f'{name} = {value}\n')
+
+    def run_command(self, *args):
+        return subprocess.run(
+            [COMMAND] + list(args), capture_output=True, text=True,
+            timeout=60, env=dict(os.environ, HOME=os.path.dirname(
+                self.write_file('.keep', ''))))
+
+    def test_each_bad_option_fails_at_start_everywhere(self):
+        for group, name, value, reason in CASES:
+            with self.subTest(option=name, value=value):
+                path = self.write_conf(group, name, value)
+                where = f'[{group}] {name} (set in {path})'
+                with open(path) as conf_file:
+                    conf = self.make_conf(conf_file.read())
+                error = self.assertRaises(exceptions.SchedulerError,
+                                          manager.SchedulerManager, conf)
+                self.assertIn(reason, str(error))
+                self.assertIn(name, str(error))
+
+                result = self.run_command('--config-file', path, 'select',
+                                          '--hosts', HOSTS)
+                self.assertEqual(2, result.returncode)
+                self.assertIn(f'sora-scheduler: error: {where}',
+                              result.stderr)
+                self.assertIn(reason, result.stderr)
+                self.assertNotIn('Traceback', result.stderr)
+
+                result = self.run_command('--config-file', path, 'check')
+                self.assertEqual(2, result.returncode)
+                self.assertRegex(result.stdout,
+                                 rf'FAILED  .*{re.escape(where)}: .*'
+                                 rf'{re.escape(reason)}')
+
+    def test_missing_unreadable_and_undecodable_config_files(self):
+        binary = self.write_file('binary.conf', '')
+        with open(binary, 'wb') as out:
+            out.write(b'\xff\xfe[DEFAULT]\n')
+        directory = os.path.dirname(binary)
+        for path, message in (
+                ('/nonexistent/sora.conf', 'Failed to find some config '
+                                           'files: /nonexistent/sora.conf'),
+                (directory, f"Is a directory: '{directory}'"),
+                (binary, f'a config file is not UTF-8 text (config files: '
+                         f'{binary})')):
+            for command in ('select', 'check'):
+                with self.subTest(path=path, command=command):
+                    result = self.run_command('--config-file', path, command,
+                                              '--hosts', HOSTS)
+                    self.assertEqual(2, result.returncode)
+                    self.assertIn(message, result.stderr)
+                    self.assertNotIn('Traceback', result.stderr)
+
+    def test_bad_logging_option_names_the_file(self):
+        path = self.write_file('sora.conf', '[DEFAULT]\ndebug = 7\n')
+        result = self.run_command('--config-file', path, 'check')
+        self.assertEqual(2, result.returncode)
+        self.assertIn('argument --debug: Invalid Boolean value: 7',
+                      result.stderr)
+        self.assertIn('sora-scheduler: error: invalid command line or '
+                      f'configuration (config files: {path})', result.stderr)
