@@ -31,6 +31,7 @@ from sora.scheduler import filtering
 from sora.scheduler import host_state
 from sora.scheduler import manager
 from sora.scheduler import plugins
+from sora.scheduler import validate
 from sora.scheduler import weighing
 from sora import version
 
@@ -185,7 +186,7 @@ def _request_from(args):
             'give the request either as --request JSON or with --memory-mb, '
             '--cpus, --disk-gb and --label, not both')
     try:
-        return host_state.loads_json(args.request)
+        return validate.loads_json(args.request)
     except ValueError as error:
         raise exceptions.InvalidRequest(
             f'--request is not valid JSON: {error}') from None

@@ -20,15 +20,14 @@ only :class:`Host` and :class:`Request`; vectorised code reads the columns.
 
 import collections.abc
 import dataclasses
-import json
 import math
-import numbers
 import sys
 import types
 
 import numpy as np
 
 from sora.scheduler import exceptions
+from sora.scheduler import validate
 
 UNLIMITED = math.inf
 """The value of a resource a host did not report: it never limits."""
@@ -406,71 +405,6 @@ def _fields_of(instance):
             for field in dataclasses.fields(instance)}
 
 
-_JSON_TYPES = {bool: 'a boolean', int: 'a number', float: 'a number',
-               str: 'a string', list: 'a list', tuple: 'a list',
-               dict: 'an object', type(None): 'null'}
-
-
-def _show(value):
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + '...'
-    kind = _JSON_TYPES.get(type(value), type(value).__name__)
-    return f'{text} ({kind})'
-
-
-def _number(value, field, where, error):
-    if type(value) is not int and type(value) is not float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise error(f'{where}: {field} must be a number, '
-                        f'got {_show(value)}')
-    try:
-        number = float(value)
-    except OverflowError:
-        raise error(f'{where}: {field} is too large: {_show(value)}')
-    if not 0 <= number < math.inf:
-        raise error(f'{where}: {field} must be a finite number >= 0, '
-                    f'got {_show(value)}')
-    return number
-
-
-def _labels(value, where, error):
-    if not isinstance(value, collections.abc.Mapping):
-        raise error(f'{where}: labels must map strings to strings, '
-                    f'got {_show(value)}')
-    for key, item in value.items():
-        if not isinstance(key, str) or not isinstance(item, str):
-            raise error(f'{where}: labels must map strings to strings, '
-                        f'got {_show(key)}: {_show(item)}')
-    return types.MappingProxyType(dict(value))
-
-
-def _name(value, field, where, error):
-    if not isinstance(value, str) or not value:
-        raise error(f'{where}: {field} must be a non-empty string, '
-                    f'got {_show(value)}')
-    return value
-
-
-def _names(value, field, where, error):
-    if isinstance(value, (str, bytes, collections.abc.Mapping)) or \
-            not isinstance(value, collections.abc.Iterable):
-        raise error(f'{where}: {field} must be a list of strings, '
-                    f'got {_show(value)}')
-    return tuple(_name(item, f'each of {field}', where, error)
-                 for item in value)
-
-
-def _check_fields(data, accepted, where, error):
-    if not isinstance(data, collections.abc.Mapping):
-        raise error(f'{where}: expected an object (mapping), '
-                    f'got {_show(data)}')
-    unknown = [key for key in data if key not in accepted]
-    if unknown:
-        raise error(f'{where}: unknown field {unknown[0]!r}; '
-                    f'accepted fields: {", ".join(accepted)}')
-
-
 def _parse_host(data, position):
     if isinstance(data, Host):
         return _fields_of(data)
@@ -478,10 +412,10 @@ def _parse_host(data, position):
     error = exceptions.InvalidHostData
     if not isinstance(data, collections.abc.Mapping):
         raise error(f'{where}: expected an object (mapping), '
-                    f'got {_show(data)}')
-    host_id = _name(data.get('id'), 'id', where, error)
+                    f'got {validate.show(data)}')
+    host_id = validate.name(data.get('id'), 'id', where, error)
     where = f'host {position} (id {host_id!r})'
-    _check_fields(data, HOST_FIELDS, where, error)
+    validate.check_fields(data, HOST_FIELDS, where, error)
     host = {'id': host_id}
     for field, default in HOST_FIELDS.items():
         if field == 'id':
@@ -492,21 +426,21 @@ def _parse_host(data, position):
                 raise error(f'{where}: missing required field {field!r}')
             host[field] = default(host) if callable(default) else default
         elif field == 'labels':
-            host[field] = _labels(value, where, error)
+            host[field] = validate.labels(value, where, error)
         elif field == 'groups':
-            host[field] = _names(value, field, where, error)
+            host[field] = validate.names(value, field, where, error)
         elif field == 'enabled':
             if not isinstance(value, bool):
                 raise error(f'{where}: enabled must be true or false, '
-                            f'got {_show(value)}')
+                            f'got {validate.show(value)}')
             host[field] = value
         elif field == 'containers':
             if isinstance(value, bool) or not isinstance(value, int):
                 raise error(f'{where}: containers must be a whole number '
-                            f'>= 0, got {_show(value)}')
-            host[field] = int(_number(value, field, where, error))
+                            f'>= 0, got {validate.show(value)}')
+            host[field] = int(validate.number(value, field, where, error))
         else:
-            host[field] = _number(value, field, where, error)
+            host[field] = validate.number(value, field, where, error)
     for free, total in (('memory_mb', 'memory_total_mb'),
                         ('cpus', 'cpus_total')):
         if host[free] > host[total]:
@@ -531,7 +465,7 @@ def parse_hosts(data):
             or not isinstance(data, collections.abc.Iterable)):
         raise exceptions.InvalidHostData(
             'hosts must be a list of hosts or {"hosts": [...]}, '
-            f'got {_show(data)}')
+            f'got {validate.show(data)}')
     rows, seen = [], {}
     for position, item in enumerate(data):
         row = _parse_host(item, position)
@@ -544,24 +478,6 @@ def parse_hosts(data):
     return HostTable._from_rows(rows)
 
 
-def loads_json(text):
-    """Parse JSON text, refusing an object that repeats a key.
-
-    :raises ValueError: the text is not JSON, or repeats a key.
-    """
-    return json.loads(text, object_pairs_hook=_unique_keys)
-
-
-def _unique_keys(pairs):
-    data = dict(pairs)
-    if len(data) != len(pairs):
-        seen = set()
-        repeated = next(key for key, _ in pairs
-                        if key in seen or seen.add(key))
-        raise ValueError(f'key {repeated!r} appears twice in one object')
-    return data
-
-
 def load_hosts(path):
     """Read and validate a JSON hosts file (``-`` reads stdin).
 
@@ -570,10 +486,10 @@ def load_hosts(path):
     """
     try:
         if path == '-':
-            data = loads_json(sys.stdin.read())
+            data = validate.loads_json(sys.stdin.read())
         else:
             with open(path, encoding='utf-8') as hosts_file:
-                data = loads_json(hosts_file.read())
+                data = validate.loads_json(hosts_file.read())
     except OSError as error:
         raise exceptions.InvalidHostData(
             f'cannot read hosts file {path}: {error.strerror}') from None
@@ -595,23 +511,23 @@ def parse_request(data):
     if data is None:
         return Request()
     error = exceptions.InvalidRequest
-    _check_fields(data, REQUEST_FIELDS, 'request', error)
+    validate.check_fields(data, REQUEST_FIELDS, 'request', error)
     fields = {}
     for field, value in data.items():
         if value is None:
             continue
         if field == 'labels':
-            fields[field] = _labels(value, 'request', error)
+            fields[field] = validate.labels(value, 'request', error)
         elif field in ('same_host', 'different_host'):
-            fields[field] = _names(value, field, 'request', error)
+            fields[field] = validate.names(value, field, 'request', error)
         elif field in ('group', 'group_policy'):
-            fields[field] = _name(value, field, 'request', error)
+            fields[field] = validate.name(value, field, 'request', error)
         else:
-            fields[field] = _number(value, field, 'request', error)
+            fields[field] = validate.number(value, field, 'request', error)
     policies = ' or '.join(GROUP_POLICIES)
     if fields.get('group_policy', GROUP_POLICIES[0]) not in GROUP_POLICIES:
         raise error(f'request: group_policy must be {policies}, got '
-                    f'{_show(fields["group_policy"])}')
+                    f'{validate.show(fields["group_policy"])}')
     if 'group' in fields and 'group_policy' not in fields:
         raise error(f'request: group {fields["group"]!r} needs a '
                     f'group_policy ({policies})')
@@ -632,13 +548,13 @@ def hosts_from_seed(data):
         raise error("seed data must map free memory to node id and list "
                     "the free memory values under 'memory', e.g. "
                     "{13: 'id1', 324: 'id2', 'memory': [13, 324]}; "
-                    f"got {_show(data)}")
+                    f"got {validate.show(data)}")
     nodes = {}
     for memory in data['memory']:
         try:
             nodes[memory] = data[memory]
         except (KeyError, TypeError):
-            raise error(f"seed data lists memory {_show(memory)} under "
-                        "'memory' but maps no node id to it")
+            raise error(f'seed data lists memory {validate.show(memory)} '
+                        "under 'memory' but maps no node id to it")
     return parse_hosts({'id': node_id, 'memory_mb': memory}
                        for memory, node_id in nodes.items())

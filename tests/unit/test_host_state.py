@@ -17,6 +17,7 @@ import operator
 
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import validate
 from tests import base
 
 FULL_HOST = {"id": "node-1", "memory_mb": 2048, "memory_total_mb": 8192,
@@ -379,9 +380,9 @@ class SeedDataTest(base.TestCase):
 class JsonTest(base.TestCase):
 
     def test_repeated_keys_are_refused(self):
-        self.assertEqual({'a': [{'b': 1}]}, host_state.loads_json(
+        self.assertEqual({'a': [{'b': 1}]}, validate.loads_json(
             '{"a": [{"b": 1}]}'))
-        error = self.assertRaises(ValueError, host_state.loads_json,
+        error = self.assertRaises(ValueError, validate.loads_json,
                                   '[{"id": "a", "memory_mb": 1, '
                                   '"memory_mb": 2}]')
         self.assertEqual("key 'memory_mb' appears twice in one object",

@@ -1,0 +1,112 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""Checks of JSON-like values, with messages that say where and what.
+
+Each check takes the value, the field name, where it was found (e.g.
+``host 3 (id 'node-4')``) and the SchedulerError class to raise.
+"""
+
+import collections.abc
+import json
+import math
+import numbers
+import types
+
+_JSON_TYPES = {bool: 'a boolean', int: 'a number', float: 'a number',
+               str: 'a string', list: 'a list', tuple: 'a list',
+               dict: 'an object', type(None): 'null'}
+
+
+def show(value):
+    """Return a short repr of *value* and its JSON type, for messages."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + '...'
+    kind = _JSON_TYPES.get(type(value), type(value).__name__)
+    return f'{text} ({kind})'
+
+
+def number(value, field, where, error):
+    """Return *value* as a float: a finite number >= 0, not a boolean."""
+    if type(value) is not int and type(value) is not float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise error(f'{where}: {field} must be a number, '
+                        f'got {show(value)}')
+    try:
+        number = float(value)
+    except OverflowError:
+        raise error(f'{where}: {field} is too large: {show(value)}')
+    if not 0 <= number < math.inf:
+        raise error(f'{where}: {field} must be a finite number >= 0, '
+                    f'got {show(value)}')
+    return number
+
+
+def labels(value, where, error):
+    """Return *value* as a read-only mapping of strings to strings."""
+    if not isinstance(value, collections.abc.Mapping):
+        raise error(f'{where}: labels must map strings to strings, '
+                    f'got {show(value)}')
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise error(f'{where}: labels must map strings to strings, '
+                        f'got {show(key)}: {show(item)}')
+    return types.MappingProxyType(dict(value))
+
+
+def name(value, field, where, error):
+    """Return *value*: a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise error(f'{where}: {field} must be a non-empty string, '
+                    f'got {show(value)}')
+    return value
+
+
+def names(value, field, where, error):
+    """Return *value* as a tuple of non-empty strings."""
+    if isinstance(value, (str, bytes, collections.abc.Mapping)) or \
+            not isinstance(value, collections.abc.Iterable):
+        raise error(f'{where}: {field} must be a list of strings, '
+                    f'got {show(value)}')
+    return tuple(name(item, f'each of {field}', where, error)
+                 for item in value)
+
+
+def check_fields(data, accepted, where, error):
+    """Check *data* is a mapping of only the *accepted* field names."""
+    if not isinstance(data, collections.abc.Mapping):
+        raise error(f'{where}: expected an object (mapping), '
+                    f'got {show(data)}')
+    unknown = [key for key in data if key not in accepted]
+    if unknown:
+        raise error(f'{where}: unknown field {unknown[0]!r}; '
+                    f'accepted fields: {", ".join(accepted)}')
+
+
+def loads_json(text):
+    """Parse JSON text, refusing an object that repeats a key.
+
+    :raises ValueError: the text is not JSON, or repeats a key.
+    """
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+def _unique_keys(pairs):
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen = set()
+        repeated = next(key for key, _ in pairs
+                        if key in seen or seen.add(key))
+        raise ValueError(f'key {repeated!r} appears twice in one object')
+    return data
