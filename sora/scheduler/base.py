@@ -126,20 +126,21 @@ class Scheduler(Plugin, metaclass=abc.ABCMeta):
         return self.select_destinations(host_state.Request(), hosts)[0]
 
 
-def place(request, hosts, count, filters, choose, conf=None):
+def place(request, hosts, count, filters, choose, time_limit=0):
     """Pick ``count`` hosts one at a time, each pick taking its resources.
 
     A helper for drivers: the hosts that pass *filters* (``(name, filter)``
     pairs, see :func:`sora.scheduler.filtering.load`) are the candidates,
     and ``choose(hosts, request, mask)`` returns the row to use among the
     rows where ``mask`` is true. It is called again on a table in which
-    the previous pick has consumed the request. *conf* (the driver's)
-    sets the time limit of each filter. All or nothing: raises
+    the previous pick has consumed the request. *time_limit* is the seconds
+    each filter may take (the ``plugin_time_limit`` the driver was built
+    with; 0: any). All or nothing: raises
     :class:`NoValidHost` when fewer than ``count`` picks are possible.
     """
     chosen = []
     for placed in range(count):
-        mask, counts = filtering.run(filters, hosts, request, conf)
+        mask, counts = filtering.run(filters, hosts, request, time_limit)
         if not mask.any():
             raise filtering.no_valid_host(filters, hosts, request, counts,
                                           count, placed)

@@ -39,11 +39,13 @@ class FilterScheduler(base.Scheduler):
     :ivar weighers: ``[(name, weigher)]``.
     :ivar subset_size: pick at random among this many of the best hosts
         (``None``: among all candidates).
+    :ivar time_limit: seconds each filter or weigher may take.
     """
 
     def __init__(self, conf=None):
         super().__init__(conf)
         self.random = random.Random()
+        self.time_limit = self.conf.plugin_time_limit
         self.filters, self.weighers, self.subset_size = self.configure()
 
     def configure(self):
@@ -65,12 +67,13 @@ class FilterScheduler(base.Scheduler):
     def select_destinations(self, request, hosts, count=1):
         filtering.check_request(self.filters, request)
         return base.place(request, hosts, count, self.filters, self._choose,
-                          self.conf)
+                          self.time_limit)
 
     def _choose(self, hosts, request, mask):
         rows = np.flatnonzero(mask)
         totals = self._totals(weighing.scores(self.weighers, hosts, request,
-                                              rows, self.conf), len(rows))
+                                              rows, self.time_limit),
+                              len(rows))
         if self.subset_size == 1:
             return int(rows[np.argmax(totals)])
         best = rows[:self.subset_size]
@@ -91,17 +94,17 @@ class FilterScheduler(base.Scheduler):
         """
         filtering.check_request(self.filters, request)
         mask, counts = filtering.run(self.filters, hosts, request,
-                                     self.conf)
+                                     self.time_limit)
         rows = np.flatnonzero(mask)
         weighted = weighing.scores(self.weighers, hosts, request, rows,
-                                   self.conf)
+                                   self.time_limit)
         totals = self._totals(weighted, len(rows))
         ranking = []
         for best in np.lexsort((rows, -totals))[:top]:
             ranking.append({
                 'id': hosts.ids[rows[best]],
-                'weight': float(totals[best]),
-                'weighers': {name: float(values[best])
+                'weight': float(totals[best]) + 0.0,  # no -0.0
+                'weighers': {name: float(values[best]) + 0.0
                              for name, values in weighted.items()}})
         return {'hosts_total': len(hosts), 'filter_counts': counts,
                 'ranking': ranking}

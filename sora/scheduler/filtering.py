@@ -51,13 +51,13 @@ def check_request(filters, request):
             '[filter_scheduler] enabled_filters')
 
 
-def run(filters, hosts, request, conf=None):
+def run(filters, hosts, request, time_limit=0):
     """Return the mask of hosts passing every filter, and the counts.
 
     The counts are ``[(filter name, hosts left after it)]`` for each filter
     that had something to check, up to the first that leaves none. A
     per-host filter is only asked about the hosts every earlier filter
-    kept. *conf* sets the time limit of each filter.
+    kept. *time_limit* is the seconds each filter may take (0: any).
 
     :raises PluginError: a filter raised, answered in the wrong shape or
         took too long.
@@ -65,7 +65,7 @@ def run(filters, hosts, request, conf=None):
     mask = np.ones(len(hosts), dtype=bool)
     counts = []
     for name, plugin in filters:
-        with plugins.calling('filter', name, conf):
+        with plugins.calling('filter', name, time_limit):
             vectorised = getattr(plugin, 'filter_mask', None)
             if vectorised is not None:
                 passed = vectorised(hosts, request)

@@ -25,7 +25,8 @@ installed entry points::
                 filters={'even': EvenFilter},
                 config={'DEFAULT': {'scheduler_driver': 'filter'},
                         'filter_scheduler': {
-                            'enabled_filters': ['memory', 'even']}})).manager
+                            'enabled_filters': ['enabled', 'memory', 'cpu',
+                                                'disk', 'even']}})).manager
             self.assertEqual(['node-2'], scheduler.select_destinations(
                 {'memory_mb': 512}, hosts=[...]))
 

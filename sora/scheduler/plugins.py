@@ -174,13 +174,13 @@ def load_all(namespace, names, conf, option, methods):
 
 
 @contextlib.contextmanager
-def calling(kind, name, conf):
+def calling(kind, name, time_limit=0):
     """Run one plugin call of a decision; turn its failures into PluginError.
 
     Anything the plugin raises but a :class:`SchedulerError`, and a call
-    slower than ``[DEFAULT] plugin_time_limit`` of *conf* (if given), fails
-    the decision with a :class:`PluginError` naming the plugin, logged
-    once.
+    slower than *time_limit* seconds (0: no limit; drivers pass the
+    ``[DEFAULT] plugin_time_limit`` they were built with), fails the
+    decision with a :class:`PluginError` naming the plugin, logged once.
     """
     start = time.monotonic()
     try:
@@ -193,12 +193,11 @@ def calling(kind, name, conf):
         failure.__cause__ = error
     else:
         took = time.monotonic() - start
-        limit = conf.plugin_time_limit if conf is not None else 0
-        if not limit or took <= limit:
+        if not time_limit or took <= time_limit:
             return
         failure = exceptions.PluginError(
-            f'{kind} {name!r} took {took:.1f} s, more than [DEFAULT] '
-            f'plugin_time_limit = {limit:g} s')
+            f'{kind} {name!r} took {took:.3g} s, more than [DEFAULT] '
+            f'plugin_time_limit = {time_limit:g} s')
     LOG.error('Decision failed: %s', failure)
     raise failure
 

@@ -47,11 +47,11 @@ def normalise(values):
     return (values - low) / (high - low)
 
 
-def scores(weighers, hosts, request, rows, conf=None):
+def scores(weighers, hosts, request, rows, time_limit=0):
     """Return ``{weigher name: multiplier x normalised weight}`` for rows.
 
-    Weighers whose multiplier is 0 are skipped; *conf* sets the time limit
-    of each weigher.
+    Weighers whose multiplier is 0 are skipped; *time_limit* is the seconds
+    each weigher may take (0: any).
 
     :raises PluginError: a weigher raised, answered in the wrong shape or
         with NaN, has a multiplier that is not a finite number, or took too
@@ -59,7 +59,7 @@ def scores(weighers, hosts, request, rows, conf=None):
     """
     weighted = {}
     for name, plugin in weighers:
-        with plugins.calling('weigher', name, conf):
+        with plugins.calling('weigher', name, time_limit):
             multiplier = getattr(plugin, 'multiplier', 1.0)
             if not isinstance(multiplier, numbers.Real) or \
                     not math.isfinite(multiplier):

@@ -110,6 +110,15 @@ class ReloadTest(ReloadTestCase):
         self.mgr.reload()
         self.assertEqual('filter', self.mgr.driver_name)
 
+    def test_a_rejected_reload_changes_nothing_the_driver_uses(self):
+        self.rewrite(FILTER)
+        self.mgr.reload()
+        self.rewrite(FILTER.replace('[DEFAULT]\n', '[DEFAULT]\n'
+                                    'plugin_time_limit = 0.0000001\n')
+                     + 'weighers = containers,bogus\n')
+        self.assertRaises(exceptions.DriverNotFound, self.mgr.reload)
+        self.assertEqual(['idle'], self.mgr.select_destinations({}))
+
     def test_a_plugin_installed_after_start_is_found(self):
         self.rewrite('[DEFAULT]\nscheduler_driver = late\n')
         self.assertRaises(exceptions.DriverNotFound, self.mgr.reload)

@@ -26,10 +26,11 @@ class LeastMemoryScheduler(base.Scheduler):
         # The checks every built-in driver makes: resources, labels,
         # host lists and groups.
         self.filters = filtering.load(filtering.REQUEST_FILTERS, self.conf)
+        self.time_limit = self.conf.plugin_time_limit
 
     def select_destinations(self, request, hosts, count=1):
         return base.place(request, hosts, count, self.filters, _least_memory,
-                          self.conf)
+                          self.time_limit)
 
 
 def _least_memory(hosts, request, mask):
