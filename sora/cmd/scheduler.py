@@ -18,8 +18,10 @@ configuration; errors are one message on stderr, never a traceback.
 """
 
 import functools
+import glob
 import inspect
 import json
+import os
 import sys
 
 from oslo_config import cfg
@@ -140,6 +142,7 @@ def do_check(conf):
     checks = [
         ('config files', lambda: ', '.join(conf.config_file) or 'none'),
         ('option values', lambda: f'{sora_conf.check(conf)} options read'),
+        ('option names', lambda: _known(sora_conf.unknown_options(conf))),
         (f'scheduler driver {conf.scheduler_driver}',
          lambda: _loaded(manager.SchedulerManager(conf).driver)),
     ]
@@ -150,7 +153,8 @@ def do_check(conf):
         _load_one, weighing.load, name, conf, 'weighers'))
         for name in opts.weighers]
     if conf.command.hosts:
-        checks.append((f'hosts file {conf.command.hosts}', lambda: (
+        checks.append(('hosts file', lambda: (
+            f'{conf.command.hosts}: '
             f'{len(host_state.load_hosts(conf.command.hosts))} hosts')))
     failed = 0
     for name, run in checks:
@@ -161,6 +165,12 @@ def do_check(conf):
             print(f'FAILED  {name}: {error}')
     print(f'{len(checks) - failed} of {len(checks)} checks OK')
     return 2 if failed else 0
+
+
+def _known(unknown):
+    if unknown:
+        raise exceptions.InvalidConfig('; '.join(unknown))
+    return 'every option set is known'
 
 
 def _load_one(load, name, conf, option):
@@ -290,16 +300,27 @@ def _parse(argv):
                   f'configuration (config files: {files})', file=sys.stderr)
         raise
     except UnicodeDecodeError as error:
+        for path in _config_files(argv):
+            try:
+                with open(path, encoding='utf-8') as conf_file:
+                    conf_file.read()
+            except UnicodeDecodeError:
+                raise exceptions.InvalidConfig(
+                    f'config file {path} is not UTF-8 text: {error}'
+                ) from None
         raise exceptions.InvalidConfig(
-            'a config file is not UTF-8 text (config files: '
-            f'{", ".join(_config_files(argv))}): {error}') from None
+            f'a config file is not UTF-8 text: {error}') from None
 
 
 def _config_files(argv):
-    """The config files *argv* names, or those found by default."""
-    named = [value for flag, value in zip(argv, argv[1:])
-             if flag == '--config-file']
-    return named or cfg.find_config_files('sora', 'sora-scheduler')
+    """The config files *argv* names (or the default ones), then dirs'."""
+    pairs = list(zip(argv, argv[1:]))
+    files = [value for flag, value in pairs if flag == '--config-file'] or \
+        cfg.find_config_files('sora', 'sora-scheduler')
+    for flag, value in pairs:
+        if flag == '--config-dir':
+            files += sorted(glob.glob(os.path.join(value, '*.conf')))
+    return files
 
 
 def _fail(error, status):

@@ -12,7 +12,11 @@
 
 """Sora's configuration options, one module per option group."""
 
+import configparser
+import difflib
+import glob
 import math
+import os
 import re
 
 from oslo_config import cfg
@@ -62,6 +66,46 @@ def describe_error(conf, group, name, error):
         return f'{setting(conf, group, name, path)}: {reason}'
     return f'option {name}' + (f' (set in {path})' if path else '') + \
         f': {reason}'
+
+
+def config_files(conf):
+    """Return the config files *conf* read (--config-file, --config-dir)."""
+    files = list(conf.config_file or [])
+    if conf.config_dir:
+        files += sorted(glob.glob(os.path.join(conf.config_dir, '*.conf')))
+    return files
+
+
+def unknown_options(conf):
+    """Return a message for each option the config files set but no one has.
+
+    Options of groups nobody registered (another service's sections) are
+    not judged; a close registered name is suggested for a misspelling.
+    """
+    messages = []
+    for path in config_files(conf):
+        parser = configparser.RawConfigParser(strict=False,
+                                              interpolation=None)
+        parser.optionxform = str
+        try:
+            parser.read(path, encoding='utf-8')
+        except (configparser.Error, UnicodeError):
+            continue  # oslo.config has refused it already
+        for section in ['DEFAULT'] + parser.sections():
+            if section != 'DEFAULT' and section not in conf:
+                continue
+            group = conf if section == 'DEFAULT' else conf[section]
+            names = parser.defaults() if section == 'DEFAULT' else [
+                name for name in parser[section]
+                if name not in parser.defaults()]
+            for name in names:
+                if name in group:
+                    continue
+                close = difflib.get_close_matches(name, list(group), 1)
+                messages.append(
+                    f'[{section}] {name} (set in {path}) is not an option'
+                    + (f'; did you mean {close[0]}?' if close else ''))
+    return messages
 
 
 def check(conf):

@@ -111,8 +111,7 @@ class BadConfigTest(base.TestCase):
                 ('/nonexistent/sora.conf', 'Failed to find some config '
                                            'files: /nonexistent/sora.conf'),
                 (directory, f"Is a directory: '{directory}'"),
-                (binary, f'a config file is not UTF-8 text (config files: '
-                         f'{binary})')):
+                (binary, f'config file {binary} is not UTF-8 text')):
             for command in ('select', 'check'):
                 with self.subTest(path=path, command=command):
                     result = self.run_command('--config-file', path, command,
@@ -120,6 +119,16 @@ class BadConfigTest(base.TestCase):
                     self.assertEqual(2, result.returncode)
                     self.assertIn(message, result.stderr)
                     self.assertNotIn('Traceback', result.stderr)
+
+    def test_undecodable_file_in_a_config_dir_is_named(self):
+        binary = self.write_file('50-bad.conf', '')
+        with open(binary, 'wb') as out:
+            out.write(b'[DEFAULT]\n# \xff\n')
+        result = self.run_command('--config-dir', os.path.dirname(binary),
+                                  'check')
+        self.assertEqual(2, result.returncode)
+        self.assertIn(f'config file {binary} is not UTF-8 text',
+                      result.stderr)
 
     def test_bad_logging_option_names_the_file(self):
         path = self.write_file('sora.conf', '[DEFAULT]\ndebug = 7\n')

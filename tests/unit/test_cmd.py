@@ -276,15 +276,17 @@ class CheckTest(CommandTestCase):
         lines = result.stdout.splitlines()
         self.assertEqual(f'OK      config files: {SHIPPED_CONF}', lines[0])
         self.assertEqual('OK      option values: 10 options read', lines[1])
-        self.assertTrue(lines[2].startswith(
+        self.assertTrue(lines[3].startswith(
             'OK      scheduler driver memorybase: loads (Pick the fitting'))
         self.assertIn('OK      filter anti_affinity: loads (Keep the hosts '
                       "running no container of the request's group.)", lines)
         self.assertIn('OK      weigher containers: loads (Weigh hosts by how '
                       'few containers they run.)', lines)
-        self.assertEqual('OK      hosts file ' + EXAMPLE_HOSTS + ': 12 hosts',
+        self.assertEqual('OK      option names: every option set is known',
+                         lines[2])
+        self.assertEqual('OK      hosts file: ' + EXAMPLE_HOSTS + ': 12 hosts',
                          lines[-2])
-        self.assertEqual('17 of 17 checks OK', lines[-1])
+        self.assertEqual('18 of 18 checks OK', lines[-1])
 
     def test_each_broken_part_is_a_failed_line(self):
         conf = self.write_file('bad.conf', '''
@@ -304,20 +306,38 @@ class CheckTest(CommandTestCase):
             f'FAILED  option values: [filter_scheduler] '
             f'memory_weight_multiplier (set in {conf}): must be a finite '
             'number, got nan',
+            'OK      option names: every option set is known',
             f'FAILED  scheduler driver filter: [filter_scheduler] '
             f'memory_weight_multiplier (set in {conf}): must be a finite '
             'number, got nan',
             'OK      filter memory: loads (Keep the hosts with at least the '
             "request's free memory.)",
-        ], lines[:4])
-        self.assertTrue(lines[4].startswith(
+        ], lines[:5])
+        self.assertTrue(lines[5].startswith(
             f"FAILED  filter ram: [filter_scheduler] enabled_filters (set in "
             f"{conf}): no plugin named 'ram'"))
-        self.assertTrue(lines[6].startswith(
+        self.assertTrue(lines[7].startswith(
             "FAILED  weigher price: [filter_scheduler] weighers (set in "))
-        self.assertEqual(f"FAILED  hosts file {bad_hosts}: host 0 (id 'n1'): "
-                         "missing required field 'memory_mb'", lines[7])
-        self.assertEqual('3 of 8 checks OK', lines[-1])
+        self.assertEqual("FAILED  hosts file: host 0 (id 'n1'): missing "
+                         "required field 'memory_mb'", lines[8])
+        self.assertEqual('4 of 9 checks OK', lines[-1])
+
+    def test_misspelt_options_are_reported(self):
+        conf = self.write_file('typo.conf', '''
+            [DEFAULT]
+            debugg = true
+            [filter_scheduler]
+            memroy_weight_multiplier = -1
+            [database]
+            connection = sqlite://
+            ''')
+        result = self.run_command('check', conf=conf)
+        self.assertEqual(2, result.returncode)
+        self.assertIn('FAILED  option names: [DEFAULT] debugg (set in '
+                      f'{conf}) is not an option; did you mean debug?; '
+                      '[filter_scheduler] memroy_weight_multiplier (set in '
+                      f'{conf}) is not an option; did you mean '
+                      'memory_weight_multiplier?\n', result.stdout)
 
     def test_out_of_range_and_non_numeric_values(self):
         for text, message in (
