@@ -270,8 +270,7 @@ def main(argv=None):
         if not CONF.command.name:
             raise exceptions.InvalidRequest(
                 'a command is required: select, check, drivers, filters or '
-                'weighers '
-                '(see sora-scheduler --help)')
+                'weighers (see sora-scheduler --help)')
         if not CONF.log_file:
             CONF.set_default('use_stderr', True)
         try:
