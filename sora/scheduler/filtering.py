@@ -27,8 +27,8 @@ def load(names, conf, option=None):
 
     See :func:`sora.scheduler.plugins.load_all`.
     """
-    return plugins.load_all(plugins.FILTERS, names, conf, option,
-                            ('filter_mask', 'host_passes'))
+    return [(name, plugin) for name, plugin, _entry in plugins.load_all(
+        plugins.FILTERS, names, conf, option, ('filter_mask', 'host_passes'))]
 
 
 def check_request(filters, request):

@@ -65,10 +65,9 @@ class SchedulerManager:
     def _build(self):
         sora_conf.check(self.conf)
         name = self.conf.scheduler_driver
-        [(_name, driver)] = plugins.load_all(
+        [(_name, driver, plugin)] = plugins.load_all(
             plugins.DRIVERS, [name], self.conf,
             ('DEFAULT', 'scheduler_driver'), ('select_destinations',))
-        plugin = plugins.find(plugins.DRIVERS, name)
         LOG.info('Loaded scheduler driver %(name)s (%(target)s) from '
                  '%(dist)s', {'name': name, 'target': plugin.target,
                               'dist': plugin.distribution})

@@ -151,7 +151,9 @@ def load(namespace, name, conf, option=None):
 
 
 def load_all(namespace, names, conf, option, methods):
-    """Build the plugins called *names*; return ``[(name, plugin)]``.
+    """Build the plugins called *names*; return ``[(name, plugin, entry)]``.
+
+    *entry* is the plugin's :class:`Plugin` (target and distribution).
 
     :param option: ``(group, name)`` of the option listing them, for error
         messages (or ``None``).
@@ -169,7 +171,7 @@ def load_all(namespace, names, conf, option, methods):
             raise exceptions.DriverLoadError(
                 f'{entry} has no {" or ".join(methods)} method: it is not a '
                 f'{KINDS[namespace]} (see sora.scheduler.base)')
-        built.append((name, plugin))
+        built.append((name, plugin, entry))
     return built
 
 

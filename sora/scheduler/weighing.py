@@ -26,8 +26,8 @@ def load(names, conf, option=None):
 
     See :func:`sora.scheduler.plugins.load_all`.
     """
-    return plugins.load_all(plugins.WEIGHERS, names, conf, option,
-                            ('weigh_all', 'weigh'))
+    return [(name, plugin) for name, plugin, _entry in plugins.load_all(
+        plugins.WEIGHERS, names, conf, option, ('weigh_all', 'weigh'))]
 
 
 def normalise(values):
