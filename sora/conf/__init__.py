@@ -39,7 +39,7 @@ def setting(conf, group, name, path=None):
     try:
         where = conf.get_location(name, None if group == 'DEFAULT' else group)
         path = path or where.detail
-    except (cfg.Error, ValueError):
+    except (cfg.Error, ValueError, RecursionError):
         pass
     try:
         files = conf.config_file
@@ -132,3 +132,67 @@ def check(conf):
                         f'finite number, got {value}')
                 count += 1
     return count
+
+
+def own_options():
+    """Return ``{(group, name)}`` of Sora's own options."""
+    return {(group, opt.dest) for module in MODULES
+            for group, opts in module.list_opts().items() for opt in opts}
+
+
+def registered_options(conf):
+    """Return ``{(group, name)}`` of every option registered on *conf*.
+
+    ``group`` is ``'DEFAULT'`` for options outside any group.
+    """
+    found = set()
+    for key in conf:
+        try:
+            value = conf[key]
+        except (cfg.Error, ValueError, RecursionError):
+            value = None  # an option whose value cannot be read
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            found.update((key, name) for name in value)
+        else:
+            found.add(('DEFAULT', key))
+    return found
+
+
+def value_of(conf, group, name):
+    """Return the value of option ``[group] name``.
+
+    :raises InvalidConfig: naming the option, the file that set it and
+        what is wrong with its value.
+    """
+    try:
+        return (conf if group == 'DEFAULT' else conf[group])[name]
+    except (cfg.Error, ValueError) as error:
+        reason = _reason(error)
+    except RecursionError:
+        reason = 'its value refers back to itself ($ substitution loops)'
+    raise exceptions.InvalidConfig(f'{setting(conf, group, name)}: {reason}')
+
+
+def _reason(error):
+    if isinstance(error, cfg.NoSuchOptError):
+        return (f'cannot substitute ${error.opt_name} in its value (no such '
+                'option, or the substitution refers back to itself)')
+    # oslo.config raises its value errors while handling the converter's
+    # ValueError, which says what is wrong without the location.
+    cause = error.__context__
+    return str(cause) if isinstance(cause, ValueError) else str(error)
+
+
+def bad_values(conf, options=None):
+    """Return a message for each of *options* whose value is bad.
+
+    :param options: ``{(group, name)}``; every registered option when
+        omitted.
+    """
+    messages = []
+    for group, name in sorted(options or registered_options(conf)):
+        try:
+            value_of(conf, group, name)
+        except exceptions.InvalidConfig as error:
+            messages.append(str(error))
+    return messages

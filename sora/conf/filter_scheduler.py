@@ -14,34 +14,42 @@
 
 from oslo_config import cfg
 
+from sora.scheduler import filters
+from sora.scheduler import weighers
+
 GROUP = 'filter_scheduler'
 GROUP_HELP = ('The "filter" scheduler driver keeps the hosts that pass every '
               'enabled filter, scores them with the enabled weighers and '
               'picks the best.')
 
+_PREFERS = {'memory': ('more free memory', 'less'),
+            'cpu': ('more free CPUs', 'fewer'),
+            'disk': ('more free disk', 'less'),
+            'containers': ('fewer running containers', 'more')}
+
 filter_scheduler_opts = [
     cfg.ListOpt(
         'enabled_filters',
-        default=['enabled', 'memory', 'cpu', 'disk', 'labels',
-                 'max_containers', 'same_host', 'different_host',
-                 'affinity', 'anti_affinity'],
+        default=list(filters.OPTIONAL),
         mutable=True,
-        help='Filters every host must pass, in the order they run: names of '
-             'entry points in the "sora.scheduler.filters" namespace. '
-             'Built-in: enabled, memory, cpu, disk, labels (also zones), '
-             'max_containers, same_host, different_host, affinity, '
-             'anti_affinity. The last four act only on requests that list '
-             'hosts or name a group; enabled, memory, cpu and disk are '
-             'required. A filter from another installed '
+        help='Filters every host must pass besides the ones that are always '
+             f'enforced ({", ".join(filters.FIT)}: a host that is disabled '
+             'or lacks the free resources never gets the container, '
+             'whatever the configuration; they run first and may be listed '
+             'here too), in the order they run: names of entry points in '
+             'the "sora.scheduler.filters" namespace. Built-in: '
+             f'{", ".join(filters.OPTIONAL)}; labels also serve as zones, '
+             'and the host list and group filters act only on requests that '
+             'list hosts or name a group. A filter from another installed '
              'distribution is enabled by adding its name. '
              '"sora-scheduler filters" lists what is installed.'),
     cfg.ListOpt(
         'weighers',
-        default=['memory', 'cpu', 'containers'],
+        default=list(weighers.DEFAULT),
         mutable=True,
         help='Weighers that score the hosts left by the filters: names of '
              'entry points in the "sora.scheduler.weighers" namespace. '
-             'Built-in: memory, cpu, disk, containers. Each weigher\'s '
+             f'Built-in: {", ".join(weighers.BUILT_IN)}. Each weigher\'s '
              'scores are normalised to 0..1 across the candidates, then '
              'multiplied by its multiplier; the highest total wins and ties '
              'go to the lowest host id.'),
@@ -50,11 +58,8 @@ filter_scheduler_opts = [
         help=f'Multiplier of the "{weigher}" weigher: positive prefers hosts '
              f'with {more} (spreading), negative {fewer} (packing), 0 '
              'switches it off.')
-      for weigher, more, fewer in (
-          ('memory', 'more free memory', 'less'),
-          ('cpu', 'more free CPUs', 'fewer'),
-          ('disk', 'more free disk', 'less'),
-          ('containers', 'fewer running containers', 'more'))),
+      for weigher in weighers.BUILT_IN
+      for more, fewer in [_PREFERS[weigher]]),
     cfg.IntOpt(
         'max_containers_per_host', default=110, min=1, mutable=True,
         help='The most containers a host may run, for the "max_containers" '

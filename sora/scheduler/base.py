@@ -32,21 +32,26 @@ What plugins receive:
   never see the table.
 
 Drivers (namespace ``sora.scheduler``)
-    :class:`Scheduler`: ``select_destinations(request, hosts, count)``
-    returns ``count`` host ids, best first, or raises
-    :class:`~sora.scheduler.exceptions.NoValidHost`. It must not change
-    ``hosts``; :meth:`HostTable.consume` gives the copy in which a pick has
-    taken its resources, so ``count > 1`` never oversubscribes a host.
+    A subclass of :class:`Scheduler`: ``select_destinations(request, hosts,
+    count)`` returns ``count`` host ids, best first, or raises
+    :class:`~sora.scheduler.exceptions.NoValidHost`; :meth:`HostTable.consume`
+    gives the table in which a pick has taken its resources, so
+    ``count > 1`` never oversubscribes a host, and
+    :func:`sora.scheduler.filtering.place` is that loop. Whatever a driver
+    answers, the manager checks it against every hard constraint of the
+    request (fit, labels, host lists, group policy) and places nothing a
+    check refuses. A driver may also implement ``explain``.
 
 Filters (namespace ``sora.scheduler.filters``)
     :class:`Filter`: either vectorised, ``filter_mask(hosts, request)``
     returning a boolean array with one entry per row (or ``None`` when the
-    request gives it nothing to check), or per host,
-    ``host_passes(host, request)`` returning a bool.
+    request gives it nothing to check), as every built-in filter is, or per
+    host, ``host_passes(host, request)`` returning a bool.
 
 Weighers (namespace ``sora.scheduler.weighers``)
     :class:`Weigher`: either vectorised, ``weigh_all(hosts, request)``
-    returning one number per row, or per host, ``weigh(host, request)``.
+    returning one number per row, as every built-in weigher is, or per
+    host, ``weigh(host, request)``.
     Higher is better; the filter driver normalises each weigher's numbers
     to 0..1 across the candidates and multiplies them by the weigher's
     ``multiplier`` (1.0 when it has none) before adding them up.
@@ -57,7 +62,7 @@ import abc
 from oslo_config import cfg
 
 from sora import conf as sora_conf
-from sora.scheduler import filtering
+from sora.scheduler import exceptions
 from sora.scheduler import host_state
 
 
@@ -116,6 +121,20 @@ class Scheduler(Plugin, metaclass=abc.ABCMeta):
         :raises NoValidHost: when fewer than ``count`` placements exist.
         """
 
+    def explain(self, request, hosts, top=5):
+        """Return how the driver ranks *hosts* for *request*, choosing none.
+
+        A mapping: ``hosts_total``, ``filter_counts`` (as in
+        :class:`~sora.scheduler.exceptions.NoValidHost`) and ``ranking``,
+        the best *top* candidates, each ``{"id", "weight", "weighers":
+        {name: weighted score}}``. Optional: this default says the driver
+        cannot explain itself.
+
+        :raises InvalidRequest: the driver does not explain its decisions.
+        """
+        raise exceptions.InvalidRequest(
+            f'driver {type(self).__name__} cannot explain its decisions')
+
     def scheduler(self, data):
         """Seed-compatible: return the node id chosen from the seed's data.
 
@@ -124,28 +143,3 @@ class Scheduler(Plugin, metaclass=abc.ABCMeta):
         """
         hosts = host_state.hosts_from_seed(data)
         return self.select_destinations(host_state.Request(), hosts)[0]
-
-
-def place(request, hosts, count, filters, choose, time_limit=0):
-    """Pick ``count`` hosts one at a time, each pick taking its resources.
-
-    A helper for drivers: the hosts that pass *filters* (``(name, filter)``
-    pairs, see :func:`sora.scheduler.filtering.load`) are the candidates,
-    and ``choose(hosts, request, mask)`` returns the row to use among the
-    rows where ``mask`` is true. It is called again on a table in which
-    the previous pick has consumed the request. *time_limit* is the seconds
-    each filter may take (the ``plugin_time_limit`` the driver was built
-    with; 0: any). All or nothing: raises
-    :class:`NoValidHost` when fewer than ``count`` picks are possible.
-    """
-    chosen = []
-    for placed in range(count):
-        mask, counts = filtering.run(filters, hosts, request, time_limit)
-        if not mask.any():
-            raise filtering.no_valid_host(filters, hosts, request, counts,
-                                          count, placed)
-        row = choose(hosts, request, mask)
-        chosen.append(hosts.ids[row])
-        if placed + 1 < count:
-            hosts = hosts.consume([row], request)
-    return chosen

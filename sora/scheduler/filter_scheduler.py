@@ -22,14 +22,12 @@ import random
 
 import numpy as np
 
-from sora import conf as sora_conf
 from sora.scheduler import base
-from sora.scheduler import exceptions
 from sora.scheduler import filtering
+from sora.scheduler import filters as built_in
 from sora.scheduler import weighing
 
 GROUP = 'filter_scheduler'
-REQUIRED_FILTERS = ('enabled', 'memory', 'cpu', 'disk')
 
 
 class FilterScheduler(base.Scheduler):
@@ -49,25 +47,22 @@ class FilterScheduler(base.Scheduler):
         self.filters, self.weighers, self.subset_size = self.configure()
 
     def configure(self):
-        """Return the filters, weighers and subset size to use."""
+        """Return the filters, weighers and subset size to use.
+
+        The fit filters (enabled, memory, cpu, disk) always run first; the
+        ``enabled_filters`` that follow may name them again.
+        """
         opts = self.conf.filter_scheduler
-        missing = [name for name in REQUIRED_FILTERS
-                   if name not in opts.enabled_filters]
-        if missing:
-            raise exceptions.InvalidConfig(
-                f'{sora_conf.setting(self.conf, GROUP, "enabled_filters")}: '
-                f'{", ".join(missing)} missing; Sora never places a container '
-                'on a disabled host or one without the resources it needs, '
-                f'so the list must include {", ".join(REQUIRED_FILTERS)}')
-        return (filtering.load(opts.enabled_filters, self.conf,
-                               (GROUP, 'enabled_filters')),
+        names = list(built_in.FIT) + [name for name in opts.enabled_filters
+                                      if name not in built_in.FIT]
+        return (filtering.load(names, self.conf, (GROUP, 'enabled_filters')),
                 weighing.load(opts.weighers, self.conf, (GROUP, 'weighers')),
                 opts.host_subset_size)
 
     def select_destinations(self, request, hosts, count=1):
         filtering.check_request(self.filters, request)
-        return base.place(request, hosts, count, self.filters, self._choose,
-                          self.time_limit)
+        return filtering.place(request, hosts, count, self.filters,
+                               self._choose, self.time_limit)
 
     def _choose(self, hosts, request, mask):
         rows = np.flatnonzero(mask)
@@ -86,12 +81,7 @@ class FilterScheduler(base.Scheduler):
         return sum(weighted.values()) if weighted else np.zeros(size)
 
     def explain(self, request, hosts, top=5):
-        """Return how the first pick would go, choosing nothing.
-
-        A mapping: ``hosts_total``, ``filter_counts`` (as in
-        :class:`NoValidHost`) and ``ranking``, the best *top* candidates,
-        each ``{"id", "weight", "weighers": {name: weighted score}}``.
-        """
+        """Return how the first pick would go; see ``Scheduler.explain``."""
         filtering.check_request(self.filters, request)
         mask, counts = filtering.run(self.filters, hosts, request,
                                      self.time_limit)

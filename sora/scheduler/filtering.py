@@ -10,25 +10,27 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Loading filters by name and running them over a host table."""
+"""Loading filters by name and running them over a host table.
+
+Built-in filters are vectorised (``filter_mask``); a third-party filter may
+instead answer per host (``host_passes``), and is asked only about the hosts
+every earlier filter kept.
+"""
 
 import numpy as np
 
 from sora.scheduler import exceptions
+from sora.scheduler import filters as built_in
 from sora.scheduler import plugins
-
-REQUEST_FILTERS = ('enabled', 'memory', 'cpu', 'disk', 'labels', 'same_host',
-                   'different_host', 'affinity', 'anti_affinity')
-"""What every built-in driver checks: resources, labels and placement."""
 
 
 def load(names, conf, option=None):
     """Build the filters called *names*; return ``[(name, filter)]``.
 
-    See :func:`sora.scheduler.plugins.load_all`.
+    See :func:`sora.scheduler.plugins.load`.
     """
-    return [(name, plugin) for name, plugin, _entry in plugins.load_all(
-        plugins.FILTERS, names, conf, option, ('filter_mask', 'host_passes'))]
+    return plugins.load(plugins.FILTERS, names, conf, option,
+                        ('filter_mask', 'host_passes'))
 
 
 def check_request(filters, request):
@@ -46,8 +48,8 @@ def check_request(filters, request):
     if missing:
         raise exceptions.InvalidRequest(
             f'the request asks for {", ".join(missing)} but no enabled '
-            'filter enforces it: add the filter for it (built in: labels, '
-            'same_host, different_host, affinity, anti_affinity) to '
+            'filter enforces it: add the filter for it (built in: '
+            f'{", ".join(built_in.REQUEST[len(built_in.FIT):])}) to '
             '[filter_scheduler] enabled_filters')
 
 
@@ -55,9 +57,8 @@ def run(filters, hosts, request, time_limit=0):
     """Return the mask of hosts passing every filter, and the counts.
 
     The counts are ``[(filter name, hosts left after it)]`` for each filter
-    that had something to check, up to the first that leaves none. A
-    per-host filter is only asked about the hosts every earlier filter
-    kept. *time_limit* is the seconds each filter may take (0: any).
+    that had something to check, up to the first that leaves none.
+    *time_limit* is the seconds each filter may take (0: any).
 
     :raises PluginError: a filter raised, answered in the wrong shape or
         took too long.
@@ -65,19 +66,71 @@ def run(filters, hosts, request, time_limit=0):
     mask = np.ones(len(hosts), dtype=bool)
     counts = []
     for name, plugin in filters:
-        with plugins.calling('filter', name, time_limit):
-            vectorised = getattr(plugin, 'filter_mask', None)
-            if vectorised is not None:
-                passed = vectorised(hosts, request)
-                if passed is None:
-                    continue
-                mask = mask & _checked_mask(name, passed, len(hosts))
-            else:
-                mask = _per_host(name, plugin, hosts, request, mask)
+        passed = _apply(name, plugin, hosts, request, mask, time_limit)
+        if passed is None:
+            continue
+        mask = mask & passed
         counts.append((name, int(np.count_nonzero(mask))))
         if not counts[-1][1]:
             break
     return mask, counts
+
+
+def refusal(filters, hosts, request, chosen):
+    """Return why *filters* refuse the placements *chosen*, or ``None``.
+
+    *chosen* are rows of *hosts*, placed in that order: each is checked on
+    the table in which the ones before it have taken their resources, so a
+    host listed twice must fit the request twice.
+    """
+    for placed, row in enumerate(chosen):
+        if placed:
+            hosts = hosts.consume([chosen[placed - 1]], request)
+        for name, plugin in filters:
+            only = np.zeros(len(hosts), dtype=bool)
+            only[row] = True
+            passed = _apply(name, plugin, hosts, request, only)
+            if passed is not None and not passed[row]:
+                return (f'filter {name} refuses host {hosts.ids[row]!r} for '
+                        f'placement {placed + 1} of {len(chosen)}')
+    return None
+
+
+def place(request, hosts, count, filters, choose, time_limit=0):
+    """Pick ``count`` hosts one at a time, each pick taking its resources.
+
+    A helper for drivers: the hosts that pass *filters* (``(name, filter)``
+    pairs, see :func:`load`) are the candidates, and
+    ``choose(hosts, request, mask)`` returns the row to use among the
+    rows where ``mask`` is true. It is called again on a table in which
+    the previous pick has consumed the request. *time_limit* is the seconds
+    each filter may take (the ``plugin_time_limit`` the driver was built
+    with; 0: any). All or nothing: raises :class:`NoValidHost` when fewer
+    than ``count`` picks are possible.
+    """
+    chosen = []
+    for placed in range(count):
+        mask, counts = run(filters, hosts, request, time_limit)
+        if not mask.any():
+            raise no_valid_host(filters, hosts, request, counts, count,
+                                placed)
+        row = choose(hosts, request, mask)
+        chosen.append(hosts.ids[row])
+        if placed + 1 < count:
+            hosts = hosts.consume([row], request)
+    return chosen
+
+
+def _apply(name, plugin, hosts, request, mask, time_limit=0):
+    # One filter's mask over the table, or None when the request gives it
+    # nothing to check; a per-host filter is asked about the rows of mask.
+    with plugins.calling('filter', name, time_limit):
+        vectorised = getattr(plugin, 'filter_mask', None)
+        if vectorised is None:
+            return _per_host(name, plugin, hosts, request, mask)
+        passed = vectorised(hosts, request)
+        return None if passed is None else _checked_mask(name, passed,
+                                                         len(hosts))
 
 
 def _checked_mask(name, passed, size):

@@ -21,12 +21,16 @@ claims out) in a :class:`~sora.scheduler.host_store.HostStore`.
 
 import operator
 import threading
+import weakref
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from sora import conf as sora_conf
+from sora.scheduler import base
 from sora.scheduler import exceptions
+from sora.scheduler import filtering
+from sora.scheduler import filters as built_in
 from sora.scheduler import host_state
 from sora.scheduler import host_store
 from sora.scheduler import plugins
@@ -40,7 +44,9 @@ MAX_COUNT = 1000
 class SchedulerManager:
     """Builds the configured scheduler driver and asks it for decisions.
 
-    Every method is safe to call from many threads at once.
+    Every method is safe to call from many threads at once. A manager
+    follows its configuration (see :meth:`reload`) until :meth:`close`; it
+    is also a context manager that closes on exit.
 
     :param conf: a :class:`oslo_config.cfg.ConfigOpts`, parsed or not; the
         global ``cfg.CONF`` when omitted. Sora's options are registered on
@@ -51,46 +57,74 @@ class SchedulerManager:
     :raises DriverNotFound: no driver of that name is installed.
     :raises DriverLoadError: the driver fails to import or to build, or
         several distributions register its name.
+    :raises InvalidConfig: an option has a bad value.
     """
 
     def __init__(self, conf=None, store=None):
         self.conf = cfg.CONF if conf is None else conf
         self.store = host_store.MemoryHostStore() if store is None else store
+        self._followers = _Followers.of(self.conf)
         sora_conf.register_opts(self.conf)
-        self._reload_lock = threading.RLock()
-        self._reload_error, self._stale = None, False
+        self._lock = threading.Lock()
+        self._error = None
         self._active = self._build()
-        self.conf.register_mutate_hook(self._config_changed)
+        self._followers.add(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Stop following configuration changes (idempotent).
+
+        The configuration holds no strong reference to a manager, so a
+        manager nobody uses is freed even without ``close``; closing says
+        so at once.
+        """
+        self._followers.discard(self)
 
     def _build(self):
         sora_conf.check(self.conf)
         name = self.conf.scheduler_driver
-        [(_name, driver, plugin)] = plugins.load_all(
+        [(_name, driver)] = plugins.load(
             plugins.DRIVERS, [name], self.conf,
-            ('DEFAULT', 'scheduler_driver'), ('select_destinations',))
-        LOG.info('Loaded scheduler driver %(name)s (%(target)s) from '
-                 '%(dist)s', {'name': name, 'target': plugin.target,
-                              'dist': plugin.distribution})
-        return name, driver
+            ('DEFAULT', 'scheduler_driver'))
+        if not isinstance(driver, base.Scheduler):
+            option = sora_conf.setting(self.conf, 'DEFAULT',
+                                       'scheduler_driver')
+            raise exceptions.DriverLoadError(
+                f'{option}: {type(driver).__module__}:'
+                f'{type(driver).__qualname__} is not a scheduler driver: '
+                'drivers subclass sora.scheduler.base.Scheduler')
+        constraints = filtering.load(built_in.REQUEST, self.conf)
+        LOG.info('Loaded scheduler driver %(name)s (%(module)s:%(cls)s)',
+                 {'name': name, 'module': type(driver).__module__,
+                  'cls': type(driver).__qualname__})
+        return _Active(name, driver, constraints,
+                       self._followers.settings(self.conf))
 
     @property
     def driver(self):
         """The driver object every decision goes to."""
-        return self._active[1]
+        return self._active.driver
 
     @property
     def driver_name(self):
         """The entry point name of the driver in use."""
-        return self._active[0]
+        return self._active.name
 
     def reload(self):
         """Re-read the config files and apply what changed, live.
 
-        When the driver, its filters, weighers or any plugin option changed,
-        a new driver is built and swapped in atomically: decisions in flight
-        finish on the old one, the next ones use the new one, and the
-        tracked hosts and claims are kept. The manager is also an oslo.config
-        mutate hook, so a service run by oslo.service with
+        When the driver, its filters, weighers or any option of Sora or its
+        plugins changed, a new driver is built and swapped in atomically:
+        decisions in flight finish on the old one, the next ones use the
+        new one, and the tracked hosts and claims are kept. The config files
+        are re-read only once the configuration has been parsed; before, the
+        values already set are applied. Every manager on the same
+        configuration follows it: a service run by oslo.service with
         ``restart_method='mutate'`` reloads on SIGHUP with no extra code.
 
         :raises InvalidConfig: a config file cannot be read or holds a bad
@@ -98,37 +132,36 @@ class SchedulerManager:
         :raises SchedulerError: the new driver or a plugin cannot be loaded.
             Either way the old driver keeps running and the error is logged.
         """
-        with self._reload_lock:
-            self._reload_error = unreadable = None
+        if _parsed(self.conf):
             try:
                 self.conf.mutate_config_files()
-            except cfg.Error as error:
-                unreadable = exceptions.InvalidConfig(str(error))
-            if unreadable is not None:
-                LOG.error('Keeping scheduler driver %(name)s: the '
-                          'configuration cannot be reloaded: %(error)s',
+            except (cfg.Error, ValueError) as error:
+                unreadable = exceptions.InvalidConfig(
+                    f'the configuration cannot be reloaded: {error}')
+                LOG.error('Keeping scheduler driver %(name)s: %(error)s',
                           {'name': self.driver_name, 'error': unreadable})
-                raise unreadable
-            if self._reload_error is not None:
-                raise self._reload_error
+                raise unreadable from None
+        self._follow()
+        error = self._error
+        if error is not None:
+            raise error
 
-    def _config_changed(self, conf, changed):
-        # The oslo.config mutate hook: never raises, so a SIGHUP with a bad
-        # configuration leaves the service running on the old driver. After
-        # a failed build every reload tries again (a plugin may have been
-        # installed since).
-        if not self._stale and not any(group or name == 'scheduler_driver'
-                                       for group, name in changed):
-            return
-        with self._reload_lock:
+    def _follow(self):
+        # Rebuild when what the driver was built from has changed since, or
+        # the last build failed (a plugin may have been installed since).
+        # Never raises: a bad configuration keeps the old driver running.
+        with self._lock:
+            if self._error is None and self._active.settings == \
+                    self._followers.settings(self.conf):
+                return
             try:
-                self._active, self._stale = self._build(), False
+                self._active, self._error = self._build(), None
                 return
             except exceptions.SchedulerError as error:
-                self._reload_error, self._stale = error, True
+                self._error = error
             LOG.error('Keeping scheduler driver %(name)s: the reloaded '
                       'configuration is broken: %(error)s',
-                      {'name': self.driver_name, 'error': self._reload_error})
+                      {'name': self.driver_name, 'error': self._error})
 
     def update_hosts(self, hosts):
         """Add or replace tracked hosts by id (node reports).
@@ -143,7 +176,7 @@ class SchedulerManager:
 
         :raises InvalidRequest: no tracked host has that id.
         """
-        self.store.remove(host_id)
+        self.store.remove(_check_id(host_id))
 
     def release(self, host_id, request):
         """Give back what a claim of *request* took on *host_id*.
@@ -151,7 +184,8 @@ class SchedulerManager:
         :raises InvalidRequest: unknown host, malformed request, or no such
             claim on the host; nothing is changed.
         """
-        self.store.release(host_id, host_state.parse_request(request))
+        self.store.release(_check_id(host_id),
+                           host_state.parse_request(request))
 
     def hosts(self):
         """Return the tracked hosts, claims deducted (a read-only table)."""
@@ -176,7 +210,7 @@ class SchedulerManager:
         :raises InvalidHostData: a host is malformed.
         :raises NoValidHost: fewer than ``count`` placements exist.
         """
-        count = _check_count(count)
+        count = _check_number(count, 'count', MAX_COUNT)
         request = host_state.parse_request(request)
         if hosts is not None or dry_run:
             table = self._table(hosts)
@@ -189,64 +223,146 @@ class SchedulerManager:
 
         A mapping with ``hosts_total``, ``filter_counts`` and ``ranking``
         (the best *top* hosts with their per-weigher scores), see
-        :meth:`FilterScheduler.explain`.
+        :meth:`sora.scheduler.base.Scheduler.explain`.
 
-        :raises InvalidRequest: the driver cannot explain its decisions.
+        :raises InvalidRequest: the request or *top* is malformed, or the
+            driver cannot explain its decisions.
         """
-        name, driver = self._active
-        explain = getattr(driver, 'explain', None)
-        if explain is None:
-            raise exceptions.InvalidRequest(
-                f'driver {name} cannot explain its decisions')
-        return explain(host_state.parse_request(request), self._table(hosts),
-                       top)
+        top = _check_number(top, 'top', MAX_COUNT)
+        request = host_state.parse_request(request)
+        active = self._active
+        with plugins.calling('driver', active.name):
+            return active.driver.explain(request, self._table(hosts), top)
 
     def _table(self, hosts):
         return self.store.hosts() if hosts is None else \
             host_state.parse_hosts(hosts)
 
     def _decide(self, request, hosts, count):
-        name, driver = self._active
-        chosen = driver.select_destinations(request, hosts, count)
-        _check_answer(name, chosen, hosts, request, count)
+        active = self._active
+        with plugins.calling('driver', active.name):
+            chosen = active.driver.select_destinations(request, hosts, count)
+        active.check(chosen, hosts, request, count)
         if LOG.isEnabledFor(logging.DEBUG):
             LOG.debug('Driver %(driver)s chose %(chosen)s for %(request)s '
                       '(count %(count)d) among %(hosts)d hosts',
-                      {'driver': name, 'chosen': chosen,
+                      {'driver': active.name, 'chosen': chosen,
                        'request': request.to_dict(), 'count': count,
                        'hosts': len(hosts)})
         return chosen
 
 
-def _check_answer(driver, chosen, hosts, request, count):
-    # Whatever a driver answers, nothing is placed where it does not fit.
-    if not isinstance(chosen, (list, tuple)) or len(chosen) != count or \
-            not all(isinstance(host_id, str) for host_id in chosen):
-        raise exceptions.PluginError(
-            f'driver {driver} returned {chosen!r:.200}, not a list of '
-            f'{count} host ids; nothing was placed')
-    rows = hosts.rows_of(chosen)
-    if len(rows) != count:
-        raise exceptions.PluginError(
-            f'driver {driver} chose hosts it was not given: '
-            f'{sorted(set(chosen) - set(hosts.ids))!r:.200}; nothing was '
-            'placed')
-    row = hosts.overcommitted(rows, request)
-    if row is not None:
-        raise exceptions.PluginError(
-            f'driver {driver} chose host {hosts.ids[row]!r}, which cannot '
-            f'take {chosen.count(hosts.ids[row])} x {request.to_dict()}; '
-            'nothing was placed')
+class _Active:
+    """A built driver, the checks of its answers and their settings."""
+
+    def __init__(self, name, driver, constraints, settings):
+        self.name = name
+        self.driver = driver
+        self.constraints = constraints
+        self.settings = settings
+
+    def check(self, chosen, hosts, request, count):
+        """Refuse an answer that does not fit every hard constraint.
+
+        :raises PluginError: saying what is wrong; nothing is placed.
+        """
+        if not isinstance(chosen, (list, tuple)) or len(chosen) != count or \
+                not all(isinstance(host_id, str) for host_id in chosen):
+            raise exceptions.PluginError(
+                f'driver {self.name} returned {chosen!r:.200}, not a list of '
+                f'{count} host ids; nothing was placed')
+        rows = hosts.rows_of(chosen)
+        if len(rows) != count:
+            raise exceptions.PluginError(
+                f'driver {self.name} chose hosts it was not given: '
+                f'{sorted(set(chosen) - set(hosts.ids))!r:.200}; nothing was '
+                'placed')
+        refused = filtering.refusal(self.constraints, hosts, request, rows)
+        if refused is not None:
+            raise exceptions.PluginError(
+                f'driver {self.name} chose hosts that do not fit '
+                f'{request.to_dict()}: {refused}; nothing was placed')
 
 
-def _check_count(count):
+class _Followers:
+    """The managers following one configuration, called on its changes.
+
+    One per :class:`~oslo_config.cfg.ConfigOpts`, registered as its mutate
+    hook; it holds its managers weakly. It also tells which options a
+    driver is built from: every option registered on the configuration
+    except those it held before Sora's were first registered (the embedding
+    service's and oslo.log's, say), so a change there rebuilds nothing.
+    """
+
+    _all = []  # [(weakref to a ConfigOpts, its _Followers)]
+    _all_lock = threading.Lock()
+
+    def __init__(self, conf):
+        self._managers = weakref.WeakSet()
+        self._foreign = sora_conf.registered_options(conf) - \
+            sora_conf.own_options()
+
+    @classmethod
+    def of(cls, conf):
+        """Return the followers of *conf*, registering them on first use."""
+        with cls._all_lock:
+            cls._all[:] = [(ref, found) for ref, found in cls._all
+                           if ref() is not None]
+            for ref, found in cls._all:
+                if ref() is conf:
+                    return found
+            found = cls(conf)
+            cls._all.append((weakref.ref(conf), found))
+            conf.register_mutate_hook(found)
+            return found
+
+    def add(self, manager):
+        """Follow the configuration with *manager*."""
+        self._managers.add(manager)
+
+    def discard(self, manager):
+        """Stop following it with *manager*."""
+        self._managers.discard(manager)
+
+    def settings(self, conf):
+        """Return ``{(group, name): value}`` of the options drivers use.
+
+        A value that cannot be read counts as its error message.
+        """
+        values = {}
+        for group, name in sora_conf.registered_options(conf) - \
+                self._foreign:
+            try:
+                values[group, name] = sora_conf.value_of(conf, group, name)
+            except exceptions.InvalidConfig as error:
+                values[group, name] = str(error)
+        return values
+
+    def __call__(self, conf, changed):
+        # The oslo.config mutate hook.
+        for manager in list(self._managers):
+            manager._follow()
+
+
+def _parsed(conf):
+    # ConfigOpts registers its --config-file option when it first parses.
+    return 'config_file' in conf
+
+
+def _check_id(host_id):
+    if not isinstance(host_id, str) or not host_id:
+        raise exceptions.InvalidRequest(
+            f'a host id is a non-empty string, got {host_id!r:.60}')
+    return host_id
+
+
+def _check_number(value, name, most):
     try:
-        number = operator.index(count)
+        number = operator.index(value)
     except TypeError:
         number = None
-    if number is None or isinstance(count, bool) or \
-            not 1 <= number <= MAX_COUNT:
+    if number is None or isinstance(value, bool) or not 1 <= number <= most:
         raise exceptions.InvalidRequest(
-            f'count must be a whole number from 1 to {MAX_COUNT}, '
-            f'got {count!r}')
+            f'{name} must be a whole number from 1 to {most}, '
+            f'got {value!r:.60}')
     return number

@@ -14,6 +14,7 @@
 
 from sora.scheduler import filter_scheduler
 from sora.scheduler import filtering
+from sora.scheduler import filters as built_in
 from sora.scheduler.weighers import resource
 
 
@@ -21,7 +22,7 @@ class MemoryScheduler(filter_scheduler.FilterScheduler):
     """Pick the fitting host with the most free memory (ties: lowest id)."""
 
     def configure(self):
-        return (filtering.load(filtering.REQUEST_FILTERS, self.conf),
+        return (filtering.load(built_in.REQUEST, self.conf),
                 [('free_memory', _FreeMemory(self.conf))], 1)
 
 

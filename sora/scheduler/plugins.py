@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Finding and loading plugins through their entry points.
+"""Finding and loading plugins through their entry points, with stevedore.
 
 A plugin is only ever found by its entry point name: a configured value is
 compared with the installed names and never imported as a module path.
@@ -18,17 +18,14 @@ compared with the installed names and never imported as a module path.
 
 import contextlib
 import dataclasses
-import importlib
 import importlib.metadata
 import inspect
-import re
 import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
-from stevedore import driver
-from stevedore import exception as stevedore_exception
 from stevedore import extension
+from stevedore import named
 
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
@@ -61,7 +58,11 @@ class Plugin:
 
 
 def installed(namespace):
-    """Return the :class:`Plugin` entries of *namespace*, sorted by name."""
+    """Return the :class:`Plugin` entries of *namespace*, sorted by name.
+
+    For listings and messages: it reads every distribution's metadata, so
+    loading (:func:`load`) does not use it.
+    """
     plugins = []
     for ep in importlib.metadata.entry_points(group=namespace):
         dist = ep.dist
@@ -69,110 +70,116 @@ def installed(namespace):
             'distribution'
         plugins.append(Plugin(namespace, ep.name, ep.value, where))
     for name, cls in registered.get(namespace, {}).items():
-        plugins.append(Plugin(namespace, name,
-                              f'{cls.__module__}:{cls.__qualname__}',
-                              FIXTURE))
+        plugins.append(Plugin(namespace, name, _target(cls), FIXTURE))
     return sorted(plugins, key=lambda plugin: (plugin.name, plugin.target))
 
 
-def find(namespace, name):
-    """Return the one installed :class:`Plugin` called *name*.
+def load(namespace, names, conf, option=None, methods=()):
+    """Build the plugins called *names* as ``Plugin(conf=conf)``, in order.
 
-    :raises DriverNotFound: listing the installed names.
-    :raises DriverLoadError: when several distributions register *name*.
-    """
-    plugins = installed(namespace)
-    matches = [plugin for plugin in plugins if plugin.name == name]
-    if not matches:
-        raise exceptions.DriverNotFound(
-            namespace, name, {plugin.name for plugin in plugins})
-    # The same target twice (installed, and given by a test fixture) is
-    # one plugin; two targets under one name are a conflict.
-    if len({plugin.target for plugin in matches}) > 1:
-        raise exceptions.DriverLoadError(
-            f'{namespace} plugin name {name!r} is registered more than once: '
-            + '; '.join(f'{m.target} from {m.distribution}' for m in matches)
-            + '. Uninstall all but one of these distributions.')
-    return matches[0]
+    Returns ``[(name, built object)]``. One stevedore
+    :class:`~stevedore.named.NamedExtensionManager` reads the namespace's
+    entry points once (afresh, so a plugin installed since the process
+    started is found) and imports only the plugins named; classes given by
+    :mod:`sora.scheduler.fixture` join them through
+    ``make_test_instance``.
 
-
-def load(namespace, name, conf, option=None):
-    """Import plugin *name* and build it as ``Plugin(conf=conf)``.
-
-    Returns ``(the built object, its Plugin entry)``. Entry points are read
-    afresh, so a plugin installed since the process started is found.
-
-    :param option: ``(group, option name)`` that named the plugin; errors
+    :param option: ``(group, option name)`` that named the plugins; errors
         then say which option, and which config file set it.
-    :raises DriverNotFound: no plugin of that name is installed.
-    :raises DriverLoadError: it fails to import or to build, or it is
-        registered by several distributions.
-    :raises InvalidConfig: it rejects its options.
-    """
-    prefix = f'{sora_conf.setting(conf, *option)}: ' if option else ''
-    importlib.invalidate_caches()  # see modules installed since start
-    try:
-        plugin = find(namespace, name)
-    except exceptions.SchedulerError as error:
-        error.args = (prefix + str(error),)
-        raise
-    extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
-
-    def failed(manager, entry_point, error):
-        if isinstance(error, exceptions.SchedulerError):
-            raise error  # the plugin's own clear error
-        if isinstance(error, cfg.ConfigFileValueError):
-            option = re.search(r'^Value for option (\S+)', str(error))
-            raise exceptions.InvalidConfig(
-                f'{prefix}{plugin} rejects its configuration: '
-                + sora_conf.describe_error(
-                    conf, None, option[1] if option else '?', error)
-            ) from error
-        if isinstance(error, cfg.Error):
-            raise exceptions.InvalidConfig(
-                f'{prefix}{plugin}: {error}') from error
-        raise exceptions.DriverLoadError(
-            f'{prefix}could not load {plugin}: {type(error).__name__}: '
-            f'{error}') from error
-
-    if plugin.distribution == FIXTURE:
-        try:
-            return registered[namespace][name](conf=conf), plugin
-        except Exception as error:
-            failed(None, None, error)
-    try:
-        manager = driver.DriverManager(
-            namespace, name, invoke_on_load=True,
-            invoke_kwds={'conf': conf}, on_load_failure_callback=failed)
-    except stevedore_exception.NoUniqueMatch as error:
-        raise exceptions.DriverLoadError(
-            f'{prefix}could not load {plugin}: {error}') from error
-    return manager.driver, plugin
-
-
-def load_all(namespace, names, conf, option, methods):
-    """Build the plugins called *names*; return ``[(name, plugin, entry)]``.
-
-    *entry* is the plugin's :class:`Plugin` (target and distribution).
-
-    :param option: ``(group, name)`` of the option listing them, for error
-        messages (or ``None``).
     :param methods: each plugin must have one of these methods.
     :raises DriverNotFound: a name is not installed (the message lists the
         installed ones).
-    :raises DriverLoadError: a plugin fails to load or has none of
-        *methods*.
+    :raises DriverLoadError: a plugin fails to import or to build, has none
+        of *methods*, or is registered by several distributions.
+    :raises InvalidConfig: a plugin rejects its options.
     """
+    names = list(names)
+    prefix = f'{sora_conf.setting(conf, *option)}: ' if option else ''
+
+    def failed(_manager, entry_point, error):
+        raise _load_error(prefix, conf, namespace, entry_point.name,
+                          entry_point.value, error) from error
+
+    extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
+    loaded = named.NamedExtensionManager(
+        namespace, names, invoke_on_load=True, invoke_kwds={'conf': conf},
+        on_load_failure_callback=failed,
+        on_missing_entrypoints_callback=None).extensions
+    for name, cls in registered.get(namespace, {}).items():
+        if name in names:
+            loaded.append(_test_extension(namespace, name, cls, conf, failed))
+    # stevedore finds two plugins of one name only when they are adjacent.
+    manager = named.NamedExtensionManager.make_test_instance(
+        sorted(loaded, key=lambda ext: ext.name), namespace,
+        conflict_resolver=_conflict)
     built = []
     for name in names:
-        plugin, entry = load(namespace, name, conf, option)
-        if not any(callable(getattr(plugin, method, None))
-                   for method in methods):
+        if name not in manager:
+            error = exceptions.DriverNotFound(
+                namespace, name, {plugin.name for plugin in
+                                  installed(namespace)})
+            error.args = (prefix + str(error),)
+            raise error
+        plugin = manager[name]
+        if methods and not any(callable(getattr(plugin.obj, method, None))
+                               for method in methods):
             raise exceptions.DriverLoadError(
-                f'{entry} has no {" or ".join(methods)} method: it is not a '
+                f'{prefix}{_describe(namespace, name, plugin.entry_point)} '
+                f'has no {" or ".join(methods)} method: it is not a '
                 f'{KINDS[namespace]} (see sora.scheduler.base)')
-        built.append((name, plugin, entry))
+        built.append((name, plugin.obj))
     return built
+
+
+def _target(cls):
+    return f'{cls.__module__}:{cls.__qualname__}'
+
+
+def _test_extension(namespace, name, cls, conf, failed):
+    entry_point = importlib.metadata.EntryPoint(name, _target(cls),
+                                                namespace)
+    try:
+        return extension.Extension(name, entry_point, cls, cls(conf=conf))
+    except Exception as error:
+        failed(None, entry_point, error)
+
+
+def _conflict(namespace, name, extensions):
+    # One target seen twice (installed, and given by a test fixture) is one
+    # plugin; two targets under one name cannot be told apart by config.
+    targets = {ext.entry_point.value for ext in extensions}
+    if len(targets) == 1:
+        return extensions[0]
+    found = [plugin for plugin in installed(namespace)
+             if plugin.name == name]
+    raise exceptions.DriverLoadError(
+        f'{namespace} plugin name {name!r} is registered more than once: '
+        + '; '.join(f'{plugin.target} from {plugin.distribution}'
+                    for plugin in found)
+        + '. Uninstall all but one of these distributions.')
+
+
+def _describe(namespace, name, entry_point):
+    for plugin in installed(namespace):
+        if (plugin.name, plugin.target) == (name, entry_point.value):
+            return str(plugin)
+    return f'{namespace} plugin {name!r} ({entry_point.value})'
+
+
+def _load_error(prefix, conf, namespace, name, target, error):
+    if isinstance(error, exceptions.SchedulerError):
+        return error  # the plugin's own clear error
+    plugin = _describe(namespace, name,
+                       importlib.metadata.EntryPoint(name, target, namespace))
+    if isinstance(error, (cfg.Error, ValueError)) and \
+            sora_conf.bad_values(conf):
+        return exceptions.InvalidConfig(
+            f'{prefix}{plugin} rejects its configuration: '
+            + '; '.join(sora_conf.bad_values(conf)))
+    if isinstance(error, cfg.Error):
+        return exceptions.InvalidConfig(f'{prefix}{plugin}: {error}')
+    return exceptions.DriverLoadError(
+        f'{prefix}could not load {plugin}: {type(error).__name__}: {error}')
 
 
 @contextlib.contextmanager

@@ -14,10 +14,11 @@
 
 from sora.scheduler import filter_scheduler
 from sora.scheduler import filtering
+from sora.scheduler import filters as built_in
 
 
 class SimpleScheduler(filter_scheduler.FilterScheduler):
     """Pick a host uniformly at random among those that fit the request."""
 
     def configure(self):
-        return filtering.load(filtering.REQUEST_FILTERS, self.conf), [], None
+        return filtering.load(built_in.REQUEST, self.conf), [], None

@@ -24,10 +24,10 @@ from sora.scheduler import plugins
 def load(names, conf, option=None):
     """Build the weighers called *names*; return ``[(name, weigher)]``.
 
-    See :func:`sora.scheduler.plugins.load_all`.
+    See :func:`sora.scheduler.plugins.load`.
     """
-    return [(name, plugin) for name, plugin, _entry in plugins.load_all(
-        plugins.WEIGHERS, names, conf, option, ('weigh_all', 'weigh'))]
+    return plugins.load(plugins.WEIGHERS, names, conf, option,
+                        ('weigh_all', 'weigh'))
 
 
 def normalise(values):

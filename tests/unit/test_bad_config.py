@@ -37,8 +37,6 @@ CASES = [
     ('DEFAULT', 'plugin_time_limit', '-1',
      'Should be greater than or equal to 0'),
     ('DEFAULT', 'plugin_time_limit', 'soon', 'could not convert string'),
-    ('filter_scheduler', 'enabled_filters', '',
-     'enabled, memory, cpu, disk missing'),
     ('filter_scheduler', 'enabled_filters', 'enabled,memory,cpu,disk,nosuch',
      "no plugin named 'nosuch' in namespace 'sora.scheduler.filters'"),
     ('filter_scheduler', 'weighers', 'memory,nosuch',

@@ -199,13 +199,24 @@ class FilterSchedulerPluginsTest(FilterSchedulerTestCase):
                       "'sora.scheduler.weighers'; installed: containers, "
                       "cpu, disk, memory", str(error))
 
-    def test_empty_filter_list_is_refused(self):
-        for filters, lacking in (('', 'enabled, memory, cpu, disk'),
-                                 ('enabled,memory,labels', 'cpu, disk')):
-            error = self.assertRaises(exceptions.InvalidConfig, self.manager,
-                                      enabled_filters=filters)
-            self.assertIn(f'): {lacking} missing; Sora never places a '
-                          'container on a disabled host', str(error))
+    def test_fit_is_enforced_whatever_enabled_filters_says(self):
+        request = {'memory_mb': 5000, 'cpus': 2}
+        for filters in ('', 'labels', 'enabled,memory,cpu,disk,labels',
+                        'labels,disk,memory'):
+            mgr = self.manager(enabled_filters=filters)
+            self.assertEqual(['big-busy'],
+                             mgr.select_destinations(request, HOSTS))
+            error = self.assertRaises(
+                exceptions.NoValidHost, mgr.select_destinations,
+                {'memory_mb': 5000, 'cpus': 3}, HOSTS)
+            self.assertEqual([('enabled', 3), ('memory', 1), ('cpu', 0)],
+                             error.filter_counts)
+            self.assertEqual(
+                [('enabled', 3), ('memory', 1), ('cpu', 1)],
+                mgr.explain(request, HOSTS)['filter_counts'])
+            disabled = [dict(host, enabled=False) for host in HOSTS]
+            self.assertRaises(exceptions.NoValidHost,
+                              mgr.select_destinations, {}, disabled)
 
     def test_broken_filter_fails_when_the_manager_is_built(self):
         self.add_plugins('sora-bad-filter',

@@ -83,12 +83,11 @@ class ManagerConfigTest(base.TestCase):
         self.assertEqual('randombase',
                          manager.SchedulerManager(conf).driver_name)
 
-    def test_loading_is_logged_at_info_with_the_distribution(self):
+    def test_loading_is_logged_at_info_with_the_class(self):
         logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
         manager.SchedulerManager(self.make_conf())
         self.assertIn('Loaded scheduler driver memorybase '
-                      '(sora.scheduler.memory:MemoryScheduler) from sora ',
-                      logs.output)
+                      '(sora.scheduler.memory:MemoryScheduler)', logs.output)
 
 
 class ManagerDriverErrorsTest(base.TestCase):
@@ -168,8 +167,8 @@ class ManagerDriverErrorsTest(base.TestCase):
         conf = self.make_conf('[DEFAULT]\nscheduler_driver = odd\n')
         error = self.assertRaises(exceptions.DriverLoadError,
                                   manager.SchedulerManager, conf)
-        self.assertIn('has no select_destinations method: it is not a '
-                      'scheduler driver', str(error))
+        self.assertIn('sora_odd:Driver is not a scheduler driver: drivers '
+                      'subclass sora.scheduler.base.Scheduler', str(error))
 
     def test_two_distributions_registering_one_name(self):
         for dist in ('sora-one', 'sora-two'):

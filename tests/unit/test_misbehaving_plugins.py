@@ -18,6 +18,7 @@ import time
 import fixtures
 import numpy as np
 
+from sora.scheduler import base as base_driver
 from sora.scheduler import exceptions
 from sora.scheduler import fixture
 from tests import base
@@ -191,3 +192,100 @@ class MisbehavingPluginTest(base.TestCase):
                                   self.scheduler(weighers=['nan']).explain,
                                   {}, HOSTS)
         self.assertIn("weigher 'nan' answered NaN", str(error))
+
+
+class Obstinate(base_driver.Scheduler):
+    """Answers the same hosts, in order, whatever the request asks."""
+
+    answer = ('n0',)
+
+    def select_destinations(self, request, hosts, count=1):
+        return list(self.answer[:count])
+
+
+class Raises(base_driver.Scheduler):
+    """Fails with whatever error its class names."""
+
+    error = KeyError
+
+    def select_destinations(self, request, hosts, count=1):
+        raise self.error('n9')
+
+    def explain(self, request, hosts, top=5):
+        raise self.error('n9')
+
+
+class MisbehavingDriverTest(base.TestCase):
+    """Whatever a driver answers, no constraint of the request is broken."""
+
+    GROUPED = [{'id': 'n0', 'memory_mb': 4096, 'groups': ['web'],
+                'labels': {'zone': 'az1'}},
+               {'id': 'n1', 'memory_mb': 4096, 'labels': {'zone': 'az2'}},
+               {'id': 'n2', 'memory_mb': 1024, 'enabled': False}]
+
+    def manager(self, driver):
+        return self.useFixture(fixture.Scheduler(
+            drivers={'odd': driver},
+            config={'DEFAULT': {'scheduler_driver': 'odd'}})).manager
+
+    def test_every_hard_constraint_is_checked(self):
+        cases = [
+            (('n1',), {'labels': {'zone': 'az1'}}, 'filter labels'),
+            (('n0',), {'same_host': ['n1']}, 'filter same_host'),
+            (('n0',), {'different_host': ['n0']}, 'filter different_host'),
+            (('n0',), {'group': 'web', 'group_policy': 'anti-affinity'},
+             'filter anti_affinity'),
+            (('n1',), {'group': 'web', 'group_policy': 'affinity'},
+             'filter affinity'),
+            (('n2',), {}, 'filter enabled'),
+            (('n1',), {'memory_mb': 5000}, 'filter memory'),
+            (('n1', 'n1'), {'memory_mb': 3000},
+             "filter memory refuses host 'n1' for placement 2 of 2"),
+            (('n1', 'n1'), {'group': 'new', 'group_policy': 'anti-affinity'},
+             "filter anti_affinity refuses host 'n1' for placement 2 of 2"),
+            (('n0', 'n1'), {'group': 'new', 'group_policy': 'affinity'},
+             "filter affinity refuses host 'n1' for placement 2 of 2"),
+        ]
+        for answer, request, reason in cases:
+            with self.subTest(answer=answer, request=request):
+                driver = type('Answer', (Obstinate,), {'answer': answer})
+                mgr = self.manager(driver)
+                mgr.update_hosts(self.GROUPED)
+                before = [host.to_dict() for host in mgr.hosts()]
+                for hosts in (None, self.GROUPED):
+                    error = self.assertRaises(
+                        exceptions.PluginError, mgr.select_destinations,
+                        request, hosts, count=len(answer))
+                    self.assertIn('driver odd chose hosts that do not fit',
+                                  str(error))
+                    self.assertIn(reason, str(error))
+                    self.assertIn('nothing was placed', str(error))
+                self.assertEqual(before,
+                                 [host.to_dict() for host in mgr.hosts()])
+
+    def test_an_answer_that_fits_is_placed(self):
+        driver = type('Answer', (Obstinate,), {'answer': ('n0', 'n0')})
+        mgr = self.manager(driver)
+        mgr.update_hosts(self.GROUPED)
+        self.assertEqual(['n0', 'n0'], mgr.select_destinations(
+            {'memory_mb': 2048, 'labels': {'zone': 'az1'},
+             'group': 'web', 'group_policy': 'affinity'}, count=2))
+        self.assertEqual(0, mgr.hosts()[0].memory_mb)
+        error = self.assertRaises(exceptions.InvalidRequest, mgr.explain, {})
+        self.assertEqual('driver Answer cannot explain its decisions',
+                         str(error))
+
+    def test_any_exception_a_driver_raises_is_a_plugin_error(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.ERROR))
+        for error in (KeyError, TypeError, ValueError, IndexError,
+                      AttributeError, ZeroDivisionError):
+            with self.subTest(error=error.__name__):
+                mgr = self.manager(type('Raising', (Raises,),
+                                        {'error': error}))
+                for call in (mgr.select_destinations, mgr.explain):
+                    failure = self.assertRaises(exceptions.PluginError, call,
+                                                {}, self.GROUPED)
+                    self.assertIn(f"driver 'odd' failed: {error.__name__}",
+                                  str(failure))
+        self.assertIn("Decision failed: driver 'odd' failed: KeyError",
+                      logs.output)

@@ -211,16 +211,3 @@ class DriverPropertiesTest(base.TestCase):
             except exceptions.NoValidHost as error:
                 results.append(error.filter_counts)
         self.assertEqual(results[0], results[1])
-
-    @hypothesis.given(hosts_strategy(), st.data())
-    def test_vectorised_and_per_host_filters_agree(self, hosts, data):
-        table = host_state.parse_hosts(hosts)
-        request = host_state.parse_request(
-            data.draw(request_strategy(list(table.ids))))
-        for name, plugin in self.built['filter'].driver.filters:
-            if not hasattr(plugin, 'host_passes'):
-                continue
-            mask = plugin.filter_mask(table, request)
-            answers = [plugin.host_passes(host, request) for host in table]
-            expected = [True] * len(table) if mask is None else list(mask)
-            self.assertEqual(expected, answers, name)

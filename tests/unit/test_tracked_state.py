@@ -199,14 +199,15 @@ class ThirdPartyDriverTest(TrackedStateTestCase):
         mgr.select_destinations({'memory_mb': 4096})
         error = self.assertRaises(exceptions.PluginError,
                                   mgr.select_destinations, {'memory_mb': 1})
-        self.assertEqual("driver greedy chose host 'a', which cannot take 1 "
-                         "x {'memory_mb': 1.0, 'cpus': 0.0, 'disk_gb': 0.0, "
-                         "'labels': {}}; nothing was placed", str(error))
+        self.assertEqual("driver greedy chose hosts that do not fit "
+                         "{'memory_mb': 1.0, 'cpus': 0.0, 'disk_gb': 0.0, "
+                         "'labels': {}}: filter memory refuses host 'a' for "
+                         "placement 1 of 1; nothing was placed", str(error))
         error = self.assertRaises(exceptions.PluginError,
                                   mgr.select_destinations, {'memory_mb': 1},
                                   hosts=[{'id': 'a', 'memory_mb': 0},
                                          {'id': 'b', 'memory_mb': 1}])
-        self.assertIn("driver greedy chose host 'a', which cannot", str(error))
+        self.assertIn("filter memory refuses host 'a'", str(error))
         self.assertEqual({'a': 0, 'b': 2048}, self.free(mgr))
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from sora.scheduler import base
 from sora.scheduler import filtering
+from sora.scheduler import filters
 
 
 class LeastMemoryScheduler(base.Scheduler):
@@ -25,12 +26,12 @@ class LeastMemoryScheduler(base.Scheduler):
         super().__init__(conf)
         # The checks every built-in driver makes: resources, labels,
         # host lists and groups.
-        self.filters = filtering.load(filtering.REQUEST_FILTERS, self.conf)
+        self.filters = filtering.load(filters.REQUEST, self.conf)
         self.time_limit = self.conf.plugin_time_limit
 
     def select_destinations(self, request, hosts, count=1):
-        return base.place(request, hosts, count, self.filters, _least_memory,
-                          self.time_limit)
+        return filtering.place(request, hosts, count, self.filters,
+                               _least_memory, self.time_limit)
 
 
 def _least_memory(hosts, request, mask):

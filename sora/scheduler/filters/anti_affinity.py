@@ -29,9 +29,5 @@ class AntiAffinityFilter(base.Filter):
             return None
         return ~hosts.group_mask(request.group)
 
-    def host_passes(self, host, request):
-        return (request.group_policy != 'anti-affinity'
-                or request.group not in host.groups)
-
     def describe(self, request):
         return f'does not run group {request.group}'

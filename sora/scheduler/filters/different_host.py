@@ -29,8 +29,5 @@ class DifferentHostFilter(base.Filter):
         mask[hosts.rows_of(request.different_host)] = False
         return mask
 
-    def host_passes(self, host, request):
-        return host.id not in request.different_host
-
     def describe(self, request):
         return 'none of ' + ', '.join(request.different_host)

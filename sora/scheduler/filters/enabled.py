@@ -20,6 +20,3 @@ class EnabledFilter(base.Filter):
 
     def filter_mask(self, hosts, request):
         return hosts.enabled
-
-    def host_passes(self, host, request):
-        return host.enabled

@@ -29,10 +29,6 @@ class LabelsFilter(base.Filter):
             return hosts.label_mask(request.labels)
         return None
 
-    def host_passes(self, host, request):
-        return all(host.labels.get(key) == value
-                   for key, value in request.labels.items())
-
     def describe(self, request):
         return ' '.join(f'{key}={value}'
                         for key, value in request.labels.items())

@@ -28,8 +28,5 @@ class MaxContainersFilter(base.Filter):
     def filter_mask(self, hosts, request):
         return hosts.containers < self.limit
 
-    def host_passes(self, host, request):
-        return host.containers < self.limit
-
     def describe(self, request):
         return f'limit {self.limit} per host'

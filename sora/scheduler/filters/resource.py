@@ -29,9 +29,5 @@ class ResourceFilter(base.Filter):
         needed = getattr(request, self.resource)
         return getattr(hosts, self.resource) >= needed if needed else None
 
-    def host_passes(self, host, request):
-        return getattr(host, self.resource) >= getattr(request,
-                                                       self.resource)
-
     def describe(self, request):
         return f'needs {getattr(request, self.resource):g} {self.unit}'

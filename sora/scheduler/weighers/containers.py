@@ -27,6 +27,3 @@ class ContainersWeigher(resource.ResourceWeigher):
 
     def weigh_all(self, hosts, request):
         return -hosts.containers
-
-    def weigh(self, host, request):
-        return -host.containers

@@ -33,6 +33,3 @@ class ResourceWeigher(base.Weigher):
 
     def weigh_all(self, hosts, request):
         return getattr(hosts, self.resource)
-
-    def weigh(self, host, request):
-        return getattr(host, self.resource)
