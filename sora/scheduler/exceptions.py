@@ -48,6 +48,10 @@ class PluginError(SchedulerError):
     """A plugin misbehaved during a decision; nothing was placed."""
 
 
+class StoreUnavailable(SchedulerError):
+    """The shared host store (etcd) did not answer, or refused a call."""
+
+
 class InvalidConfig(SchedulerError, ValueError):
     """A configuration file or option value is malformed."""
 

@@ -1,0 +1,318 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The few etcd v3 calls the shared host store makes, over etcd3gw.
+
+etcd3gw speaks etcd's JSON gateway with :mod:`requests`. Around it, this
+module gives every call a deadline across the endpoints (tried in turn), a
+session that ignores ``HTTP(S)_PROXY`` (etcd is usually on loopback or a
+private network), keys as UTF-8, and one error for "etcd did not answer":
+:class:`~sora.scheduler.exceptions.StoreUnavailable`, naming the endpoints.
+Its watch reads the stream itself, because etcd3gw's would wait forever on
+a watch that etcd cancelled (a compacted start revision) and hides errors.
+"""
+
+import base64
+import collections
+import json
+import socket
+import threading
+import time
+import urllib.parse
+
+import etcd3gw
+from etcd3gw import exceptions as etcd_exceptions
+import requests
+
+from sora.scheduler import exceptions
+
+KeyValue = collections.namedtuple(
+    'KeyValue', 'key value mod_revision create_revision')
+"""One key: ``key`` (str), ``value`` (bytes) and its revisions."""
+
+Event = collections.namedtuple('Event', 'deleted kv')
+"""One change seen by a watch: a put (``deleted`` false) or a delete."""
+
+PAGE = 10000
+"""Keys read per range request when listing a prefix."""
+
+
+class Compacted(exceptions.StoreUnavailable):
+    """A watch started before etcd's compacted revision: list again."""
+
+
+def _encode(text):
+    return base64.b64encode(text.encode('utf-8')).decode('ascii')
+
+
+def _decode(data):
+    return base64.b64decode(data or '')
+
+
+def _prefix_end(prefix):
+    # The first key after every key that starts with prefix.
+    raw = bytearray(prefix.encode('utf-8'))
+    raw[-1] += 1
+    return base64.b64encode(bytes(raw)).decode('ascii')
+
+
+def _key_value(item):
+    return KeyValue(_decode(item['key']).decode('utf-8'),
+                    _decode(item.get('value')),
+                    int(item.get('mod_revision', 0)),
+                    int(item.get('create_revision', 0)))
+
+
+def put(key, value, lease=0):
+    """Return a transaction operation that sets *key* to *value* (bytes)."""
+    request = {'key': _encode(key),
+               'value': base64.b64encode(value).decode('ascii')}
+    if lease:
+        request['lease'] = str(lease)
+    return {'request_put': request}
+
+
+def delete(key):
+    """Return a transaction operation that deletes *key* (if it exists)."""
+    return {'request_delete_range': {'key': _encode(key)}}
+
+
+def unchanged(key, mod_revision):
+    """Return a comparison: *key* was last written at *mod_revision*.
+
+    A *mod_revision* of 0 means the key does not exist.
+    """
+    return {'key': _encode(key), 'target': 'MOD', 'result': 'EQUAL',
+            'mod_revision': str(mod_revision)}
+
+
+class Client:
+    """etcd at one or more endpoints, every call bounded by *timeout*.
+
+    :param endpoints: URLs such as ``http://127.0.0.1:2379``.
+    :param timeout: seconds one call may take, across all endpoints.
+    :param ca_file: CA bundle that signs etcd's certificate (https).
+    :param cert_file: client certificate, with *key_file*.
+    :param key_file: the client certificate's private key.
+    """
+
+    def __init__(self, endpoints, timeout, ca_file=None, cert_file=None,
+                 key_file=None):
+        self.endpoints = list(endpoints)
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.trust_env = False
+        if ca_file:
+            self._session.verify = ca_file
+        if cert_file:
+            self._session.cert = (cert_file, key_file)
+        self._urls = [urllib.parse.urlsplit(url) for url in self.endpoints]
+        self._first = 0  # the endpoint that answered last
+        self._lock = threading.Lock()
+
+    def close(self):
+        """Close the connections."""
+        self._session.close()
+
+    def _client(self, index, timeout):
+        url = self._urls[index]
+        return etcd3gw.Etcd3Client(
+            host=url.hostname, port=url.port or 2379, protocol=url.scheme,
+            timeout=timeout, api_path='/v3/', session=self._session)
+
+    def call(self, path, body):
+        """POST *body* to ``/v3/<path>`` and return the JSON answer.
+
+        :raises StoreUnavailable: no endpoint answered within the timeout.
+        """
+        deadline = time.monotonic() + self.timeout
+        first, tried, last = self._first, 0, None
+        while tried < len(self._urls) or time.monotonic() < deadline:
+            index = (first + tried) % len(self._urls)
+            tried += 1
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            client = self._client(index, (left, left))
+            try:
+                answer = client.post(client.get_url(path), json=body)
+            except (etcd_exceptions.ConnectionFailedError,
+                    etcd_exceptions.ConnectionTimeoutError,
+                    etcd_exceptions.InternalServerError,
+                    requests.RequestException) as error:
+                last = error
+                if tried >= len(self._urls):
+                    time.sleep(min(0.05, max(0, deadline - time.monotonic())))
+                continue
+            except (etcd_exceptions.Etcd3Exception, ValueError) as error:
+                raise exceptions.StoreUnavailable(
+                    f'etcd at {", ".join(self.endpoints)} refused {path}: '
+                    f'{getattr(error, "detail_text", None) or error}'
+                ) from None
+            self._first = index
+            return answer
+        raise exceptions.StoreUnavailable(
+            f'etcd at {", ".join(self.endpoints)} did not answer within '
+            f'{self.timeout:g} s: {_reason(last)}')
+
+    def range(self, prefix):
+        """Return ``(revision, [KeyValue])`` of every key under *prefix*.
+
+        Read in pages, all at the revision of the first page.
+        """
+        body = {'key': _encode(prefix), 'range_end': _prefix_end(prefix),
+                'limit': PAGE}
+        answer = self.call('kv/range', body)
+        revision = int(answer['header']['revision'])
+        found = [_key_value(item) for item in answer.get('kvs', ())]
+        while answer.get('more'):
+            body = dict(body, revision=revision,
+                        key=_encode(found[-1].key + '\0'))
+            answer = self.call('kv/range', body)
+            found += [_key_value(item) for item in answer.get('kvs', ())]
+        return revision, found
+
+    def txn(self, compare, success, failure=()):
+        """Run one transaction; return ``(succeeded, revision)``."""
+        answer = self.call('kv/txn', {'compare': list(compare),
+                                      'success': list(success),
+                                      'failure': list(failure)})
+        return (bool(answer.get('succeeded')),
+                int(answer['header']['revision']))
+
+    def grant(self, ttl):
+        """Return the id of a new lease of *ttl* seconds."""
+        return int(self.call('lease/grant', {'TTL': str(ttl)})['ID'])
+
+    def keep_alive(self, lease):
+        """Renew *lease*; return the seconds it has left (0: it expired)."""
+        answer = self.call('lease/keepalive', {'ID': str(lease)})
+        return int(answer.get('result', {}).get('TTL', 0))
+
+    def watch(self, prefix, start_revision, idle=30.0):
+        """Return a :class:`Watch` of *prefix* from *start_revision*."""
+        return Watch(self, prefix, start_revision, idle)
+
+    def _stream(self, body, idle):
+        # The endpoint that answered last holds the watch.
+        client = self._client(self._first, (self.timeout, idle))
+        try:
+            response = self._session.post(
+                client.get_url('watch'), json=body, stream=True,
+                timeout=(self.timeout, idle))
+            response.raise_for_status()
+        except requests.RequestException as error:
+            raise exceptions.StoreUnavailable(
+                f'etcd at {", ".join(self.endpoints)} did not start a '
+                f'watch: {_reason(error)}') from None
+        return response
+
+
+def _reason(error):
+    # The socket error under the layers of requests, urllib3 and etcd3gw
+    # ("Connection refused", "timed out") says it best.
+    if error is None:
+        return 'no endpoint tried'
+    seen, todo, found = set(), [error], None
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and (current.strerror or isinstance(
+                current, TimeoutError)) and not isinstance(
+                    current, requests.RequestException):
+            found = current
+        todo += [item for item in (
+            current.__cause__, current.__context__,
+            getattr(current, 'reason', None),
+            *getattr(current, 'args', ())) if isinstance(item, BaseException)]
+    if found is not None:
+        return found.strerror or 'timed out'
+    return getattr(error, 'detail_text', None) or str(error)
+
+
+class Watch:
+    """The changes under a prefix from a revision, read from etcd's stream.
+
+    Iterate it for lists of :class:`Event`; ``revision`` is the last
+    revision seen. A stream quiet for *idle* seconds is reopened from
+    there. Iteration ends after :meth:`close`.
+
+    :raises Compacted: etcd no longer has the start revision: list the
+        prefix again and watch from the listing's revision.
+    :raises StoreUnavailable: the stream broke or could not be opened.
+    """
+
+    def __init__(self, client, prefix, start_revision, idle):
+        self._client = client
+        self._prefix = prefix
+        self._idle = idle
+        self.revision = start_revision - 1
+        self._socket = None
+        self._closed = threading.Event()
+
+    def close(self):
+        """Stop the watch; a thread iterating it returns."""
+        self._closed.set()
+        stream = self._socket
+        if stream is not None:
+            try:  # wakes the thread blocked reading it
+                stream.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __iter__(self):
+        while not self._closed.is_set():
+            response = self._client._stream({'create_request': {
+                'key': _encode(self._prefix),
+                'range_end': _prefix_end(self._prefix),
+                'start_revision': str(self.revision + 1)}}, self._idle)
+            self._socket = getattr(response.raw.connection, 'sock', None)
+            if self._closed.is_set():
+                response.close()
+                return
+            try:
+                for line in response.iter_lines():
+                    if line.strip():
+                        yield from self._events(json.loads(line))
+            except requests.exceptions.ConnectionError as error:
+                if self._closed.is_set():
+                    return
+                if 'timed out' not in str(error):
+                    raise exceptions.StoreUnavailable(
+                        f'etcd at {", ".join(self._client.endpoints)} broke '
+                        f'the watch: {_reason(error)}') from None
+            except (requests.RequestException, AttributeError, ValueError):
+                if self._closed.is_set():
+                    return  # closed from another thread mid-read
+                raise
+            finally:
+                response.close()
+
+    def _events(self, chunk):
+        result = chunk.get('result', {})
+        if result.get('canceled'):
+            compacted = int(result.get('compact_revision', 0))
+            if compacted:
+                raise Compacted(
+                    f'etcd compacted past revision {self.revision + 1} '
+                    f'(now {compacted})')
+            raise exceptions.StoreUnavailable(
+                'etcd cancelled the watch: '
+                f'{result.get("cancel_reason", "no reason given")}')
+        events = [Event(event.get('type') == 'DELETE',
+                        _key_value(event['kv']))
+                  for event in result.get('events', ())]
+        if events:
+            self.revision = events[-1].kv.mod_revision
+            yield events
