@@ -119,6 +119,7 @@ def check(conf):
     count = 0
     for module in MODULES:
         for group, opts in module.list_opts().items():
+            group = getattr(group, 'name', group)
             values = conf if group == 'DEFAULT' else conf[group]
             for opt in opts:
                 try:
@@ -136,7 +137,7 @@ def check(conf):
 
 def own_options():
     """Return ``{(group, name)}`` of Sora's own options."""
-    return {(group, opt.dest) for module in MODULES
+    return {(getattr(group, 'name', group), opt.dest) for module in MODULES
             for group, opts in module.list_opts().items() for opt in opts}
 
 

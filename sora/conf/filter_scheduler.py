@@ -12,15 +12,21 @@
 
 """Options of the [filter_scheduler] group: the ``filter`` driver."""
 
+import copy
+
 from oslo_config import cfg
 
 from sora.scheduler import filters
 from sora.scheduler import weighers
 
 GROUP = 'filter_scheduler'
-GROUP_HELP = ('The "filter" scheduler driver keeps the hosts that pass every '
-              'enabled filter, scores them with the enabled weighers and '
-              'picks the best.')
+
+filter_scheduler_group = cfg.OptGroup(
+    GROUP,
+    title='Filter scheduler options',
+    help='The "filter" scheduler driver keeps the hosts that pass every '
+         'enabled filter, scores them with the enabled weighers and picks '
+         'the best.')
 
 _PREFERS = {'memory': ('more free memory', 'less'),
             'cpu': ('more free CPUs', 'fewer'),
@@ -75,12 +81,15 @@ filter_scheduler_opts = [
 
 def register_opts(conf):
     """Register the [filter_scheduler] options on *conf*."""
-    # A new OptGroup each time: ConfigOpts keeps a shallow copy of the one
-    # it is given, so a shared one would share overrides between confs.
-    conf.register_group(cfg.OptGroup(GROUP, help=GROUP_HELP))
+    # ConfigOpts.register_group keeps a shallow copy of the group it is
+    # given, and that copy shares the group's option table, where
+    # set_override puts its values: registering filter_scheduler_group
+    # itself on two confs would share their overrides. Each conf gets a
+    # copy of its own; filter_scheduler_group stays an empty definition.
+    conf.register_group(copy.deepcopy(filter_scheduler_group))
     conf.register_opts(filter_scheduler_opts, group=GROUP)
 
 
 def list_opts():
-    """Return the options for the sample config, by group name."""
-    return {GROUP: filter_scheduler_opts}
+    """Return the options for the sample config, by group."""
+    return {filter_scheduler_group: filter_scheduler_opts}

@@ -12,15 +12,18 @@
 
 """Every Sora option, listed for oslo-config-generator and the docs."""
 
-import collections
-
 from sora import conf
 
 
 def list_opts():
-    """Return [(group name, [options])] for the "sora" generator namespace."""
-    groups = collections.defaultdict(list)
+    """Return [(group, [options])] for the "sora" generator namespace.
+
+    A group is its ``OptGroup`` (so that its help reaches the sample config
+    and the docs), or ``'DEFAULT'``; groups come sorted by name.
+    """
+    groups = {}
     for module in conf.MODULES:
         for group, opts in module.list_opts().items():
-            groups[group].extend(opts)
-    return sorted(groups.items())
+            name = getattr(group, 'name', group)
+            groups.setdefault(name, (group, []))[1].extend(opts)
+    return [groups[name] for name in sorted(groups)]

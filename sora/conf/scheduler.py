@@ -46,5 +46,5 @@ def register_opts(conf):
 
 
 def list_opts():
-    """Return the options for the sample config, by group name."""
+    """Return the options for the sample config, by group."""
     return {'DEFAULT': scheduler_opts}
