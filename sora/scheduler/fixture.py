@@ -30,7 +30,7 @@ installed entry points::
             self.assertEqual(['node-2'], scheduler.select_destinations(
                 {'memory_mb': 512}, hosts=[...]))
 
-Needs the ``fixtures`` package, as test code does.
+Needs the ``fixtures`` package: ``pip install 'sora[fixtures]'``.
 """
 
 import fixtures

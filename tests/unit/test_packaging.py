@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The declared requirements: floors and tools/minimums.py."""
+"""The declared requirements: floors, the extra, tools/minimums.py."""
 
 import contextlib
 import importlib.metadata
@@ -60,6 +60,13 @@ class RequirementsTest(base.TestCase):
             sorted(f'{name}>={floor}'
                    for name, floor in self.floors(REQUIREMENTS).items()),
             runtime)
+
+    def test_fixtures_extra_for_the_plugin_test_fixture(self):
+        # sora.scheduler.fixture imports fixtures, which Sora itself does
+        # not need: pip install 'sora[fixtures]' brings it.
+        floor = self.floors(TEST_REQUIREMENTS)['fixtures']
+        self.assertIn(f'fixtures>={floor}; extra == "fixtures"',
+                      importlib.metadata.requires('sora'))
 
 
 class MinimumsToolTest(base.TestCase):
