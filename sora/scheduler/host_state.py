@@ -21,6 +21,7 @@ only :class:`Host` and :class:`Request`; vectorised code reads the columns.
 import collections.abc
 import dataclasses
 import math
+import os
 import sys
 import types
 
@@ -53,6 +54,12 @@ REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'labels', 'same_host',
                   'different_host', 'group', 'group_policy')
 RESOURCES = ('memory_mb', 'cpus', 'disk_gb')
 """The request fields a placement consumes from its host."""
+MAX_HOSTS_FILE_BYTES = 512 * 2**20
+"""The largest hosts file :func:`load_hosts` reads: 512 MiB, room for a
+million hosts (a million hosts like the documented example take 210 MB,
+285 MB indented)."""
+MAX_CONTAINERS = 2**53
+"""The largest ``containers`` count a host may report (exact as a float)."""
 EPSILON = 1e-9
 """Tolerance of resource arithmetic on floats."""
 _FLOATS = ('memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')
@@ -438,6 +445,9 @@ def _parse_host(data, position):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise error(f'{where}: containers must be a whole number '
                             f'>= 0, got {validate.show(value)}')
+            if value > MAX_CONTAINERS:
+                raise error(f'{where}: containers must be at most '
+                            f'{MAX_CONTAINERS}, got {validate.show(value)}')
             host[field] = int(validate.number(value, field, where, error))
         else:
             host[field] = validate.number(value, field, where, error)
@@ -478,18 +488,32 @@ def parse_hosts(data):
     return HostTable._from_rows(rows)
 
 
-def load_hosts(path):
+def load_hosts(path, limit=None):
     """Read and validate a JSON hosts file (``-`` reads stdin).
 
-    :raises InvalidHostData: the file cannot be read, is not JSON, or
-        holds malformed hosts.
+    :param limit: the most bytes to read; :data:`MAX_HOSTS_FILE_BYTES` when
+        omitted. A larger input is refused before it is parsed.
+    :raises InvalidHostData: the file cannot be read, is too large, is not
+        JSON, or holds malformed hosts.
     """
+    limit = MAX_HOSTS_FILE_BYTES if limit is None else limit
     try:
         if path == '-':
-            data = validate.loads_json(sys.stdin.read())
+            if sys.stdin is None:
+                raise exceptions.InvalidHostData(
+                    'cannot read hosts file -: stdin is closed')
+            text = _read_bounded(getattr(sys.stdin, 'buffer', sys.stdin),
+                                 path, limit)
         else:
-            with open(path, encoding='utf-8') as hosts_file:
-                data = validate.loads_json(hosts_file.read())
+            with open(path, 'rb') as hosts_file:
+                if os.fstat(hosts_file.fileno()).st_size > limit:
+                    _too_large(path, limit)
+                text = _read_bounded(hosts_file, path, limit)
+        if isinstance(text, bytes):
+            text = text.decode('utf-8')
+        data = validate.loads_json(text)
+    except exceptions.InvalidHostData:
+        raise
     except OSError as error:
         raise exceptions.InvalidHostData(
             f'cannot read hosts file {path}: {error.strerror}') from None
@@ -497,6 +521,19 @@ def load_hosts(path):
         raise exceptions.InvalidHostData(
             f'hosts file {path} is not valid JSON: {error}') from None
     return parse_hosts(data)
+
+
+def _read_bounded(stream, path, limit):
+    data = stream.read(limit + 1)  # one more: is there more than limit?
+    if len(data) > limit:
+        _too_large(path, limit)
+    return data
+
+
+def _too_large(path, limit):
+    raise exceptions.InvalidHostData(
+        f'hosts file {path} is larger than {limit // 2**20} MiB, the most '
+        'sora-scheduler reads')
 
 
 def parse_request(data):
