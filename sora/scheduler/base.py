@@ -121,14 +121,16 @@ class Scheduler(Plugin, metaclass=abc.ABCMeta):
         :raises NoValidHost: when fewer than ``count`` placements exist.
         """
 
-    def explain(self, request, hosts, top=5):
+    def explain(self, request, hosts, top=5, count=None):
         """Return how the driver ranks *hosts* for *request*, choosing none.
 
         A mapping: ``hosts_total``, ``filter_counts`` (as in
         :class:`~sora.scheduler.exceptions.NoValidHost`) and ``ranking``,
         the best *top* candidates, each ``{"id", "weight", "weighers":
-        {name: weighted score}}``. Optional: this default says the driver
-        cannot explain itself.
+        {name: weighted score}}``; with *count*, also ``destinations``: what
+        ``select_destinations(request, hosts, count)`` would answer, decided
+        from the same run of the filters. Optional: this default says the
+        driver cannot explain itself.
 
         :raises InvalidRequest: the driver does not explain its decisions.
         """

@@ -69,6 +69,9 @@ class FilterScheduler(base.Scheduler):
         totals = self._totals(weighing.scores(self.weighers, hosts, request,
                                               rows, self.time_limit),
                               len(rows))
+        return self._pick(rows, totals)
+
+    def _pick(self, rows, totals):
         if self.subset_size == 1:
             return int(rows[np.argmax(totals)])
         best = rows[:self.subset_size]
@@ -80,8 +83,11 @@ class FilterScheduler(base.Scheduler):
     def _totals(weighted, size):
         return sum(weighted.values()) if weighted else np.zeros(size)
 
-    def explain(self, request, hosts, top=5):
-        """Return how the first pick would go; see ``Scheduler.explain``."""
+    def explain(self, request, hosts, top=5, count=None):
+        """Return how the first pick would go; see ``Scheduler.explain``.
+
+        With *count*, the first pick is made from this same ranking.
+        """
         filtering.check_request(self.filters, request)
         mask, counts = filtering.run(self.filters, hosts, request,
                                      self.time_limit)
@@ -96,5 +102,16 @@ class FilterScheduler(base.Scheduler):
                 'weight': float(totals[best]) + 0.0,  # no -0.0
                 'weighers': {name: float(values[best]) + 0.0
                              for name, values in weighted.items()}})
-        return {'hosts_total': len(hosts), 'filter_counts': counts,
-                'ranking': ranking}
+        explanation = {'hosts_total': len(hosts), 'filter_counts': counts,
+                       'ranking': ranking}
+        if count is not None:
+            picks = [self._pick(rows, totals)] if len(rows) else []
+
+            def choose(table, request, mask):
+                return picks.pop() if picks else \
+                    self._choose(table, request, mask)
+
+            explanation['destinations'] = filtering.place(
+                request, hosts, count, self.filters, choose, self.time_limit,
+                first=(mask, counts))
+        return explanation

@@ -96,7 +96,7 @@ def refusal(filters, hosts, request, chosen):
     return None
 
 
-def place(request, hosts, count, filters, choose, time_limit=0):
+def place(request, hosts, count, filters, choose, time_limit=0, first=None):
     """Pick ``count`` hosts one at a time, each pick taking its resources.
 
     A helper for drivers: the hosts that pass *filters* (``(name, filter)``
@@ -105,12 +105,16 @@ def place(request, hosts, count, filters, choose, time_limit=0):
     rows where ``mask`` is true. It is called again on a table in which
     the previous pick has consumed the request. *time_limit* is the seconds
     each filter may take (the ``plugin_time_limit`` the driver was built
-    with; 0: any). All or nothing: raises :class:`NoValidHost` when fewer
-    than ``count`` picks are possible.
+    with; 0: any). *first* is the ``(mask, counts)`` of :func:`run` for
+    the first pick when the caller has run the filters already. All or
+    nothing: raises :class:`NoValidHost` when fewer than ``count`` picks
+    are possible.
     """
     chosen = []
     for placed in range(count):
-        mask, counts = run(filters, hosts, request, time_limit)
+        if placed or first is None:
+            first = run(filters, hosts, request, time_limit)
+        mask, counts = first
         if not mask.any():
             raise no_valid_host(filters, hosts, request, counts, count,
                                 placed)

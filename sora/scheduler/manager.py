@@ -218,21 +218,34 @@ class SchedulerManager:
         return self.store.place(
             request, lambda table: self._decide(request, table, count))
 
-    def explain(self, request, hosts=None, top=5):
+    def explain(self, request, hosts=None, top=5, count=None):
         """Return how the driver ranks hosts for *request*; claims nothing.
 
         A mapping with ``hosts_total``, ``filter_counts`` and ``ranking``
         (the best *top* hosts with their per-weigher scores), see
-        :meth:`sora.scheduler.base.Scheduler.explain`.
+        :meth:`sora.scheduler.base.Scheduler.explain`. With *count*, also
+        ``destinations``: the ids ``select_destinations(request, hosts,
+        count, dry_run=True)`` would return, decided by the same run of the
+        filters and checked the same way.
 
-        :raises InvalidRequest: the request or *top* is malformed, or the
-            driver cannot explain its decisions.
+        :raises InvalidRequest: the request, *top* or *count* is malformed,
+            or the driver cannot explain its decisions.
+        :raises NoValidHost: with *count*, fewer than *count* placements.
         """
         top = _check_number(top, 'top', MAX_COUNT)
+        if count is not None:
+            count = _check_number(count, 'count', MAX_COUNT)
         request = host_state.parse_request(request)
         active = self._active
+        table = self._table(hosts)
         with plugins.calling('driver', active.name):
-            return active.driver.explain(request, self._table(hosts), top)
+            if count is None:
+                return active.driver.explain(request, table, top)
+            explanation = active.driver.explain(request, table, top,
+                                                count=count)
+        active.check(explanation.get('destinations') if isinstance(
+            explanation, dict) else explanation, table, request, count)
+        return explanation
 
     def _table(self, hosts):
         return self.store.hosts() if hosts is None else \
