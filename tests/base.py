@@ -12,7 +12,10 @@
 
 """Test case and fixtures shared by Sora's tests."""
 
+import collections
 import importlib
+import io
+import logging
 import os
 import sys
 import textwrap
@@ -22,6 +25,8 @@ import hypothesis
 from oslo_config import cfg
 from oslotest import base
 from stevedore import extension
+
+from sora.cmd import scheduler
 
 # Property and fuzz tests: a short, repeatable campaign by default; tox -e
 # fuzz sets SORA_HYPOTHESIS_PROFILE=fuzz for a long, random one.
@@ -106,6 +111,50 @@ class TestCase(base.BaseTestCase):
         """Install a throwaway plugin distribution for this test."""
         return self.useFixture(
             PluginDistribution(name, entry_points, modules))
+
+
+CommandResult = collections.namedtuple('CommandResult',
+                                       'returncode stdout stderr')
+
+
+class Command(fixtures.Fixture):
+    """Runs ``sora-scheduler`` in this process, through ``main(argv)``.
+
+    ``HOME`` is an empty directory, so no ``~/.sora/sora.conf`` of the
+    machine is read; what ``main`` changes in the process (the root
+    logger's handlers and level, ``sys.excepthook``) is put back after
+    each run.
+    """
+
+    def _setUp(self):
+        self.home = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.EnvironmentVariable('HOME', self.home))
+
+    def __call__(self, *args, stdin=''):
+        """Return the CommandResult of ``sora-scheduler ARGS``.
+
+        :param stdin: text for stdin, or None for a closed stdin.
+        """
+        out, err = io.StringIO(), io.StringIO()
+        if isinstance(stdin, str):
+            stdin = io.TextIOWrapper(io.BytesIO(stdin.encode()),
+                                     encoding='utf-8')
+        root = logging.getLogger()
+        saved = root.handlers[:], root.level, sys.excepthook
+        try:
+            with fixtures.MonkeyPatch('sys.stdout', out), \
+                    fixtures.MonkeyPatch('sys.stderr', err), \
+                    fixtures.MonkeyPatch('sys.stdin', stdin):
+                status = scheduler.main(list(args))
+        finally:
+            for handler in root.handlers:
+                if handler not in saved[0]:
+                    handler.close()
+            root.handlers[:] = saved[0]
+            root.setLevel(saved[1])
+            sys.excepthook = saved[2]
+        self.last = CommandResult(status, out.getvalue(), err.getvalue())
+        return self.last
 
 
 def random_hosts(rng, count):

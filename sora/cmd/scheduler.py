@@ -14,11 +14,13 @@
 
 Results go to stdout, logs to stderr (or the configured log file). Exit
 status: 0 on success, 1 when no valid host exists, 2 for bad input or
-configuration; errors are one message on stderr, never a traceback.
+configuration, 130 when interrupted (Ctrl-C) and 141 when stdout is closed
+early (``| head``), as for a command killed by SIGINT or SIGPIPE. Errors are
+one line on stderr, never a traceback; a closed stdout is no error.
 """
 
+import argparse
 import functools
-import glob
 import inspect
 import json
 import os
@@ -37,23 +39,36 @@ from sora.scheduler import validate
 from sora.scheduler import weighing
 from sora import version
 
-CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
+
+PROG = 'sora-scheduler'
+COMMANDS = ('select', 'check', 'drivers', 'filters', 'weighers')
+EXIT_NO_VALID_HOST = 1
+EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+DEFAULT_TOP = 5
 
 
 def do_select(conf):
     """Print the hosts chosen for a request (and how, with --explain)."""
     args = conf.command
-    if args.top < 1 or (args.top != 5 and not args.explain):
-        raise exceptions.InvalidRequest(
-            '--top must be at least 1, and goes with --explain')
+    if args.top is not None and not args.explain:
+        raise exceptions.InvalidRequest('--top goes with --explain')
+    top = DEFAULT_TOP if args.top is None else args.top
+    if top < 1:
+        raise exceptions.InvalidRequest('--top must be at least 1')
     request = host_state.parse_request(_request_from(args))
     hosts = host_state.load_hosts(args.hosts)
     scheduler = manager.SchedulerManager(conf)
-    explanation = scheduler.explain(request, hosts, args.top) \
-        if args.explain else None
-    chosen = scheduler.select_destinations(request, hosts, args.count,
-                                           dry_run=True)
+    if args.explain:
+        # One run of the filters both explains and decides.
+        explanation = scheduler.explain(request, hosts, top, count=args.count)
+        chosen = explanation.pop('destinations')
+    else:
+        explanation = None
+        chosen = scheduler.select_destinations(request, hosts, args.count,
+                                               dry_run=True)
     if args.format == 'json':
         result = {'destinations': chosen}
         if explanation:
@@ -62,8 +77,33 @@ def do_select(conf):
         return 0
     if explanation:
         _print_explanation(explanation)
-    print('\n'.join(chosen))
+    for host_id in chosen:
+        print(_shown(host_id))
     return 0
+
+
+def _shown(text):
+    """Return a host id as text output shows it, one line, unambiguous.
+
+    An id of printable characters the output can encode, not starting with
+    a double quote, is shown as it is; any other is shown as a JSON string
+    (quoted, with escapes), so a newline in an id never splits a line.
+    """
+    encoding = getattr(sys.stdout, 'encoding', None) or 'utf-8'
+    try:
+        text.encode(encoding)
+    except UnicodeError:
+        return json.dumps(text)
+    if not text.isprintable() or text.startswith('"'):
+        return json.dumps(text)
+    return text
+
+
+def _printable(text):
+    """Return *text* with control characters and lone surrogates escaped."""
+    return ''.join(char if char.isprintable() else
+                   char.encode('unicode_escape', 'backslashreplace')
+                   .decode('ascii') for char in text)
 
 
 def _print_explanation(explanation):
@@ -75,7 +115,8 @@ def _print_explanation(explanation):
     weighers = list(ranking[0]['weighers']) if ranking else []
     rows = [['#', 'HOST', 'WEIGHT'] + [name.upper() for name in weighers]]
     for rank, entry in enumerate(ranking, 1):
-        rows.append([f'# {rank}', entry['id'], _score(entry['weight'])]
+        rows.append([f'# {rank}', _shown(entry['id']),
+                     _score(entry['weight'])]
                     + [_score(entry['weighers'][name]) for name in weighers])
     _print_table(rows)
 
@@ -110,7 +151,8 @@ def _list(conf, namespace, used_by):
         except exceptions.DriverLoadError as failure:
             summary = f'ERROR: {failure}'
         mark = '*' if plugin.name in used else ''
-        rows.append([mark, plugin.name, plugin.distribution, summary])
+        rows.append([mark, plugin.name, plugin.distribution,
+                     _printable(summary)])
     _print_table(rows)
     print(f'* used by scheduler driver {conf.scheduler_driver} '
           '([DEFAULT] scheduler_driver)')
@@ -136,41 +178,99 @@ def do_weighers(conf):
         name for name, _ in getattr(driver, 'weighers', ())])
 
 
-def do_check(conf):
-    """Check a configuration before rolling it out: one line per check."""
-    opts = conf.filter_scheduler
-    checks = [
-        ('config files', lambda: ', '.join(conf.config_file) or 'none'),
-        ('option values', lambda: f'{sora_conf.check(conf)} options read'),
-        ('option names', lambda: _known(sora_conf.unknown_options(conf))),
-        (f'scheduler driver {conf.scheduler_driver}',
-         lambda: _loaded(manager.SchedulerManager(conf).driver)),
-    ]
-    checks += [(f'filter {name}', functools.partial(
-        _load_one, filtering.load, name, conf, 'enabled_filters'))
-        for name in opts.enabled_filters]
-    checks += [(f'weigher {name}', functools.partial(
-        _load_one, weighing.load, name, conf, 'weighers'))
-        for name in opts.weighers]
-    if conf.command.hosts:
-        checks.append(('hosts file', lambda: (
-            f'{conf.command.hosts}: '
-            f'{len(host_state.load_hosts(conf.command.hosts))} hosts')))
-    failed = 0
-    for name, run in checks:
+class _Report:
+    """The lines of ``check``: OK, FAILED or SKIPPED, then a summary."""
+
+    def __init__(self):
+        self.counts = {'OK': 0, 'FAILED': 0, 'SKIPPED': 0}
+
+    def line(self, status, name, detail):
+        self.counts[status] += 1
+        print(_printable(f'{status:<8}{name}: {detail}'))
+
+    def run(self, name, check, skip_invalid_config=None):
+        """Report *check*'s result, or its error as FAILED.
+
+        *skip_invalid_config*: report an InvalidConfig as SKIPPED with this
+        reason instead (the bad option was reported already).
+        """
         try:
-            print(f'OK      {name}: {run()}')
+            self.line('OK', name, check())
+        except exceptions.InvalidConfig as error:
+            if skip_invalid_config:
+                self.line('SKIPPED', name, skip_invalid_config)
+            else:
+                self.line('FAILED', name, error)
         except exceptions.SchedulerError as error:
-            failed += 1
-            print(f'FAILED  {name}: {error}')
-    print(f'{len(checks) - failed} of {len(checks)} checks OK')
-    return 2 if failed else 0
+            self.line('FAILED', name, error)
+
+    def summary(self):
+        checks = sum(self.counts.values())
+        text = f'{self.counts["OK"]} of {checks} checks OK'
+        if self.counts['SKIPPED']:
+            text += f' ({self.counts["SKIPPED"]} skipped)'
+        print(text)
+        return 0 if self.counts['OK'] == checks else EXIT_INVALID
 
 
-def _known(unknown):
-    if unknown:
-        raise exceptions.InvalidConfig('; '.join(unknown))
-    return 'every option set is known'
+def do_check(conf):
+    """Check a configuration before rolling it out: one line per check.
+
+    Every bad option value and every unknown option or section is its own
+    FAILED line; the driver is built only when nothing failed before it,
+    so no failure is reported twice.
+    """
+    report = _Report()
+    report.line('OK', 'config files',
+                ', '.join(sora_conf.config_files(conf)) or 'none')
+    bad = sora_conf.bad_values(conf)
+    for problem in bad:
+        report.line('FAILED', 'option values', problem)
+    if not bad:
+        report.line('OK', 'option values', _values_summary(conf))
+    unknown = sora_conf.unknown_options(conf)
+    for problem in unknown:
+        report.line('FAILED', 'option names', problem)
+    if not unknown:
+        report.line('OK', 'option names',
+                    'every option and section set is known')
+    skip = 'not checked while option values are bad' if bad else None
+    failed = report.counts['FAILED']
+    for name in _value(conf, 'filter_scheduler', 'enabled_filters', []):
+        report.run(f'filter {name}', functools.partial(
+            _load_one, filtering.load, name, conf, 'enabled_filters'), skip)
+    for name in _value(conf, 'filter_scheduler', 'weighers', []):
+        report.run(f'weigher {name}', functools.partial(
+            _load_one, weighing.load, name, conf, 'weighers'), skip)
+    driver = f'scheduler driver {_value(conf, "DEFAULT", "scheduler_driver")}'
+    driver = driver.removesuffix(' ?')
+    if bad or report.counts['FAILED'] > failed or \
+            report.counts['SKIPPED']:
+        report.line('SKIPPED', driver, 'not built until the option values '
+                                       'and plugins above are fixed')
+    else:
+        report.run(driver,
+                   lambda: _loaded(manager.SchedulerManager(conf).driver))
+    if conf.command.hosts:
+        report.run('hosts file', lambda: (
+            f'{conf.command.hosts}: '
+            f'{len(host_state.load_hosts(conf.command.hosts))} hosts'))
+    return report.summary()
+
+
+def _value(conf, group, name, default='?'):
+    try:
+        return conf[name] if group == 'DEFAULT' else conf[group][name]
+    except (cfg.Error, ValueError, RecursionError):
+        return default  # a bad value, reported on its own line
+
+
+def _values_summary(conf):
+    count = sora_conf.check(conf, every=True)
+    changed = sora_conf.changed_options(conf)
+    return f'{count} options, all valid; ' + (
+        'Sora options changed from their defaults: ' + ', '.join(changed)
+        if changed else 'every Sora option at its default')
 
 
 def _load_one(load, name, conf, option):
@@ -232,14 +332,16 @@ def add_command_parsers(subparsers):
     select.add_argument('--count', type=int, default=1, metavar='N',
                         help='how many containers to place (all or nothing)')
     select.add_argument('--format', choices=('text', 'json'), default='text',
-                        help='text: one host id per line; json: an object')
+                        help='text: one host id per line (an id that is not '
+                             'plain text as a JSON string); json: an object')
     select.add_argument('--dry-run', action='store_true',
                         help='claim nothing (always so for a hosts file)')
     select.add_argument('--explain', action='store_true',
                         help='also show the filter counts and the ranking '
                              'of the best hosts with their weigher scores')
-    select.add_argument('--top', type=int, default=5, metavar='N',
-                        help='how many hosts --explain ranks (default 5)')
+    select.add_argument('--top', type=int, metavar='N',
+                        help='how many hosts --explain ranks (default '
+                             f'{DEFAULT_TOP}); only with --explain')
     check = subparsers.add_parser(
         'check', help='check the configuration (and a hosts file) before '
                       'rolling it out')
@@ -260,46 +362,104 @@ command_opt = cfg.SubCommandOpt(
 
 
 def main(argv=None):
-    """Run ``sora-scheduler``; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else argv
-    logging.register_options(CONF)
-    sora_conf.register_opts(CONF)
-    CONF.register_cli_opt(command_opt)
+    """Run ``sora-scheduler``; returns the exit status.
+
+    :param argv: the arguments, ``sys.argv[1:]`` when omitted. Each call
+        parses them into a new ``ConfigOpts``, so ``main`` may be called
+        many times in one process.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        _parse(argv)
-        if not CONF.command.name:
+        status = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        # The reader has gone (| head): stop quietly, as other tools do.
+        # Python would flush stdout again at exit and complain; point it at
+        # /dev/null first (the recipe of Python's signal module docs).
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        _fail('interrupted')
+        return EXIT_INTERRUPTED
+
+
+def _run(argv):
+    conf = cfg.ConfigOpts()
+    logging.register_options(conf)
+    sora_conf.register_opts(conf)
+    conf.register_cli_opt(command_opt)
+    try:
+        _parse(conf, argv)
+        if not conf.command.name:
             raise exceptions.InvalidRequest(
                 'a command is required: select, check, drivers, filters or '
                 'weighers (see sora-scheduler --help)')
-        if not CONF.log_file:
-            CONF.set_default('use_stderr', True)
-        try:
-            logging.setup(CONF, 'sora')
-        except OSError as error:
-            raise exceptions.InvalidRequest(
-                f'cannot set up logging: {error}') from None
-        return CONF.command.func(CONF)
+        checking = conf.command.name == 'check'
+        # Every option is read now, not halfway through: check reports
+        # them as lines of its own, other commands stop here.
+        bad = sora_conf.bad_values(conf)
+        if bad and not checking:
+            raise exceptions.InvalidConfig('; '.join(bad))
+        if not bad:
+            _setup_logging(conf)
+        if not checking:
+            sora_conf.warn_unknown_options(conf)
+        return conf.command.func(conf)
     except exceptions.NoValidHost as error:
-        return _fail(error, 1)
+        return _fail(error, EXIT_NO_VALID_HOST)
+    except BrokenPipeError:
+        raise
     except (exceptions.SchedulerError, cfg.Error, OSError) as error:
-        return _fail(error, 2)
+        return _fail(error, EXIT_INVALID)
     except SystemExit as stop:
         # argparse and oslo.config have printed why; keep 0 for --help.
-        return 2 if stop.code else 0
+        return EXIT_INVALID if stop.code else 0
 
 
-def _parse(argv):
+def _setup_logging(conf):
+    if not conf.log_file:
+        conf.set_default('use_stderr', True)
     try:
-        CONF(argv, project='sora',
-             version=version.version_info.release_string())
+        logging.setup(conf, 'sora')
+    except (OSError, ValueError, TypeError, RuntimeError,
+            logging.LogConfigError) as error:
+        if conf.use_journal and isinstance(error, RuntimeError):
+            error = f'use_journal needs the systemd Python bindings: {error}'
+        raise exceptions.InvalidConfig(
+            f'cannot set up logging: {error}') from None
+
+
+def _parse(conf, argv):
+    """Parse *argv* and the config files into *conf*.
+
+    The config files are checked (size, kind) before oslo.config reads
+    them; the default files and directories it would read are computed
+    here and handed to it, so the files checked are the files read.
+    """
+    default_files = cfg.find_config_files('sora', PROG)
+    default_dirs = cfg.find_config_dirs('sora', PROG)
+    files = _config_files_to_read(argv, default_files, default_dirs)
+    for path in files:
+        sora_conf.check_config_file(path)
+    try:
+        conf(argv, project='sora', prog=PROG,
+             version=version.version_info.release_string(),
+             default_config_files=default_files,
+             default_config_dirs=default_dirs)
     except SystemExit as stop:
         if stop.code:  # argparse or oslo.config has said what is wrong
-            files = ', '.join(_config_files(argv)) or 'none'
-            print(f'sora-scheduler: error: invalid command line or '
-                  f'configuration (config files: {files})', file=sys.stderr)
+            _explain_exit(conf, argv, stop.code, files)
         raise
+    except (RecursionError, cfg.NoSuchOptError,
+            cfg.TemplateSubstitutionError) as error:
+        # A $reference in the value of a command line option (oslo.log's
+        # log_file, ...), which oslo.config substitutes while parsing.
+        raise exceptions.InvalidConfig(
+            f'{", ".join(sora_conf.substituting(files)) or "an option"}: '
+            + sora_conf.substitution_error(error)) from None
     except UnicodeDecodeError as error:
-        for path in _config_files(argv):
+        for path in files:
             try:
                 with open(path, encoding='utf-8') as conf_file:
                     conf_file.read()
@@ -307,23 +467,96 @@ def _parse(argv):
                 raise exceptions.InvalidConfig(
                     f'config file {path} is not UTF-8 text: {error}'
                 ) from None
+            except OSError:
+                pass
         raise exceptions.InvalidConfig(
             f'a config file is not UTF-8 text: {error}') from None
 
 
-def _config_files(argv):
-    """The config files *argv* names (or the default ones), then dirs'."""
-    pairs = list(zip(argv, argv[1:]))
-    files = [value for flag, value in pairs if flag == '--config-file'] or \
-        cfg.find_config_files('sora', 'sora-scheduler')
-    for flag, value in pairs:
-        if flag == '--config-dir':
-            files += sorted(glob.glob(os.path.join(value, '*.conf')))
+class _ArgvScan(argparse.ArgumentParser):
+    """Finds ``--config-file`` and ``--config-dir`` as oslo.config will."""
+
+    def __init__(self):
+        super().__init__(prog=PROG, add_help=False)
+        self.add_argument('--config-file', action='append', default=[])
+        self.add_argument('--config-dir', action='append', default=[])
+
+    def error(self, message):
+        raise ValueError(message)
+
+
+def _config_files_to_read(argv, default_files, default_dirs):
+    """Return the config files oslo.config will read for *argv*.
+
+    The files and directories on the command line, and, as oslo.config
+    decides, the default ones unless ``--config-file`` (``--config-dir``)
+    is given.
+    """
+    try:
+        given, _rest = _ArgvScan().parse_known_args(argv)
+    except ValueError:  # oslo.config will say what is wrong
+        given = argparse.Namespace(config_file=[], config_dir=[])
+    files, dirs = list(given.config_file), list(given.config_dir)
+    if not _given(argv, '--config-file'):
+        files = default_files + files
+    if not _given(argv, '--config-dir'):
+        dirs = default_dirs + dirs
+    for directory in dirs:
+        files += sora_conf.config_files_in(directory)
     return files
 
 
-def _fail(error, status):
-    print(f'sora-scheduler: error: {error}', file=sys.stderr)
+def _given(argv, flag):
+    return any(arg == flag or arg.startswith(flag + '=') for arg in argv)
+
+
+def _explain_exit(conf, argv, code, files):
+    """Add what argparse's or oslo.config's message leaves unsaid."""
+    misplaced = _global_option_after_command(conf, argv)
+    if misplaced:
+        flag, command = misplaced
+        print(f'sora-scheduler: error: {flag} is a global option: global '
+              'options go before the command, e.g. '
+              f'sora-scheduler {flag} ... {command} ...', file=sys.stderr)
+    elif code == 1:  # oslo.config refused a value from a config file
+        print('sora-scheduler: error: invalid configuration (config files: '
+              f'{", ".join(files) or "none"})', file=sys.stderr)
+
+
+def _global_option_after_command(conf, argv):
+    """Return the first global option *argv* puts after the command.
+
+    Returns ``(option, command)`` or None.
+    """
+    at = next((i for i, arg in enumerate(argv) if arg in COMMANDS), None)
+    if at is None:
+        return None
+    for arg in argv[at + 1:]:
+        if not arg.startswith('--'):
+            continue
+        flag = arg.partition('=')[0]
+        name = flag[2:].replace('-', '_')
+        if name.startswith('no') and name[2:] in conf:
+            name = name[2:]  # --nodebug
+        if name in conf and name != 'command':
+            return flag, argv[at]
+    return None
+
+
+def _discard_stdout():
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (tests): nothing will be flushed to it
+
+
+def _fail(error, status=EXIT_INVALID):
+    try:
+        print(f'sora-scheduler: error: {error}', file=sys.stderr)
+    except (OSError, ValueError):
+        pass  # stderr is gone too
     return status
 
 
