@@ -75,9 +75,9 @@ class Soak:
     def guarded(self, work, seed):
         # Each worker runs at least once, however busy the machine.
         rng = random.Random(seed)
-        for _ in itertools.takewhile(
-                lambda _: time.monotonic() < self.deadline,
-                itertools.count()):
+        for round_ in itertools.count():
+            if round_ and time.monotonic() >= self.deadline:
+                break
             try:
                 work(rng)
             except exceptions.NoValidHost:
