@@ -87,6 +87,7 @@ class SchedulerManager:
 
     def _build(self):
         sora_conf.check(self.conf)
+        sora_conf.warn_unknown_options(self.conf)
         name = self.conf.scheduler_driver
         [(_name, driver)] = plugins.load(
             plugins.DRIVERS, [name], self.conf,

@@ -13,9 +13,11 @@
 """A manager's lifetime: reloads of shared configurations, close, freeing."""
 
 import gc
+import logging
 import threading
 import weakref
 
+import fixtures
 from oslo_config import cfg
 
 from sora.scheduler import exceptions
@@ -82,6 +84,21 @@ class SharedConfigTest(test_reload.ReloadTestCase):
         self.rewrite('[DEFAULT]\nmotd = hello\nscheduler_driver = filter\n')
         mgr.reload()
         self.assertEqual('filter', mgr.driver_name)
+
+
+class MisspeltOptionsTest(test_reload.ReloadTestCase):
+
+    def test_warned_at_start_and_on_reload_naming_file_and_intent(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        self.rewrite('[DEFAULT]\nschedular_driver = filter\n')
+        mgr = manager.SchedulerManager(self.conf)
+        self.assertEqual('memorybase', mgr.driver_name)
+        self.assertIn(f'Ignored: [DEFAULT] schedular_driver (set in '
+                      f'{self.path}) is not an option; did you mean '
+                      'scheduler_driver?', logs.output)
+        self.rewrite(FILTER.replace('weighers', 'weigher'))
+        mgr.reload()
+        self.assertIn('[filter_scheduler] weigher (set in', logs.output)
 
 
 class UnparsedConfigTest(base.TestCase):
