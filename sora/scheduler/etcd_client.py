@@ -28,12 +28,19 @@ import socket
 import threading
 import time
 import urllib.parse
+import warnings
 
-import etcd3gw
-from etcd3gw import exceptions as etcd_exceptions
 import requests
 
 from sora.scheduler import exceptions
+
+with warnings.catch_warnings():
+    # etcd3gw imports futurist, which imports eventlet when it is installed
+    # (oslo.service brings it), and eventlet warns on import. Sora does not
+    # use eventlet: keep that warning off the operator's terminal.
+    warnings.simplefilter('ignore')
+    import etcd3gw
+    from etcd3gw import exceptions as etcd_exceptions
 
 KeyValue = collections.namedtuple(
     'KeyValue', 'key value mod_revision create_revision')

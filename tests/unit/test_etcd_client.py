@@ -13,6 +13,8 @@
 """The etcd calls of the shared store, against a real etcd."""
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -90,6 +92,17 @@ class EtcdClientTest(base.TestCase):
         client = etcd_client.Client([self.etcd.endpoint], 5.0)
         self.addCleanup(client.close)
         self.assertEqual([], client.range(self.prefix + '/none/')[1])
+
+
+class ImportTest(base.TestCase):
+
+    def test_importing_the_client_prints_nothing(self):
+        # etcd3gw -> futurist -> eventlet (installed with oslo.service),
+        # which warns on import.
+        result = subprocess.run(
+            [sys.executable, '-c', 'import sora.scheduler.etcd_client'],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual((0, ''), (result.returncode, result.stderr))
 
 
 class UnreachableEtcdTest(base.TestCase):
