@@ -86,15 +86,16 @@ def _shown(text):
     """Return a host id as text output shows it, one line, unambiguous.
 
     An id of printable characters the output can encode, not starting with
-    a double quote, is shown as it is; any other is shown as a JSON string
-    (quoted, with escapes), so a newline in an id never splits a line.
+    a double quote or ``#`` (which starts ``--explain``'s lines), is shown
+    as it is; any other is shown as a JSON string (quoted, with escapes),
+    so a newline in an id never splits a line.
     """
     encoding = getattr(sys.stdout, 'encoding', None) or 'utf-8'
     try:
         text.encode(encoding)
     except UnicodeError:
         return json.dumps(text)
-    if not text.isprintable() or text.startswith('"'):
+    if not text.isprintable() or text.startswith(('"', '#')):
         return json.dumps(text)
     return text
 
@@ -297,7 +298,7 @@ def _request_from(args):
             '--cpus, --disk-gb and --label, not both')
     try:
         return validate.loads_json(args.request)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise exceptions.InvalidRequest(
             f'--request is not valid JSON: {error}') from None
 

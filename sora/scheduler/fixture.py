@@ -30,7 +30,8 @@ installed entry points::
             self.assertEqual(['node-2'], scheduler.select_destinations(
                 {'memory_mb': 512}, hosts=[...]))
 
-Needs the ``fixtures`` package: ``pip install 'sora[fixtures]'``.
+Needs the ``fixtures`` package: install Sora from its source with the
+``fixtures`` extra (``pip install '/path/to/sora[fixtures]'``).
 """
 
 import fixtures

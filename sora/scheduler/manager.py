@@ -133,6 +133,7 @@ class SchedulerManager:
         :raises SchedulerError: the new driver or a plugin cannot be loaded.
             Either way the old driver keeps running and the error is logged.
         """
+        followed = _parsed(self.conf) and self._followers.follows(self)
         if _parsed(self.conf):
             try:
                 self.conf.mutate_config_files()
@@ -142,7 +143,8 @@ class SchedulerManager:
                 LOG.error('Keeping scheduler driver %(name)s: %(error)s',
                           {'name': self.driver_name, 'error': unreadable})
                 raise unreadable from None
-        self._follow()
+        if not followed:  # else the mutate hook has just followed
+            self._follow()
         error = self._error
         if error is not None:
             raise error
@@ -337,6 +339,10 @@ class _Followers:
     def discard(self, manager):
         """Stop following it with *manager*."""
         self._managers.discard(manager)
+
+    def follows(self, manager):
+        """Whether *manager* follows the configuration."""
+        return manager in self._managers
 
     def settings(self, conf):
         """Return ``{(group, name): value}`` of the options drivers use.

@@ -186,7 +186,8 @@ def _load_error(prefix, conf, namespace, name, target, error):
 def calling(kind, name, time_limit=0):
     """Run one plugin call of a decision; turn its failures into PluginError.
 
-    Anything the plugin raises but a :class:`SchedulerError`, and a call
+    Anything the plugin raises but a :class:`SchedulerError` (a
+    ``sys.exit()`` included), and a call
     slower than *time_limit* seconds (0: no limit; drivers pass the
     ``[DEFAULT] plugin_time_limit`` they were built with), fails the
     decision with a :class:`PluginError` naming the plugin, logged once.
@@ -196,7 +197,7 @@ def calling(kind, name, time_limit=0):
         yield
     except exceptions.SchedulerError:
         raise
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         failure = exceptions.PluginError(
             f'{kind} {name!r} failed: {type(error).__name__}: {error}')
         failure.__cause__ = error

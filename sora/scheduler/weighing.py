@@ -26,8 +26,15 @@ def load(names, conf, option=None):
 
     See :func:`sora.scheduler.plugins.load`.
     """
-    return plugins.load(plugins.WEIGHERS, names, conf, option,
-                        ('weigh_all', 'weigh'))
+    built = plugins.load(plugins.WEIGHERS, names, conf, option,
+                         ('weigh_all', 'weigh'))
+    for name, plugin in built:
+        try:
+            _multiplier(name, plugin)
+        except exceptions.PluginError as error:
+            # Most often set from an option: a configuration error.
+            raise exceptions.InvalidConfig(str(error)) from None
+    return built
 
 
 def normalise(values):
@@ -60,12 +67,7 @@ def scores(weighers, hosts, request, rows, time_limit=0):
     weighted = {}
     for name, plugin in weighers:
         with plugins.calling('weigher', name, time_limit):
-            multiplier = getattr(plugin, 'multiplier', 1.0)
-            if not isinstance(multiplier, numbers.Real) or \
-                    not math.isfinite(multiplier):
-                raise exceptions.PluginError(
-                    f'weigher {name!r} has multiplier {multiplier!r:.60}, '
-                    'not a finite number')
+            multiplier = _multiplier(name, plugin)
             if not multiplier:
                 continue
             vectorised = getattr(plugin, 'weigh_all', None)
@@ -77,6 +79,16 @@ def scores(weighers, hosts, request, rows, time_limit=0):
                                          for row in rows], (len(rows),))
         weighted[name] = multiplier * normalise(values)
     return weighted
+
+
+def _multiplier(name, plugin):
+    multiplier = getattr(plugin, 'multiplier', 1.0)
+    if not isinstance(multiplier, numbers.Real) or \
+            not math.isfinite(multiplier):
+        raise exceptions.PluginError(
+            f'weigher {name!r} has multiplier {multiplier!r:.60}, '
+            'not a finite number')
+    return multiplier
 
 
 def _checked(name, values, shape):

@@ -400,7 +400,9 @@ class CheckTest(CommandTestCase):
                          lines[13])
         self.assertEqual("FAILED  hosts file: host 0 (id 'n1'): missing "
                          "required field 'memory_mb'", lines[14])
-        self.assertEqual('7 of 15 checks OK (2 skipped)', lines[-1])
+        self.assertEqual('SKIPPED weigher memory: not checked while option '
+                         'values are bad', lines[11])
+        self.assertEqual('6 of 15 checks OK (3 skipped)', lines[-1])
 
     def test_misspelt_options_and_sections_are_reported(self):
         conf = self.write_file('typo.conf', '''
@@ -496,7 +498,7 @@ class BadInputTest(CommandTestCase):
 
     def test_ids_that_are_not_plain_text_are_shown_as_json_strings(self):
         ids = ['plain', 'two\nlines', '\ud800', '"quoted', 'tab\there',
-               'été']
+               'été', '# 1 node']
         hosts = self.write_file('hosts.json', json.dumps(
             [{'id': host_id, 'memory_mb': 100} for host_id in ids]))
         result = self.run_command('select', '--hosts', hosts,
@@ -507,20 +509,27 @@ class BadInputTest(CommandTestCase):
         self.assertEqual(len(ids), len(lines))
         self.assertEqual(
             sorted(['plain', '"two\\nlines"', '"\\ud800"', '"\\"quoted"',
-                    '"tab\\there"', 'été']), sorted(lines))
+                    '"tab\\there"', 'été', '"# 1 node"']), sorted(lines))
         self.assertEqual(sorted(ids), sorted(
             json.loads(line) if line.startswith('"') else line
             for line in lines))
-        result = self.run_command('select', '--hosts', hosts, '--count', '6',
+        result = self.run_command('select', '--hosts', hosts, '--count', '7',
                                   '--memory-mb', '100', '--format', 'json')
         self.assertEqual(sorted(ids), sorted(
             json.loads(result.stdout)['destinations']))
         conf = self.write_file('filter.conf',
                                '[DEFAULT]\nscheduler_driver = filter\n')
         result = self.run_command('select', '--hosts', hosts, '--explain',
-                                  '--top', '6', conf=conf)
+                                  '--top', '7', conf=conf)
         self.assertEqual(0, result.returncode, result.stderr)
-        self.assertEqual(1 + 1 + 6 + 1, len(result.stdout.splitlines()))
+        self.assertEqual(1 + 1 + 7 + 1, len(result.stdout.splitlines()))
+
+    def test_a_request_nested_too_deeply(self):
+        hosts = self.write_file('hosts.json', '[]')
+        self.assert_fails(
+            self.run_command('select', '--hosts', hosts, '--request',
+                             '[' * 100000),
+            '--request is not valid JSON: maximum recursion depth')
 
     def test_an_option_that_refers_to_itself(self):
         for text, option in (

@@ -101,6 +101,15 @@ class MisspeltOptionsTest(test_reload.ReloadTestCase):
         self.assertIn('[filter_scheduler] weigher (set in', logs.output)
 
 
+class FailedReloadTest(test_reload.ReloadTestCase):
+
+    def test_a_broken_configuration_is_built_and_logged_once(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        self.rewrite('[DEFAULT]\nscheduler_driver = nosuch\n')
+        self.assertRaises(exceptions.DriverNotFound, self.mgr.reload)
+        self.assertEqual(1, logs.output.count('Keeping scheduler driver'))
+
+
 class UnparsedConfigTest(base.TestCase):
 
     def test_built_before_the_service_parses_its_config(self):

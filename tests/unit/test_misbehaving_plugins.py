@@ -13,6 +13,7 @@
 """Filters and weighers that raise, answer nonsense or take too long."""
 
 import logging
+import sys
 import time
 
 import fixtures
@@ -21,6 +22,7 @@ import numpy as np
 from sora.scheduler import base as base_driver
 from sora.scheduler import exceptions
 from sora.scheduler import fixture
+from sora.scheduler import manager
 from tests import base
 
 HOSTS = [{'id': f'n{i}', 'memory_mb': 1024 * (i + 1),
@@ -181,11 +183,21 @@ class MisbehavingPluginTest(base.TestCase):
                          "weigher 'nan' answered NaN")
         self.assertFails(self.scheduler(weighers=['word']),
                          "weigher 'word' did not answer one number per host")
-        self.assertFails(self.scheduler(weighers=['nan_multiplier']),
-                         "weigher 'nan_multiplier' has multiplier nan, not a "
-                         "finite number")
         self.assertFails(self.scheduler(weighers=['raises']),
                          "weigher 'raises' failed: ZeroDivisionError")
+
+    def test_a_bad_multiplier_fails_when_the_manager_is_built(self):
+        self.useFixture(fixture.Plugins(weighers=WEIGHERS))
+        conf = self.make_conf('[DEFAULT]\nscheduler_driver = filter\n'
+                              '[filter_scheduler]\nweighers = nan_multiplier')
+        error = self.assertRaises(exceptions.InvalidConfig,
+                                  manager.SchedulerManager, conf)
+        self.assertIn("weigher 'nan_multiplier' has multiplier nan, not a "
+                      "finite number", str(error))
+        mgr = self.scheduler(weighers=['memory'])
+        mgr.driver.weighers[0][1].multiplier = 'heavy'  # after the build
+        self.assertFails(mgr, "weigher 'memory' has multiplier 'heavy', not "
+                              "a finite number")
 
     def test_explain_fails_the_same_way(self):
         error = self.assertRaises(exceptions.PluginError,
@@ -201,6 +213,13 @@ class Obstinate(base_driver.Scheduler):
 
     def select_destinations(self, request, hosts, count=1):
         return list(self.answer[:count])
+
+
+class Exits(base_driver.Scheduler):
+    """Ends the process, if nothing stops it."""
+
+    def select_destinations(self, request, hosts, count=1):
+        sys.exit(0)
 
 
 class Raises(base_driver.Scheduler):
@@ -274,6 +293,12 @@ class MisbehavingDriverTest(base.TestCase):
         error = self.assertRaises(exceptions.InvalidRequest, mgr.explain, {})
         self.assertEqual('driver Answer cannot explain its decisions',
                          str(error))
+
+    def test_a_driver_calling_sys_exit_fails_the_decision(self):
+        mgr = self.manager(Exits)
+        error = self.assertRaises(exceptions.PluginError,
+                                  mgr.select_destinations, {}, self.GROUPED)
+        self.assertIn("driver 'odd' failed: SystemExit", str(error))
 
     def test_any_exception_a_driver_raises_is_a_plugin_error(self):
         logs = self.useFixture(fixtures.FakeLogger(level=logging.ERROR))
