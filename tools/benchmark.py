@@ -10,22 +10,47 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Measure SchedulerManager.select_destinations on synthetic hosts.
+"""Measure the scheduler on synthetic hosts.
 
-For each host count and each built-in driver (default options) it prints,
-in milliseconds, the median and 95th percentile latency of one decision:
+By default, for each host count and each built-in driver (default options)
+it prints, in milliseconds, the median and 95th percentile latency of one
+decision:
 
 * tracked: on the hosts the manager tracks (decide and claim);
 * passed: with ``hosts=`` given as node-report mappings (validation and
   parsing included, nothing claimed);
 
 and the decisions per second 4 threads calling one manager achieve on
-tracked hosts. Hosts come from a seeded generator, so runs compare.
+tracked hosts.
+
+``--live`` measures a live cluster instead, for one driver (``--driver``,
+default ``filter``): N tracked hosts whose nodes keep reporting. For each
+host count it prints
+
+* the cost of parsing N node reports at once, of one single-node report,
+  of adding and of removing a host, and of settling a claim;
+* decision latency (decide and claim, under a consumer id) with no
+  reports, and of the first labelled decision after a report;
+* decision p50/p99 while another thread sends single-node reports at
+  ``--rate`` per second and each placement is settled by a report of its
+  node listing the consumer (before consumer ids existed: released);
+* the highest report rate tried (doubling from 250/s) that the reporter
+  sustains while the decisions' p99 stays within ``--p99-factor`` times
+  their p99 under 100 reports/s (which already pays for sharing the
+  interpreter with a second thread);
+* placements per second of 1 and of 4 threads sharing one manager.
+
+Hosts come from a seeded generator, so runs compare.
 
     python tools/benchmark.py [--hosts 1000,10000,100000] [--seed 1]
+    python tools/benchmark.py --live [--driver filter] [--rate 1000]
+        [--seconds 3] [--p99-factor 2]
 """
 
 import argparse
+import collections
+import inspect
+import itertools
 import random
 import statistics
 import sys
@@ -34,6 +59,7 @@ import time
 
 from oslo_config import cfg
 
+from sora.scheduler import host_state
 from sora.scheduler import manager
 
 DRIVERS = ('memorybase', 'randombase', 'filter')
@@ -106,6 +132,219 @@ def build_manager(driver, hosts):
     return mgr
 
 
+def percentile(values, fraction):
+    """Return the *fraction* percentile of *values* (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+class LiveCluster:
+    """One manager tracking N hosts whose nodes keep reporting.
+
+    Placements are claimed under a consumer id and settled by a report of
+    their node listing it; with a scheduler that predates consumer ids they
+    are released by host and request instead.
+    """
+
+    def __init__(self, driver, hosts):
+        self.hosts = {host['id']: host for host in hosts}
+        self.ids = list(self.hosts)
+        self.mgr = build_manager(driver, hosts)
+        self.consumers = 'consumers' in inspect.signature(
+            self.mgr.select_destinations).parameters
+        self.serial = itertools.count()
+        self.outstanding = collections.deque()
+
+    def report(self, rng, host_id=None, consumers=()):
+        """Send one node's report: new free memory and container count."""
+        host = dict(self.hosts[host_id or rng.choice(self.ids)])
+        host['memory_mb'] = rng.randrange(host['memory_total_mb'] // 4,
+                                          host['memory_total_mb'])
+        host['containers'] = rng.randrange(0, 80)
+        if consumers:
+            host['consumers'] = list(consumers)
+        self.mgr.update_hosts([host])
+
+    def place(self, request=REQUEST):
+        """Decide and claim one container; remember it to settle it."""
+        if self.consumers:
+            consumer = f'bench-{next(self.serial)}'
+            [host_id] = self.mgr.select_destinations(request,
+                                                     consumers=[consumer])
+            self.outstanding.append((host_id, consumer))
+        else:
+            [host_id] = self.mgr.select_destinations(request)
+            self.outstanding.append((host_id, request))
+
+    def settle(self, rng):
+        """Settle the oldest placement: its node reports the container."""
+        host_id, token = self.outstanding.popleft()
+        if self.consumers:
+            self.report(rng, host_id, consumers=[token])
+        else:
+            self.mgr.release(host_id, token)
+
+    def costs(self, rng, repeat):
+        """Return {name: latencies in microseconds} of single operations."""
+        costs = collections.defaultdict(list)
+        for n in range(repeat):
+            start = time.perf_counter()
+            self.report(rng)
+            costs['report'].append(time.perf_counter() - start)
+        for n in range(min(repeat, 200)):
+            host = dict(rng.choice(list(self.hosts.values())),
+                        id=f'added-{n:04d}')
+            start = time.perf_counter()
+            self.mgr.update_hosts([host])
+            costs['add'].append(time.perf_counter() - start)
+        for n in range(min(repeat, 200)):
+            start = time.perf_counter()
+            self.mgr.remove_host(f'added-{n:04d}')
+            costs['remove'].append(time.perf_counter() - start)
+        for n in range(min(repeat, 200)):
+            self.place()
+            start = time.perf_counter()
+            self.settle(rng)
+            costs['settle'].append(time.perf_counter() - start)
+        return {name: [value * 1e6 for value in values]
+                for name, values in costs.items()}
+
+    def decisions(self, repeat):
+        """Return decision latencies (ms) with no report in between."""
+        rng = random.Random(0)
+        latencies = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            self.place()
+            latencies.append((time.perf_counter() - start) * 1000)
+            self.settle(rng)
+        return latencies
+
+    def labelled_after_report(self, rng, repeat):
+        """Return latencies (ms) of a labelled decision just after a report."""
+        latencies = []
+        for _ in range(repeat):
+            self.report(rng)
+            start = time.perf_counter()
+            self.place()
+            latencies.append((time.perf_counter() - start) * 1000)
+            self.settle(rng)
+        return latencies
+
+    def under_stream(self, rate, seconds):
+        """Decide for *seconds* while a thread reports *rate* nodes/s.
+
+        Returns (decision latencies in ms, reports per second achieved).
+        """
+        stop = threading.Event()
+        sent = [0]
+
+        def reporter():
+            rng = random.Random(rate)
+            start = time.perf_counter()
+            while not stop.is_set():
+                due = int((time.perf_counter() - start) * rate)
+                while sent[0] < due and not stop.is_set():
+                    self.report(rng)
+                    sent[0] += 1
+                time.sleep(0.001)
+
+        thread = threading.Thread(target=reporter)
+        rng = random.Random(1)
+        latencies = []
+        start = time.perf_counter()
+        thread.start()
+        try:
+            while time.perf_counter() - start < seconds:
+                began = time.perf_counter()
+                self.place()
+                latencies.append((time.perf_counter() - began) * 1000)
+                if len(self.outstanding) > 10:
+                    self.settle(rng)
+        finally:
+            stop.set()
+            thread.join()
+        elapsed = time.perf_counter() - start
+        return latencies, sent[0] / elapsed
+
+    def placement_rate(self, threads, seconds):
+        """Return placements per second of *threads* threads."""
+        done = [0] * threads
+        deadline = time.perf_counter() + seconds
+
+        def work(n):
+            while time.perf_counter() < deadline:
+                if self.consumers:
+                    self.mgr.select_destinations(
+                        REQUEST, consumers=[f'rate-{next(self.serial)}'])
+                else:
+                    self.mgr.select_destinations(REQUEST)
+                done[n] += 1
+
+        workers = [threading.Thread(target=work, args=(n,))
+                   for n in range(threads)]
+        start = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return sum(done) / (time.perf_counter() - start)
+
+
+def live(counts, driver, seed, rate, seconds, factor):
+    """Measure a live cluster of each size in *counts*; print a table."""
+    rows = collections.defaultdict(dict)
+    for count in counts:
+        hosts = synthetic_hosts(count, seed)
+        start = time.perf_counter()
+        host_state.parse_hosts(hosts)
+        rows['parse all reports (s)'][count] = \
+            f'{time.perf_counter() - start:.2f}'
+        cluster = LiveCluster(driver, hosts)
+        rng = random.Random(seed)
+        for name, values in cluster.costs(rng, 1000).items():
+            rows[f'{name} p50/p99 (us)'][count] = \
+                f'{percentile(values, 0.5):.0f}/{percentile(values, 0.99):.0f}'
+        steady = cluster.decisions(max(50, 200_000 // count))
+        p99 = percentile(steady, 0.99)
+        rows['decision p50/p99 (ms)'][count] = \
+            f'{percentile(steady, 0.5):.2f}/{p99:.2f}'
+        after = cluster.labelled_after_report(rng, 30)
+        rows['decision after a report p50 (ms)'][count] = \
+            f'{percentile(after, 0.5):.2f}'
+        latencies, achieved = cluster.under_stream(rate, seconds)
+        rows[f'under {rate} reports/s: p50/p99 (ms)'][count] = \
+            f'{percentile(latencies, 0.5):.2f}/' \
+            f'{percentile(latencies, 0.99):.2f}'
+        rows[f'under {rate} reports/s: reports/s sent'][count] = \
+            f'{achieved:.0f}'
+        latencies, _ = cluster.under_stream(100, seconds)
+        reference = percentile(latencies, 0.99)
+        rows['under 100 reports/s: p99 (ms)'][count] = f'{reference:.2f}'
+        best, tried = None, 250
+        while tried <= 64_000:
+            latencies, achieved = cluster.under_stream(tried, seconds)
+            if achieved < 0.95 * tried or \
+                    percentile(latencies, 0.99) > factor * reference:
+                break
+            best, tried = tried, tried * 2
+        rows[f'max reports/s, p99 within {factor:g}x of 100/s'][count] = \
+            f'>= {best}' if best else '< 250'
+        for threads in (1, 4):
+            rows[f'placements/s, {threads} thread(s)'][count] = \
+                f'{cluster.placement_rate(threads, seconds):.0f}'
+        print(f'# {count} hosts done', file=sys.stderr, flush=True)
+    width = max(map(len, rows))
+    print(f'live cluster, driver {driver}, '
+          + ('claims by consumer, settled by reports' if cluster.consumers
+             else 'claims released by host and request'))
+    print(f'{"hosts":<{width}} '
+          + ' '.join(f'{count:>11}' for count in counts))
+    for name, values in rows.items():
+        print(f'{name:<{width}} ' + ' '.join(
+            f'{values.get(count, ""):>11}' for count in counts))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__,
@@ -115,7 +354,24 @@ def main(argv=None):
                              '%(default)s)')
     parser.add_argument('--seed', type=int, default=1,
                         help='seed of the host generator (default: 1)')
+    parser.add_argument('--live', action='store_true',
+                        help='measure a live cluster (see above)')
+    parser.add_argument('--driver', default='filter',
+                        help='driver of --live (default: %(default)s)')
+    parser.add_argument('--rate', type=int, default=1000,
+                        help='reports per second of --live\'s stream '
+                             '(default: %(default)s)')
+    parser.add_argument('--seconds', type=float, default=3.0,
+                        help='length of each --live run under reports '
+                             '(default: %(default)s)')
+    parser.add_argument('--p99-factor', type=float, default=2.0,
+                        help='--live: how much the decisions\' p99 may grow '
+                             'under reports (default: %(default)s)')
     args = parser.parse_args(argv)
+    if args.live:
+        live([int(text) for text in args.hosts.split(',')], args.driver,
+             args.seed, args.rate, args.seconds, args.p99_factor)
+        return 0
     print(f'{"":19} {"tracked (ms)":>15} {"passed (ms)":>15} '
           f'{"4 threads":>10}')
     print(f'{"hosts":>7} {"driver":<11} {"median":>7} {"p95":>7} '
