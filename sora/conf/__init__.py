@@ -31,11 +31,12 @@ from oslo_log import log as logging
 
 from sora.conf import filter_scheduler
 from sora.conf import scheduler
+from sora.conf import tracking
 from sora.scheduler import exceptions
 
 LOG = logging.getLogger(__name__)
 
-MODULES = (scheduler, filter_scheduler)
+MODULES = (scheduler, tracking, filter_scheduler)
 
 MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024
 """The largest config file Sora reads (16 MiB); a larger one is refused."""

@@ -75,10 +75,12 @@ class NoValidHost(SchedulerError):
         were claimed).
     :param details: optional ``{filter name: text}`` shown beside a count,
         such as what the request needed.
+    :param reason: why, when it is not the filters (e.g. other decisions
+        kept taking the chosen hosts).
     """
 
     def __init__(self, hosts_total, filter_counts, count=1, placed=0,
-                 details=None):
+                 details=None, reason=None):
         self.hosts_total = hosts_total
         self.filter_counts = list(filter_counts)
         self.count = count
@@ -96,4 +98,6 @@ class NoValidHost(SchedulerError):
                             'were not placed)')
         if steps:
             message += f': {steps}'
+        if reason:
+            message += f': {reason}'
         super().__init__(message)

@@ -69,15 +69,16 @@ class FilterScheduler(base.Scheduler):
         totals = self._totals(weighing.scores(self.weighers, hosts, request,
                                               rows, self.time_limit),
                               len(rows))
-        return self._pick(rows, totals)
+        return self._pick(hosts, rows, totals)
 
-    def _pick(self, rows, totals):
-        if self.subset_size == 1:
-            return int(rows[np.argmax(totals)])
-        best = rows[:self.subset_size]
-        if len(self.weighers):
-            best = rows[np.lexsort((rows, -totals))[:self.subset_size]]
-        return int(best[self.random.randrange(len(best))])
+    def _pick(self, hosts, rows, totals):
+        # The best row (ties: lowest id), or one at random among the best
+        # subset_size (all the rows when there is no weigher).
+        if self.subset_size is None and not self.weighers:
+            return int(rows[self.random.randrange(len(rows))])
+        best = hosts.best(rows, totals, self.subset_size or len(rows))
+        return best[0] if len(best) == 1 else \
+            best[self.random.randrange(len(best))]
 
     @staticmethod
     def _totals(weighted, size):
@@ -96,7 +97,7 @@ class FilterScheduler(base.Scheduler):
                                    self.time_limit)
         totals = self._totals(weighted, len(rows))
         ranking = []
-        for best in np.lexsort((rows, -totals))[:top]:
+        for best in np.lexsort((hosts.id_rank[rows], -totals))[:top]:
             ranking.append({
                 'id': hosts.ids[rows[best]],
                 'weight': float(totals[best]) + 0.0,  # no -0.0
@@ -105,7 +106,7 @@ class FilterScheduler(base.Scheduler):
         explanation = {'hosts_total': len(hosts), 'filter_counts': counts,
                        'ranking': ranking}
         if count is not None:
-            picks = [self._pick(rows, totals)] if len(rows) else []
+            picks = [self._pick(hosts, rows, totals)] if len(rows) else []
 
             def choose(table, request, mask):
                 return picks.pop() if picks else \

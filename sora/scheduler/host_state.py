@@ -10,16 +10,20 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Hosts and requests: parsing, validation and resource bookkeeping.
+"""Hosts and requests: the model, parsing and validation.
 
-Node reports arrive as plain mappings (or JSON). They are validated once
-into a :class:`HostTable`: a read-only, columnar table of hosts sorted by id,
-whose rows read as :class:`Host` objects. Drivers and per-host plugins see
-only :class:`Host` and :class:`Request`; vectorised code reads the columns.
+Node reports and requests arrive as plain mappings (or JSON). A request is
+validated into a :class:`Request`; node reports into :class:`Reports` (what
+the tracked hosts are updated with) or straight into a
+:class:`~sora.scheduler.host_table.HostTable` (:func:`parse_hosts`).
+:class:`Request` and :class:`~sora.scheduler.host_table.Host` objects a
+caller passes in are validated exactly as mappings are. Amounts are held
+as whole units (see :mod:`sora.scheduler.units`).
 """
 
 import collections.abc
 import dataclasses
+import itertools
 import math
 import os
 import sys
@@ -28,13 +32,24 @@ import types
 import numpy as np
 
 from sora.scheduler import exceptions
+from sora.scheduler import host_table
+from sora.scheduler import units
 from sora.scheduler import validate
 
+Host = host_table.Host
+HostTable = host_table.HostTable
 UNLIMITED = math.inf
 """The value of a resource a host did not report: it never limits."""
+RESOURCES = units.RESOURCES
 
 _NO_LABELS = types.MappingProxyType({})
 GROUP_POLICIES = ('affinity', 'anti-affinity')
+MAX_HOSTS_FILE_BYTES = 512 * 2**20
+"""The largest hosts file :func:`load_hosts` reads: 512 MiB, room for a
+million hosts (a million hosts like the documented example take 210 MB,
+285 MB indented)."""
+MAX_CONTAINERS = 2**53
+"""The largest ``containers`` count a host may report (exact as a float)."""
 
 # Field name -> default, in the order of the documented format. None marks
 # a required field; a callable derives the default from the parsed host.
@@ -45,60 +60,25 @@ HOST_FIELDS = {
     'cpus': UNLIMITED,
     'cpus_total': lambda host: host['cpus'],
     'disk_gb': UNLIMITED,
-    'containers': 0,
+    'containers': 0,  # or how many consumers the report lists
     'labels': _NO_LABELS,
     'groups': (),
     'enabled': True,
+    'consumers': (),
 }
 REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'labels', 'same_host',
                   'different_host', 'group', 'group_policy')
-RESOURCES = ('memory_mb', 'cpus', 'disk_gb')
-"""The request fields a placement consumes from its host."""
-MAX_HOSTS_FILE_BYTES = 512 * 2**20
-"""The largest hosts file :func:`load_hosts` reads: 512 MiB, room for a
-million hosts (a million hosts like the documented example take 210 MB,
-285 MB indented)."""
-MAX_CONTAINERS = 2**53
-"""The largest ``containers`` count a host may report (exact as a float)."""
-EPSILON = 1e-9
-"""Tolerance of resource arithmetic on floats."""
-_FLOATS = ('memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Host:
-    """One node that can run containers, as plugins see it (read-only).
-
-    Attributes carry the node report's field names: ``id``, ``memory_mb``
-    (free), ``memory_total_mb``, ``cpus`` (free), ``cpus_total``,
-    ``disk_gb`` (free), ``containers``, ``labels`` (read-only mapping),
-    ``groups`` (tuple: the group of each container it runs that has one)
-    and ``enabled``. A resource the node did not report is
-    :data:`UNLIMITED`.
-    """
-
-    id: str
-    memory_mb: float
-    memory_total_mb: float
-    cpus: float
-    cpus_total: float
-    disk_gb: float
-    containers: int
-    labels: collections.abc.Mapping
-    groups: tuple
-    enabled: bool
-
-    def to_dict(self):
-        """Return the host in its JSON form (unlimited resources omitted)."""
-        data = _fields_of(self)
-        data['labels'] = dict(self.labels)
-        data['groups'] = list(self.groups)
-        return {k: v for k, v in data.items() if v != UNLIMITED}
+_HOST_KEYS = frozenset(HOST_FIELDS)
+_AMOUNTS = host_table.FLOATS
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Request:
     """What one container needs; every field is optional (no constraint).
+
+    Built from keywords it is validated like a request mapping
+    (:class:`~sora.scheduler.exceptions.InvalidRequest` otherwise), and
+    resource amounts are rounded up to whole units (MB, 1/1000 CPU, GB).
 
     :param memory_mb: free memory needed, in MB.
     :param cpus: free CPUs needed (fractions allowed).
@@ -111,6 +91,7 @@ class Request:
         group, anywhere for its first container) or ``anti-affinity``
         (never beside another container of the group); required with
         ``group``.
+    :ivar units: ``(memory, cpus, disk)`` needed, in whole units.
     """
 
     memory_mb: float = 0.0
@@ -121,300 +102,321 @@ class Request:
     different_host: tuple = ()
     group: str = None
     group_policy: str = None
+    units: tuple = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        error, where = exceptions.InvalidRequest, 'request'
+        needs = []
+        for field in RESOURCES:
+            value = validate.number(getattr(self, field), field, where,
+                                    error)
+            scale = units.SCALES[field]
+            needs.append(units.need(value, scale))
+            object.__setattr__(self, field, needs[-1] / scale)
+        object.__setattr__(self, 'units', tuple(needs))
         object.__setattr__(self, 'labels',
-                           types.MappingProxyType(dict(self.labels)))
+                           validate.labels(self.labels, where, error))
         for field in ('same_host', 'different_host'):
-            object.__setattr__(self, field, tuple(getattr(self, field)))
+            object.__setattr__(self, field, validate.names(
+                getattr(self, field), field, where, error))
+        for field in ('group', 'group_policy'):
+            if getattr(self, field) is not None:
+                validate.name(getattr(self, field), field, where, error)
+        policies = ' or '.join(GROUP_POLICIES)
+        if self.group_policy not in GROUP_POLICIES + (None,):
+            raise error(f'request: group_policy must be {policies}, got '
+                        f'{validate.show(self.group_policy)}')
+        if self.group is not None and self.group_policy is None:
+            raise error(f'request: group {self.group!r} needs a '
+                        f'group_policy ({policies})')
+        if self.group_policy is not None and self.group is None:
+            raise error('request: group_policy needs a group to apply to')
 
     def to_dict(self):
         """Return the request in its JSON form (unset extras omitted)."""
-        data = _fields_of(self)
+        data = {field: getattr(self, field) for field in REQUEST_FIELDS}
         data['labels'] = dict(self.labels)
         return {key: list(value) if isinstance(value, tuple) else value
                 for key, value in data.items()
                 if value not in ((), None)}
 
 
-class HostTable(collections.abc.Sequence):
-    """A validated set of hosts, stored by column and sorted by host id.
+def parse_request(data):
+    """Validate a request and return it as a :class:`Request`.
 
-    It reads as a sequence of :class:`Host`; the columns (NumPy arrays,
-    read-only) serve vectorised code: ``memory_mb``, ``memory_total_mb``,
-    ``cpus``, ``cpus_total``, ``disk_gb``, ``containers``, ``enabled``;
-    ``ids``, ``labels`` and ``groups`` are tuples. Because rows are sorted
-    by id, the first of several equal rows is the one with the lowest id,
-    which is how every tie is broken. Tables never change: the methods that
-    account for placements return new tables. Build them with
-    :func:`parse_hosts`.
+    :param data: a mapping of the optional fields of :class:`Request`,
+        ``None`` (no constraint) or a :class:`Request` (validated again,
+        as a mapping would be).
+    :raises InvalidRequest: naming the field and what is accepted.
+    """
+    if data is None:
+        return Request()
+    if isinstance(data, Request):
+        data = {field: getattr(data, field) for field in REQUEST_FIELDS}
+    validate.check_fields(data, REQUEST_FIELDS, 'request',
+                          exceptions.InvalidRequest)
+    return Request(**{field: value for field, value in data.items()
+                      if value is not None})
+
+
+class Reports:
+    """Validated node reports, in the order they were given.
+
+    What the tracked hosts are updated with. Per report (index ``i``):
+    ``ids[i]``; ``amounts[field][i]``, whole units of each of
+    ``memory_mb``, ``memory_total_mb``, ``cpus``, ``cpus_total`` and
+    ``disk_gb`` (:data:`units.UNLIMITED` when not reported);
+    ``containers[i]``, ``enabled[i]``, ``labels[i]`` (read-only mapping),
+    ``groups[i]`` and ``consumers[i]`` (tuples). Build them with
+    :func:`parse_reports`.
     """
 
-    def __init__(self, ids, labels, groups, columns, index=None,
-                 label_codes=None):
-        self.ids = ids
-        self.labels = labels
-        self.groups = groups
-        self._columns = columns
-        for name, column in columns.items():
-            column.flags.writeable = False
-            setattr(self, name, column)
-        self._index = index
-        self._label_codes = {} if label_codes is None else label_codes
-        self._group_masks = {}
+    __slots__ = ('ids', 'amounts', 'containers', 'enabled', 'labels',
+                 'groups', 'consumers')
+
+    def __init__(self, ids, amounts, containers, enabled, labels, groups,
+                 consumers):
+        self.ids, self.amounts = ids, amounts
+        self.containers, self.enabled = containers, enabled
+        self.labels, self.groups, self.consumers = labels, groups, consumers
 
     @classmethod
-    def _from_rows(cls, rows):
-        rows = sorted(rows, key=lambda row: row['id'])
-        columns = {name: np.array([row[name] for row in rows], dtype=float)
-                   for name in _FLOATS}
-        columns['containers'] = np.array(
-            [row['containers'] for row in rows], dtype=np.int64)
-        columns['enabled'] = np.array(
-            [row['enabled'] for row in rows], dtype=bool)
-        return cls(tuple(row['id'] for row in rows),
-                   tuple(row['labels'] for row in rows),
-                   tuple(row['groups'] for row in rows), columns)
+    def _of_rows(cls, rows):
+        # Rows as _quick and _checked make them.
+        columns = [list(column) for column in zip(*rows)] or [[]] * 11
+        return cls(columns[0], dict(zip(_AMOUNTS, columns[1:6])),
+                   *columns[6:])
+
+    def __eq__(self, other):
+        return isinstance(other, Reports) and all(
+            getattr(self, name) == getattr(other, name)
+            for name in self.__slots__)
+
+    __hash__ = None
 
     def __len__(self):
         return len(self.ids)
 
-    def __repr__(self):
-        shown = ', '.join(self.ids[:5]) + (', ...' if len(self) > 5 else '')
-        return f'<HostTable of {len(self)} hosts: {shown}>'
+    def table(self):
+        """Return these hosts as a :class:`HostTable` sorted by id."""
+        return HostTable.build(self.ids, self.amounts, self.containers,
+                               self.enabled, self.labels, self.groups)
 
-    def __getitem__(self, row):
-        if isinstance(row, slice):
-            return [self[i] for i in range(*row.indices(len(self)))]
-        return Host(
-            id=self.ids[row],
-            memory_mb=float(self.memory_mb[row]),
-            memory_total_mb=float(self.memory_total_mb[row]),
-            cpus=float(self.cpus[row]),
-            cpus_total=float(self.cpus_total[row]),
-            disk_gb=float(self.disk_gb[row]),
-            containers=int(self.containers[row]),
-            labels=self.labels[row],
-            groups=self.groups[row],
-            enabled=bool(self.enabled[row]))
+    def to_dicts(self):
+        """Return the reports in their JSON form."""
+        reports = []
+        for i, host_id in enumerate(self.ids):
+            report = {'id': host_id}
+            for name in _AMOUNTS:
+                amount = self.amounts[name][i]
+                if amount != units.UNLIMITED:
+                    report[name] = units.documented(amount,
+                                                    units.SCALES[name])
+            report.update(containers=self.containers[i],
+                          labels=dict(self.labels[i]),
+                          groups=list(self.groups[i]),
+                          enabled=self.enabled[i])
+            if self.consumers[i]:
+                report['consumers'] = list(self.consumers[i])
+            reports.append(report)
+        return reports
 
-    def _rows(self):
-        if self._index is None:
-            self._index = {host_id: row for row, host_id in
-                           enumerate(self.ids)}
-        return self._index
 
-    def row_of(self, host_id):
-        """Return the row number of *host_id* (:class:`KeyError` if none)."""
-        return self._rows()[host_id]
+_INT_LIMIT = 2 ** 53  # beyond: checked and cut to units.MAX the slow way
 
-    def rows_of(self, host_ids):
-        """Return the rows of those of *host_ids* that are in the table."""
-        index = self._rows()
-        return [index[host_id] for host_id in host_ids if host_id in index]
 
-    def label_mask(self, labels):
-        """Return the mask of hosts carrying every ``labels`` key=value."""
-        mask = np.ones(len(self), dtype=bool)
-        for key, value in labels.items():
-            codes, by_value = self._codes_of(key)
-            mask &= codes == by_value.get(value, -2)
-        return mask
+def _amount(value, scale):
+    # The units of a plain number >= 0, or None to take the full check.
+    kind = type(value)
+    if kind is int:
+        return min(value * scale, units.MAX) if 0 <= value <= _INT_LIMIT \
+            else None
+    if kind is float and 0.0 <= value < math.inf:
+        return units.capacity(value, scale)
+    return None
 
-    def _codes_of(self, key):
-        # Per label key: an int code per host (-1: key absent) and the code
-        # of each value, built on first use and shared by derived tables.
-        cached = self._label_codes.get(key)
-        if cached is None:
-            by_value = {}
-            codes = np.fromiter(
-                (by_value.setdefault(labels[key], len(by_value))
-                 if key in labels else -1 for labels in self.labels),
-                dtype=np.int64, count=len(self))
-            cached = self._label_codes[key] = (codes, by_value)
-        return cached
 
-    def group_mask(self, group):
-        """Return the mask of hosts running a container of *group*."""
-        mask = self._group_masks.get(group)
-        if mask is None:
-            mask = np.fromiter((group in groups for groups in self.groups),
-                               dtype=bool, count=len(self))
-            mask.flags.writeable = False
-            self._group_masks[group] = mask
-        return mask
-
-    def overcommitted(self, rows, request):
-        """Return the first of *rows* that cannot take *request*, or None.
-
-        A row listed n times must have n times the request free, and be
-        enabled.
-        """
-        for row, times in collections.Counter(rows).items():
-            if not self.enabled[row] or any(
-                    getattr(self, name)[row] + EPSILON
-                    < times * getattr(request, name) for name in RESOURCES):
-                return row
+def _names(value):
+    if type(value) is not list and type(value) is not tuple:
         return None
-
-    def consume(self, rows, request, sign=1):
-        """Return a copy in which each of *rows* has taken *request*.
-
-        A row listed twice takes it twice: free memory, CPUs and disk drop
-        by what the request needs, the container count grows by one and the
-        request's group joins the host's groups. ``sign=-1`` gives all that
-        back instead. This table is unchanged.
-        """
-        tally = collections.Counter(rows)
-        columns = dict(self._columns)
-        for name in RESOURCES:
-            amount = getattr(request, name)
-            if amount:
-                columns[name] = column = columns[name].copy()
-                for row, times in tally.items():
-                    column[row] -= sign * times * amount
-        columns['containers'] = column = columns['containers'].copy()
-        for row, times in tally.items():
-            column[row] += sign * times
-        groups = self.groups
-        if request.group is not None:
-            groups = list(groups)
-            for row in rows:
-                groups[row] = _with_group(groups[row], request.group, sign)
-            groups = tuple(groups)
-        return HostTable(self.ids, self.labels, groups, columns, self._index,
-                         self._label_codes)
-
-    def less(self, usage):
-        """Return a copy of this table with *usage* taken from each host.
-
-        Free resources may turn negative: a node reporting less free than
-        the claims outstanding on it is overcommitted, and nothing fits.
-        """
-        columns = dict(self._columns)
-        for name in RESOURCES:
-            used = getattr(usage, name)
-            if used.any():
-                columns[name] = columns[name] - used
-        columns['containers'] = self.containers + usage.containers
-        groups = self.groups
-        if usage.groups:
-            groups = list(groups)
-            for row, extra in usage.groups.items():
-                groups[row] += tuple(extra.elements())
-            groups = tuple(groups)
-        return HostTable(self.ids, self.labels, groups, columns, self._index,
-                         self._label_codes)
-
-    def take(self, rows):
-        """Return a table of the given rows (which must stay id-sorted)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        return HostTable(tuple(self.ids[row] for row in rows),
-                         tuple(self.labels[row] for row in rows),
-                         tuple(self.groups[row] for row in rows),
-                         {name: column[rows] for name, column in
-                          self._columns.items()})
-
-    def merge(self, other):
-        """Return this table with *other*'s hosts added or replacing."""
-        replaced = self.rows_of(other.ids)
-        if len(replaced) == len(other):
-            columns = {}
-            for name, column in self._columns.items():
-                columns[name] = column.copy()
-                columns[name][replaced] = getattr(other, name)
-            labels, groups = list(self.labels), list(self.groups)
-            for row, label, group in zip(replaced, other.labels,
-                                         other.groups):
-                labels[row], groups[row] = label, group
-            return HostTable(self.ids, tuple(labels), tuple(groups), columns,
-                             self._index)
-        kept = self.without(other.ids)
-        ids = kept.ids + other.ids
-        order = sorted(range(len(ids)), key=ids.__getitem__)
-        joined = HostTable(
-            ids, kept.labels + other.labels, kept.groups + other.groups,
-            {name: np.concatenate([column, getattr(other, name)])
-             for name, column in kept._columns.items()})
-        return joined.take(order)
-
-    def without(self, host_ids):
-        """Return this table less the hosts in *host_ids*."""
-        keep = np.ones(len(self), dtype=bool)
-        keep[self.rows_of(host_ids)] = False
-        return self if keep.all() else self.take(np.flatnonzero(keep))
+    for item in value:
+        if type(item) is not str or not item:
+            return None
+    return tuple(value)
 
 
-def _with_group(groups, group, sign):
-    if sign > 0:
-        return groups + (group,)
-    at = groups.index(group)
-    return groups[:at] + groups[at + 1:]
+def _quick(data):
+    # A plain, valid report as a row, fast; None sends it to _checked,
+    # which accepts or refuses exactly what this accepts, and more.
+    if type(data) is not dict or not data.keys() <= _HOST_KEYS:
+        return None
+    get = data.get
+    host_id, memory = get('id'), get('memory_mb')
+    if type(host_id) is not str or not host_id:
+        return None
+    if type(memory) is int and 0 <= memory <= units.MAX:
+        memory_units = memory
+    else:
+        memory_units = _amount(memory, 1)
+        if memory_units is None:
+            return None
+    total = get('memory_total_mb')
+    if total is None:
+        total_units = memory_units
+    else:
+        total_units = _amount(total, 1)
+        if total_units is None or memory > total:
+            return None
+    cpus, cpus_total = get('cpus'), get('cpus_total')
+    if cpus is None:
+        if cpus_total is not None:
+            return None
+        cpus_units = cpus_total_units = units.UNLIMITED
+    else:
+        cpus_units = _amount(cpus, 1000)
+        if cpus_units is None:
+            return None
+        if cpus_total is None:
+            cpus_total_units = cpus_units
+        else:
+            cpus_total_units = _amount(cpus_total, 1000)
+            if cpus_total_units is None or cpus > cpus_total:
+                return None
+    disk = get('disk_gb')
+    if disk is None:
+        disk_units = units.UNLIMITED
+    elif type(disk) is int and 0 <= disk <= units.MAX:
+        disk_units = disk
+    else:
+        disk_units = _amount(disk, 1)
+        if disk_units is None:
+            return None
+    labels = get('labels')
+    if labels is None:
+        labels = _NO_LABELS
+    elif type(labels) is dict:
+        for key, value in labels.items():
+            if type(key) is not str or type(value) is not str:
+                return None
+        labels = types.MappingProxyType(labels.copy())
+    else:
+        return None
+    groups, consumers = get('groups'), get('consumers')
+    groups = () if groups is None else _names(groups)
+    consumers = () if consumers is None else _names(consumers)
+    containers, enabled = get('containers'), get('enabled', True)
+    if containers is None and consumers is not None:
+        containers = len(consumers)
+    if groups is None or consumers is None or type(enabled) is not bool \
+            or type(containers) is not int \
+            or not 0 <= containers <= MAX_CONTAINERS:
+        return None
+    return [host_id, memory_units, total_units, cpus_units,
+            cpus_total_units, disk_units, containers, enabled, labels, groups,
+            consumers]
 
 
-class Usage:
-    """Resources taken from each row of a table (claims, picks).
-
-    Arrays aligned with the table's rows: ``memory_mb``, ``cpus``,
-    ``disk_gb``, ``containers``; ``groups`` maps a row to a Counter of the
-    groups placed there.
-    """
-
-    def __init__(self, size):
-        for name in RESOURCES:
-            setattr(self, name, np.zeros(size))
-        self.containers = np.zeros(size, dtype=np.int64)
-        self.groups = {}
-
-    def add(self, rows, request, sign=1):
-        """Add (or with ``sign=-1`` take back) *request* on each of rows."""
-        for row in rows:
-            for name in RESOURCES:
-                getattr(self, name)[row] += sign * getattr(request, name)
-            self.containers[row] += sign
-            if request.group is not None:
-                counter = self.groups.setdefault(row, collections.Counter())
-                counter[request.group] += sign
-                if not +counter:
-                    del self.groups[row]
-            if not self.containers[row]:
-                for name in RESOURCES:
-                    getattr(self, name)[row] = 0.0  # no float residue
-
-    def holds(self, row, request):
-        """Whether row's usage includes one placement of *request*."""
-        return bool(
-            self.containers[row] >= 1
-            and all(getattr(self, name)[row] + EPSILON
-                    >= getattr(request, name) for name in RESOURCES)
-            and (request.group is None
-                 or self.groups.get(row, {}).get(request.group, 0) >= 1))
-
-    def realign(self, old, new):
-        """Return this usage of table *old* for table *new*, row by id.
-
-        Usage of hosts that are not in *new* is dropped.
-        """
-        if new.ids is old.ids:
-            return self
-        usage = Usage(len(new))
-        for row in np.flatnonzero(self.containers):
-            target = new.rows_of([old.ids[row]])
-            for name in RESOURCES + ('containers',):
-                getattr(usage, name)[target] = getattr(self, name)[row]
-            if target and row in self.groups:
-                usage.groups[target[0]] = self.groups[row]
-        return usage
+BULK = 256
+"""From this many reports at once, they are checked column by column."""
+_NONE = type(None)
 
 
-def _fields_of(instance):
-    return {field.name: getattr(instance, field.name)
-            for field in dataclasses.fields(instance)}
+def _bulk(data):
+    # A list of plain, valid reports checked column by column with NumPy;
+    # None when anything is unusual, and the reports are then checked one
+    # by one (which finds and names what is wrong). Accepts exactly what
+    # _quick does, with the same result.
+    if set(map(type, data)) != {dict} or \
+            not all(item.keys() <= _HOST_KEYS for item in data):
+        return None
+    present = set().union(*map(dict.keys, data))
+    column = {field: [item.get(field) for item in data]
+              if field in present else [None] * len(data)
+              for field in HOST_FIELDS}
+    ids = column['id']
+    if set(map(type, ids)) != {str} or not all(ids) or \
+            len(set(ids)) != len(ids):
+        return None
+    numbers = {}
+    for field in _AMOUNTS + ('containers',):
+        values = column[field]
+        kinds = set(map(type, values))
+        if not kinds <= ({int, _NONE} if field == 'containers' else
+                         {int, float, _NONE}):
+            return None
+        try:
+            array = np.array(values, dtype=float)
+        except OverflowError:
+            return None
+        missing = values.count(None)
+        if np.count_nonzero(np.isnan(array)) != missing or \
+                np.nanmin(array, initial=0.0) < 0 or \
+                np.nanmax(array, initial=0.0) > _INT_LIMIT:
+            return None
+        numbers[field] = array, (np.isnan(array) if missing else None)
+    memory, absent = numbers['memory_mb']
+    if absent is not None:
+        return None
+    total, absent = numbers['memory_total_mb']
+    if absent is not None:
+        total = np.where(absent, memory, total)
+    cpus, no_cpus = numbers['cpus']
+    cpus_total, absent = numbers['cpus_total']
+    if no_cpus is not None:
+        if absent is None or (no_cpus & ~absent).any():
+            return None
+        cpus = np.where(no_cpus, np.inf, cpus)
+    if absent is not None:
+        cpus_total = np.where(absent, cpus, cpus_total)
+    if (memory > total).any() or (cpus > cpus_total).any():
+        return None
+    disk, absent = numbers['disk_gb']
+    if absent is not None:
+        disk = np.where(absent, np.inf, disk)
+    # Nodes share a few label sets: each distinct one is checked and
+    # stored once.
+    shared, labels = {None: _NO_LABELS}, column['labels']
+    for at, value in enumerate(labels):
+        try:
+            labels[at] = shared[None if value is None else
+                                tuple(value.items())]
+        except KeyError:
+            if type(value) is not dict or not set(map(
+                    type, itertools.chain.from_iterable(value.items()))) \
+                    <= {str}:
+                return None
+            labels[at] = shared[tuple(value.items())] = \
+                types.MappingProxyType(value.copy())
+        except (TypeError, AttributeError):
+            return None
+    names = {}
+    for field in ('groups', 'consumers'):
+        names[field] = [() if value is None else _names(value)
+                        for value in column[field]]
+        if None in names[field]:
+            return None
+    containers, absent = numbers['containers']
+    if absent is not None:
+        containers = np.where(absent, [len(consumers) for consumers in
+                                       names['consumers']], containers)
+    enabled = column['enabled']
+    if not set(map(type, enabled)) <= {bool, _NONE}:
+        return None
+    if (containers > MAX_CONTAINERS).any():
+        return None
+    amounts = {name: units.capacities(values, units.SCALES[name]).tolist()
+               for name, values in zip(_AMOUNTS, (memory, total, cpus,
+                                                  cpus_total, disk))}
+    return Reports(ids, amounts, containers.astype(np.int64).tolist(),
+                   [value is not False for value in enabled], labels,
+                   names['groups'], names['consumers'])
 
 
-def _parse_host(data, position):
+def _checked(data, position):
+    # Every check, with a message naming the host, field and what is
+    # accepted; returns the row as _quick does.
     if isinstance(data, Host):
-        return _fields_of(data)
+        data = data.to_dict()
     where = f'host {position}'
     error = exceptions.InvalidHostData
     if not isinstance(data, collections.abc.Mapping):
@@ -434,7 +436,7 @@ def _parse_host(data, position):
             host[field] = default(host) if callable(default) else default
         elif field == 'labels':
             host[field] = validate.labels(value, where, error)
-        elif field == 'groups':
+        elif field in ('groups', 'consumers'):
             host[field] = validate.names(value, field, where, error)
         elif field == 'enabled':
             if not isinstance(value, bool):
@@ -451,24 +453,30 @@ def _parse_host(data, position):
             host[field] = int(validate.number(value, field, where, error))
         else:
             host[field] = validate.number(value, field, where, error)
+    if data.get('containers') is None:
+        host['containers'] = len(host['consumers'])
     for free, total in (('memory_mb', 'memory_total_mb'),
                         ('cpus', 'cpus_total')):
         if host[free] > host[total]:
             raise error(f'{where}: {free} ({host[free]:g}) is more than '
                         f'{total} ({host[total]:g})')
-    return host
+    return ([host_id] + [units.capacity(host[name], units.SCALES[name])
+                         for name in _AMOUNTS]
+            + [host['containers'], host['enabled'], host['labels'],
+               host['groups'], host['consumers']])
 
 
-def parse_hosts(data):
-    """Validate hosts and return them as a :class:`HostTable`.
+def parse_reports(data):
+    """Validate node reports and return them as :class:`Reports`.
 
-    :param data: a list of host mappings (or :class:`Host` objects), a
-        mapping ``{"hosts": [...]}``, or a :class:`HostTable` (returned
-        as it is).
+    :param data: a list of host mappings (or
+        :class:`~sora.scheduler.host_table.Host` objects, validated as
+        mappings), a mapping ``{"hosts": [...]}``, or a
+        :class:`HostTable`. Besides the host fields, a report may list
+        ``consumers``: the ids of the containers running on the node
+        (``containers`` defaults to how many there are).
     :raises InvalidHostData: naming the host (position and id) and field.
     """
-    if isinstance(data, HostTable):
-        return data
     if isinstance(data, collections.abc.Mapping) and set(data) == {'hosts'}:
         data = data['hosts']
     if (isinstance(data, (str, bytes, collections.abc.Mapping))
@@ -476,16 +484,33 @@ def parse_hosts(data):
         raise exceptions.InvalidHostData(
             'hosts must be a list of hosts or {"hosts": [...]}, '
             f'got {validate.show(data)}')
+    if type(data) is list and len(data) >= BULK:
+        reports = _bulk(data)
+        if reports is not None:
+            return reports
     rows, seen = [], {}
     for position, item in enumerate(data):
-        row = _parse_host(item, position)
-        first = seen.setdefault(row['id'], position)
+        row = _quick(item) or _checked(item, position)
+        first = seen.setdefault(row[0], position)
         if first != position:
             raise exceptions.InvalidHostData(
-                f'host {position} (id {row["id"]!r}): duplicate id, '
+                f'host {position} (id {row[0]!r}): duplicate id, '
                 f'already used by host {first}')
         rows.append(row)
-    return HostTable._from_rows(rows)
+    return Reports._of_rows(rows)
+
+
+def parse_hosts(data):
+    """Validate hosts and return them as a :class:`HostTable`, by id.
+
+    :param data: as for :func:`parse_reports`; a :class:`HostTable` is
+        returned as it is (tables are read-only and only ever built from
+        validated data).
+    :raises InvalidHostData: naming the host (position and id) and field.
+    """
+    if isinstance(data, HostTable):
+        return data
+    return parse_reports(data).table()
 
 
 def load_hosts(path, limit=None):
@@ -534,43 +559,6 @@ def _too_large(path, limit):
     raise exceptions.InvalidHostData(
         f'hosts file {path} is larger than {limit // 2**20} MiB, the most '
         'sora-scheduler reads')
-
-
-def parse_request(data):
-    """Validate a request and return it as a :class:`Request`.
-
-    :param data: a mapping of the optional fields of :class:`Request`;
-        ``None`` (no constraint) or a :class:`Request` (returned as it is).
-    :raises InvalidRequest: naming the field and what is accepted.
-    """
-    if isinstance(data, Request):
-        return data
-    if data is None:
-        return Request()
-    error = exceptions.InvalidRequest
-    validate.check_fields(data, REQUEST_FIELDS, 'request', error)
-    fields = {}
-    for field, value in data.items():
-        if value is None:
-            continue
-        if field == 'labels':
-            fields[field] = validate.labels(value, 'request', error)
-        elif field in ('same_host', 'different_host'):
-            fields[field] = validate.names(value, field, 'request', error)
-        elif field in ('group', 'group_policy'):
-            fields[field] = validate.name(value, field, 'request', error)
-        else:
-            fields[field] = validate.number(value, field, 'request', error)
-    policies = ' or '.join(GROUP_POLICIES)
-    if fields.get('group_policy', GROUP_POLICIES[0]) not in GROUP_POLICIES:
-        raise error(f'request: group_policy must be {policies}, got '
-                    f'{validate.show(fields["group_policy"])}')
-    if 'group' in fields and 'group_policy' not in fields:
-        raise error(f'request: group {fields["group"]!r} needs a '
-                    f'group_policy ({policies})')
-    if 'group_policy' in fields and 'group' not in fields:
-        raise error('request: group_policy needs a group to apply to')
-    return Request(**fields)
 
 
 def hosts_from_seed(data):

@@ -19,8 +19,10 @@ HostManager it also tracks hosts between decisions (node reports in,
 claims out) in a :class:`~sora.scheduler.host_store.HostStore`.
 """
 
+import collections.abc
 import operator
 import threading
+import uuid
 import weakref
 
 from oslo_config import cfg
@@ -52,19 +54,21 @@ class SchedulerManager:
         global ``cfg.CONF`` when omitted. Sora's options are registered on
         it (idempotently) and ``[DEFAULT] scheduler_driver`` names the
         driver, an entry point in the ``sora.scheduler`` namespace.
-    :param store: the :class:`~host_store.HostStore` of tracked hosts; a
-        new in-process :class:`~host_store.MemoryHostStore` by default.
-    :raises DriverNotFound: no driver of that name is installed.
-    :raises DriverLoadError: the driver fails to import or to build, or
-        several distributions register its name.
+    :param store: the :class:`~host_store.HostStore` of tracked hosts and
+        claims; by default the one ``[scheduler] host_store`` names (an
+        entry point in ``sora.scheduler.host_stores``).
+    :raises DriverNotFound: no driver (or host store) of that name is
+        installed.
+    :raises DriverLoadError: the driver (or host store) fails to import or
+        to build, or several distributions register its name.
     :raises InvalidConfig: an option has a bad value.
     """
 
     def __init__(self, conf=None, store=None):
         self.conf = cfg.CONF if conf is None else conf
-        self.store = host_store.MemoryHostStore() if store is None else store
         self._followers = _Followers.of(self.conf)
         sora_conf.register_opts(self.conf)
+        self.store = host_store.load(self.conf) if store is None else store
         self._lock = threading.Lock()
         self._error = None
         self._active = self._build()
@@ -169,39 +173,51 @@ class SchedulerManager:
     def update_hosts(self, hosts):
         """Add or replace tracked hosts by id (node reports).
 
+        A report may list ``consumers``, the ids of the containers running
+        on the node: the claims of those consumers are settled (dropped),
+        since the report now counts what they use.
+
         :param hosts: as for :meth:`select_destinations`.
         :raises InvalidHostData: a host is malformed; nothing is changed.
         """
-        self.store.update(host_state.parse_hosts(hosts))
+        self.store.update(host_state.parse_reports(hosts))
 
     def remove_host(self, host_id):
-        """Stop tracking a host, and its claims.
+        """Stop tracking a host, and drop its claims.
 
         :raises InvalidRequest: no tracked host has that id.
         """
         self.store.remove(_check_id(host_id))
 
-    def release(self, host_id, request):
-        """Give back what a claim of *request* took on *host_id*.
+    def release(self, consumer):
+        """Drop the claim of *consumer* (its container did not start).
 
-        :raises InvalidRequest: unknown host, malformed request, or no such
-            claim on the host; nothing is changed.
+        :raises InvalidRequest: no claim is held for that consumer; nothing
+            is changed.
         """
-        self.store.release(_check_id(host_id),
-                           host_state.parse_request(request))
+        self.store.release(_check_id(consumer, 'consumer id'))
+
+    def claims(self):
+        """Return the outstanding claims, oldest first.
+
+        Each a :class:`~sora.scheduler.claims.Claim`: ``consumer``,
+        ``host``, ``memory_mb``, ``cpus``, ``disk_gb``, ``group`` and
+        ``age`` (seconds).
+        """
+        return self.store.claims()
 
     def hosts(self):
         """Return the tracked hosts, claims deducted (a read-only table)."""
         return self.store.hosts()
 
     def select_destinations(self, request, hosts=None, count=1,
-                            dry_run=False):
+                            dry_run=False, consumers=None):
         """Return the ids of ``count`` hosts for ``request``, best first.
 
         Without ``hosts``, the decision is made on the tracked hosts and
-        claims the request on each chosen host (unless ``dry_run``), as one
-        atomic step. With ``hosts``, it is made on those and nothing is
-        tracked or claimed.
+        (unless ``dry_run``) each placement claims the request on its host
+        under a consumer id, as one atomic step. With ``hosts``, it is
+        made on those and nothing is tracked or claimed.
 
         :param request: a mapping (see :func:`host_state.parse_request`),
             a :class:`~host_state.Request` or ``None``.
@@ -209,17 +225,29 @@ class SchedulerManager:
             :class:`~host_state.HostTable`; ``None`` for the tracked hosts.
         :param count: how many containers to place; all or nothing.
         :param dry_run: decide but claim nothing.
-        :raises InvalidRequest: the request or count is malformed.
+        :param consumers: the consumer id of each placement (the
+            containers' uuids): ``count`` distinct non-empty strings. When
+            omitted, a uuid4 is generated for each.
+        :returns: a :class:`Destinations`, the list of host ids, whose
+            ``consumers`` attribute lists the consumer id of each placement
+            (empty when nothing was claimed).
+        :raises InvalidRequest: the request, count or consumers are
+            malformed, or a consumer already holds a claim.
         :raises InvalidHostData: a host is malformed.
         :raises NoValidHost: fewer than ``count`` placements exist.
         """
         count = _check_number(count, 'count', MAX_COUNT)
         request = host_state.parse_request(request)
+        consumers = _check_consumers(consumers, count)
         if hosts is not None or dry_run:
             table = self._table(hosts)
-            return self._decide(request, table, count)
-        return self.store.place(
-            request, lambda table: self._decide(request, table, count))
+            return Destinations(self._decide(request, table, count))
+        if consumers is None:
+            consumers = [str(uuid.uuid4()) for _ in range(count)]
+        chosen = self.store.place(
+            request, consumers,
+            lambda table: self._decide(request, table, count))
+        return Destinations(chosen, consumers)
 
     def explain(self, request, hosts=None, top=5, count=None):
         """Return how the driver ranks hosts for *request*; claims nothing.
@@ -369,11 +397,46 @@ def _parsed(conf):
     return 'config_file' in conf
 
 
-def _check_id(host_id):
-    if not isinstance(host_id, str) or not host_id:
+class Destinations(list):
+    """Host ids, best first, and the consumer id claimed on each.
+
+    :ivar consumers: the consumer id of each placement, in the same order
+        (empty when nothing was claimed).
+    """
+
+    def __init__(self, host_ids, consumers=()):
+        super().__init__(host_ids)
+        self.consumers = list(consumers)
+
+
+def _check_id(value, what='host id'):
+    if not isinstance(value, str) or not value:
         raise exceptions.InvalidRequest(
-            f'a host id is a non-empty string, got {host_id!r:.60}')
-    return host_id
+            f'a {what} is a non-empty string, got {value!r:.60}')
+    return value
+
+
+def _check_consumers(consumers, count):
+    if consumers is None:
+        return None
+    if isinstance(consumers, (str, bytes, collections.abc.Mapping)) or \
+            not isinstance(consumers, collections.abc.Iterable):
+        raise exceptions.InvalidRequest(
+            f'consumers must be a list of {count} consumer ids, got '
+            f'{consumers!r:.60}')
+    consumers = [_check_id(consumer, 'consumer id')
+                 for consumer in consumers]
+    if len(consumers) != count:
+        raise exceptions.InvalidRequest(
+            f'consumers lists {len(consumers)} ids for {count} '
+            'placements; give one per placement')
+    if len(set(consumers)) != count:
+        repeated = next(consumer for consumer in consumers
+                        if consumers.count(consumer) > 1)
+        raise exceptions.InvalidRequest(
+            f'consumer {repeated!r} is listed twice; a consumer id names '
+            'one container')
+    return consumers
 
 
 def _check_number(value, name, most):

@@ -22,6 +22,7 @@ from oslo_config import generator
 from sora import conf as sora_conf
 from sora.conf import filter_scheduler
 from sora.conf import opts
+from sora.conf import tracking
 from sora.scheduler import exceptions
 from tests import base
 
@@ -96,9 +97,10 @@ class OptionsTest(base.TestCase):
         # The generator and the docs take a group's help from the OptGroup:
         # a bare group name left [filter_scheduler] undocumented.
         groups = [group for group, _ in opts.list_opts()]
-        self.assertEqual(['DEFAULT', filter_scheduler.filter_scheduler_group],
-                         groups)
+        self.assertEqual(['DEFAULT', filter_scheduler.filter_scheduler_group,
+                          tracking.scheduler_group], groups)
         self.assertIn('The "filter" scheduler driver', groups[1].help)
+        self.assertIn('claims', groups[2].help)
 
     def test_registered_group_is_the_listed_definition(self):
         first, second = cfg.ConfigOpts(), cfg.ConfigOpts()
@@ -147,7 +149,7 @@ class ShippedConfigTest(base.TestCase):
         self.assertIn('#debug = false', fresh)
         self.assertIn('[filter_scheduler]\n# The "filter" scheduler driver',
                       fresh)
-        self.assertEqual(['[DEFAULT]', '[filter_scheduler]'],
+        self.assertEqual(['[DEFAULT]', '[filter_scheduler]', '[scheduler]'],
                          [head.splitlines()[0] for head, _ in
                           namespace_parts(fresh, 'sora')])
         self.assertEqual(namespace_parts(fresh, 'sora'),

@@ -11,15 +11,25 @@
 # under the License.
 
 import copy
+import dataclasses
 import json
 import math
 import operator
 
+import hypothesis
+from hypothesis import strategies as st
+
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import units
 from sora.scheduler import validate
 from tests import base
 
+_VALID = st.one_of(st.none(), st.integers(0, 2 ** 20), st.floats(0, 1e6),
+                   st.sampled_from([0.1, 0.3, 0.1 + 0.2, 2.5, 1e-12]))
+NUMBERS = st.one_of(_VALID, _VALID, _VALID, _VALID, st.integers(-1, 2 ** 60),
+                    st.floats(allow_nan=True, allow_infinity=True),
+                    st.booleans(), st.just('1'))
 FULL_HOST = {"id": "node-1", "memory_mb": 2048, "memory_total_mb": 8192,
              "cpus": 3.5, "cpus_total": 8, "disk_gb": 120, "containers": 7,
              "labels": {"zone": "az1", "ssd": "true"}, "groups": ["web"],
@@ -166,7 +176,7 @@ class ParseRequestTest(base.TestCase):
         self.assertEqual(empty, host_state.parse_request(None))
         self.assertEqual((0, 0, 0, {}), (empty.memory_mb, empty.cpus,
                                          empty.disk_gb, dict(empty.labels)))
-        self.assertIs(request, host_state.parse_request(request))
+        self.assertEqual(request, host_state.parse_request(request))
 
     def test_placement_extras(self):
         data = {'same_host': ['a', 'b'], 'different_host': ['c'],
@@ -291,60 +301,173 @@ class HostTableTest(base.TestCase):
         self.assertEqual([0, 0, 0], list(self.table.containers))
         self.assertEqual(['c'], self.ids(self.table.group_mask('db')))
 
-    def test_merge_replaces_and_adds_by_id(self):
-        update = host_state.parse_hosts([
-            {'id': 'b', 'memory_mb': 1, 'labels': {'zone': 'az3'}},
-            {'id': 'aa', 'memory_mb': 2}])
-        merged = self.table.merge(update)
-        self.assertEqual(('a', 'aa', 'b', 'c'), merged.ids)
-        self.assertEqual([1024, 2, 1, 8192], list(merged.memory_mb))
-        self.assertEqual(1, merged.row_of('aa'))
-        self.assertEqual(['b'], [merged.ids[row] for row in range(4)
-                                 if merged.label_mask({'zone': 'az3'})[row]])
-        replaced = self.table.merge(host_state.parse_hosts(
-            [{'id': 'c', 'memory_mb': 5, 'groups': ['cache']}]))
-        self.assertIs(self.table.ids, replaced.ids)
-        self.assertEqual([1024, 4096, 5], list(replaced.memory_mb))
-        self.assertEqual(['c'], self.ids(replaced.group_mask('cache')))
-        self.assertEqual([], self.ids(replaced.label_mask({'zone': 'az1',
-                                                           'ssd': 'true'})))
-        self.assertEqual([1024, 4096, 8192], list(self.table.memory_mb))
+    def test_best_breaks_ties_by_id_whatever_the_row_order(self):
+        table = host_state.parse_hosts([{'id': 'c', 'memory_mb': 1},
+                                        {'id': 'a', 'memory_mb': 1},
+                                        {'id': 'b', 'memory_mb': 2}])
+        rows = [table.row_of(host_id) for host_id in 'cba']
+        self.assertEqual([table.row_of('a')],
+                         table.best(rows, [5.0, 5.0, 5.0]))
+        self.assertEqual(['b', 'a', 'c'], [table.ids[row] for row in
+                                           table.best(rows, [0, 1, 0], 3)])
+        self.assertEqual(['a', 'c'], [table.ids[row] for row in
+                                      table.best(rows[::2], [0, 0], 5)])
+        self.assertEqual([], table.best([], [], 2))
 
-    def test_without(self):
-        smaller = self.table.without(['b', 'zz'])
-        self.assertEqual(('a', 'c'), smaller.ids)
-        self.assertEqual([1024, 8192], list(smaller.memory_mb))
-        self.assertEqual(1, smaller.row_of('c'))
-        self.assertIs(self.table, self.table.without(['zz']))
+    def test_overcommitted_is_exact(self):
+        table = host_state.parse_hosts([{'id': 'a', 'memory_mb': 1,
+                                         'cpus': 0.3}])
+        request = host_state.Request(cpus=0.1)
+        self.assertIsNone(table.overcommitted([0, 0, 0], request))
+        self.assertEqual(0, table.overcommitted([0, 0, 0, 0], request))
+        after = table.consume([0, 0], request)
+        self.assertEqual(0.1, after[0].cpus)
+        self.assertIsNone(after.overcommitted([0], request))
+        self.assertEqual(0.0, after.consume([0], request)[0].cpus)
+
+    def test_columns_cannot_be_made_writeable(self):
+        tables = [self.table, self.table.consume(
+            [0], host_state.Request(memory_mb=1, group='x',
+                                    group_policy='affinity'))]
+        for table in tables:
+            for name in ('memory_mb', 'cpus', 'containers', 'enabled',
+                         'id_rank'):
+                column = getattr(table, name)
+                self.assertRaises(ValueError, setattr, column.flags,
+                                  'writeable', True)
+                self.assertRaises(ValueError, column.__setitem__, 0, 1)
+            self.assertRaises(TypeError, operator.setitem, table.ids, 0, 'z')
 
 
-class UsageTest(base.TestCase):
+class UnitsTest(base.TestCase):
 
-    def test_add_holds_and_take_back(self):
-        request = host_state.Request(memory_mb=0.1, cpus=0.2,
-                                     group='web', group_policy='affinity')
-        usage = host_state.Usage(2)
-        usage.add([1, 1, 1], request)
-        self.assertTrue(usage.holds(1, request))
-        self.assertFalse(usage.holds(0, request))
-        self.assertFalse(usage.holds(1, host_state.Request(memory_mb=1)))
-        usage.add([1, 1, 1], request, sign=-1)
-        self.assertEqual([0, 0], list(usage.memory_mb))
-        self.assertEqual([0, 0], list(usage.cpus))
-        self.assertEqual({}, usage.groups)
-        self.assertFalse(usage.holds(1, request))
+    def test_requests_round_up_and_hosts_down(self):
+        self.assertEqual(100, units.need(0.1, 1000))
+        self.assertEqual(101, units.need(0.1001, 1000))
+        self.assertEqual(1, units.need(1e-9, 1000))
+        self.assertEqual(300, units.capacity(0.1 + 0.2, 1000))
+        self.assertEqual(300, units.capacity(0.3009, 1000))
+        self.assertEqual(2048, units.capacity(2048.9, 1))
+        self.assertEqual(units.UNLIMITED, units.capacity(math.inf, 1000))
+        self.assertEqual(units.MAX, units.capacity(1e300, 1))
+        self.assertEqual(units.MAX + 1, units.need(1e300, 1))
+        self.assertEqual(math.inf, units.documented(units.UNLIMITED - 5, 1))
 
-    def test_realign_follows_ids(self):
-        old = host_state.parse_hosts([{'id': 'b', 'memory_mb': 1},
-                                      {'id': 'c', 'memory_mb': 1}])
-        usage = host_state.Usage(2)
-        usage.add([0, 1, 1], host_state.Request(memory_mb=1))
-        new = old.merge(host_state.parse_hosts([{'id': 'a', 'memory_mb': 1}]))
-        moved = usage.realign(old, new)
-        self.assertEqual([0, 1, 2], list(moved.memory_mb))
-        self.assertEqual([0, 1, 2], list(moved.containers))
-        dropped = usage.realign(old, old.without(['b']))
-        self.assertEqual([2], list(dropped.memory_mb))
+    def test_fractions_of_a_cpu_add_up_exactly(self):
+        hosts = host_state.parse_hosts([{'id': 'a', 'memory_mb': 1,
+                                         'cpus': 0.3}])
+        request = host_state.parse_request({'cpus': 0.1})
+        self.assertEqual(0.1, request.cpus)
+        self.assertEqual((0, 100, 0), request.units)
+        self.assertIsNone(hosts.overcommitted([0] * 3, request))
+        odd = host_state.parse_request({'cpus': 1 / 3, 'memory_mb': 0.5})
+        self.assertEqual((1, 334, 0), odd.units)
+        self.assertEqual((1.0, 0.334), (odd.memory_mb, odd.cpus))
+
+    @hypothesis.given(st.floats(0, 1e9), st.sampled_from([1, 1000]))
+    def test_rounding_is_safe_and_vectorised_agrees(self, value, scale):
+        have, need = units.capacity(value, scale), units.need(value, scale)
+        self.assertLessEqual(have, need)
+        self.assertLessEqual(need - have, 1)
+        self.assertLessEqual(units.documented(have, scale), value * (
+            1 + 1e-12))
+        self.assertEqual(have, int(units.capacities([value], scale)[0]))
+        self.assertEqual(have, units.of(units.documented(have, scale),
+                                        scale))
+
+
+class ObjectsAreValidatedTest(base.TestCase):
+    """Objects passed where mappings are accepted are checked as strictly."""
+
+    def test_request_objects(self):
+        error = self.assertRaises(exceptions.InvalidRequest,
+                                  host_state.Request, memory_mb=-4000)
+        self.assertIn('memory_mb must be a finite number >= 0', str(error))
+        self.assertRaises(exceptions.InvalidRequest, host_state.Request,
+                          cpus=math.nan)
+        self.assertRaises(exceptions.InvalidRequest, host_state.Request,
+                          group='web')
+        request = host_state.Request(memory_mb=1)
+        object.__setattr__(request, 'memory_mb', -4000.0)
+        self.assertRaises(exceptions.InvalidRequest,
+                          host_state.parse_request, request)
+        object.__setattr__(request, 'memory_mb', 1)
+        object.__setattr__(request, 'labels', {'zone': 7})
+        self.assertRaises(exceptions.InvalidRequest,
+                          host_state.parse_request, request)
+
+    def test_host_objects(self):
+        host = host_state.parse_hosts([FULL_HOST])[0]
+        for field, value in (('memory_mb', math.nan), ('cpus', -1.0),
+                             ('containers', 1.5), ('labels', {'a': 1}),
+                             ('enabled', 'yes')):
+            with self.subTest(field=field):
+                bad = dataclasses.replace(host, **{field: value})
+                error = self.assertRaises(exceptions.InvalidHostData,
+                                          host_state.parse_hosts, [bad])
+                self.assertIn(field, str(error))
+
+
+class ReportsTest(base.TestCase):
+
+    def test_consumers_count_the_containers(self):
+        reports = host_state.parse_reports([
+            {'id': 'a', 'memory_mb': 1, 'consumers': ['c1', 'c2']},
+            {'id': 'b', 'memory_mb': 1, 'consumers': ['c3'],
+             'containers': 5}])
+        self.assertEqual([('c1', 'c2'), ('c3',)], reports.consumers)
+        self.assertEqual([2, 5], reports.containers)
+        self.assertEqual([{'id': 'a', 'memory_mb': 1.0,
+                           'memory_total_mb': 1.0, 'containers': 2,
+                           'labels': {}, 'groups': [], 'enabled': True,
+                           'consumers': ['c1', 'c2']}],
+                         reports.to_dicts()[:1])
+        for consumers, message in (('c1', 'consumers must be a list'),
+                                   ([''], 'each of consumers must be a '
+                                          'non-empty string')):
+            error = self.assertRaises(
+                exceptions.InvalidHostData, host_state.parse_reports,
+                [{'id': 'a', 'memory_mb': 1, 'consumers': consumers}])
+            self.assertIn(message, str(error))
+
+    def test_huge_container_counts_are_refused(self):
+        error = self.assertRaises(
+            exceptions.InvalidHostData, host_state.parse_reports,
+            [{'id': 'a', 'memory_mb': 1, 'containers': 2 ** 63 - 1}])
+        self.assertIn('containers must be at most', str(error))
+
+    @hypothesis.given(st.lists(st.fixed_dictionaries({
+        'memory_mb': NUMBERS}, optional={
+        'memory_total_mb': NUMBERS, 'cpus': NUMBERS,
+        'cpus_total': NUMBERS, 'disk_gb': NUMBERS,
+        'containers': st.one_of(st.none(), st.integers(-1, 2 ** 32),
+                                st.booleans()),
+        'enabled': st.one_of(st.none(), st.booleans(), st.just(1)),
+        'labels': st.one_of(st.none(), st.dictionaries(
+            st.sampled_from(['zone', 'ssd']),
+            st.one_of(st.sampled_from(['a', 'b']), st.integers()))),
+        'groups': st.one_of(st.none(), st.lists(st.sampled_from(
+            ['web', '']))),
+        'consumers': st.one_of(st.none(), st.lists(st.sampled_from(
+            ['c1', 'c2']), unique=True))}), min_size=1, max_size=4))
+    def test_checking_in_bulk_agrees_with_one_by_one(self, hosts):
+        padding = [{'id': f'pad{n}', 'memory_mb': n, 'cpus': n / 10,
+                    'labels': {'zone': 'a'}} for n in range(
+                        host_state.BULK)]
+        data = padding + [dict(host, id=f'h{n}')
+                          for n, host in enumerate(hosts)]
+        try:
+            expected = host_state.Reports._of_rows(
+                [host_state._quick(item) or host_state._checked(item, at)
+                 for at, item in enumerate(data)])
+        except exceptions.InvalidHostData:
+            expected = None
+        self.assertEqual(expected, host_state._bulk(data) or expected)
+        if expected is None:
+            self.assertRaises(exceptions.InvalidHostData,
+                              host_state.parse_reports, data)
+        else:
+            self.assertEqual(expected, host_state.parse_reports(data))
 
 
 class SeedDataTest(base.TestCase):

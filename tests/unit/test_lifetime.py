@@ -181,11 +181,11 @@ class ApiEdgesTest(base.TestCase):
         self.assertEqual(['big', 'idle'], [
             entry['id'] for entry in self.mgr.explain({}, top=2)['ranking']])
 
-    def test_host_ids_must_be_strings(self):
+    def test_host_and_consumer_ids_must_be_strings(self):
         for host_id in (['big'], None, 7, ''):
             with self.subTest(host_id=host_id):
                 self.assertRaises(exceptions.InvalidRequest,
                                   self.mgr.remove_host, host_id)
                 self.assertRaises(exceptions.InvalidRequest,
-                                  self.mgr.release, host_id, {})
+                                  self.mgr.release, host_id)
         self.assertEqual(2, len(self.mgr.hosts()))

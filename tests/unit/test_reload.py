@@ -50,8 +50,8 @@ class ReloadTestCase(base.TestCase):
 class ReloadTest(ReloadTestCase):
 
     def test_new_driver_swapped_in_and_tracked_state_kept(self):
-        self.assertEqual(['big'], self.mgr.select_destinations(
-            {'memory_mb': 1024}))
+        placed = self.mgr.select_destinations({'memory_mb': 1024})
+        self.assertEqual(['big'], placed)
         self.rewrite(FILTER)
         self.mgr.reload()
         self.assertEqual('filter', self.mgr.driver_name)
@@ -60,7 +60,8 @@ class ReloadTest(ReloadTestCase):
         self.assertEqual({'big': 7168, 'idle': 1024},
                          {host.id: host.memory_mb
                           for host in self.mgr.hosts()})
-        self.mgr.release('big', {'memory_mb': 1024})
+        self.mgr.release(placed.consumers[0])
+        self.assertEqual(8192, self.mgr.hosts()[0].memory_mb)
 
     def test_multiplier_change_rebuilds_the_driver(self):
         self.rewrite(FILTER)
@@ -154,10 +155,10 @@ class ReloadUnderLoadTest(ReloadTestCase):
         def work():
             while not stop.is_set():
                 try:
-                    [host_id] = self.mgr.select_destinations(
+                    placed = self.mgr.select_destinations(
                         {'memory_mb': 64})
-                    self.mgr.release(host_id, {'memory_mb': 64})
-                    done.append(host_id)
+                    self.mgr.release(placed.consumers[0])
+                    done.append(placed[0])
                 except Exception as error:  # recorded, then asserted
                     failures.append(error)
 

@@ -1,0 +1,112 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Claims: capacity a decision holds on its host until reports count it.
+
+Each placement on tracked hosts is one claim, keyed by its consumer id
+(the container's uuid). A claim ends when a node report lists its
+consumer (settled: the report already counts the container), when it is
+released, or when it expires ``[scheduler] claim_timeout`` seconds after
+it was made. :class:`Ledger` keeps the outstanding ones, oldest first.
+"""
+
+import collections
+import dataclasses
+
+from sora.scheduler import units
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Claim:
+    """One outstanding claim, as ``SchedulerManager.claims()`` lists it.
+
+    :ivar consumer: the consumer id it is held for.
+    :ivar host: the id of the host it holds resources on.
+    :ivar memory_mb: memory held, in MB.
+    :ivar cpus: CPUs held.
+    :ivar disk_gb: disk held, in GB.
+    :ivar group: the group of the container, or ``None``; it counts for
+        (anti-)affinity while the claim is outstanding.
+    :ivar age: seconds since the claim was made.
+    """
+
+    consumer: str
+    host: str
+    memory_mb: float
+    cpus: float
+    disk_gb: float
+    group: str
+    age: float
+
+    def to_dict(self):
+        """Return the claim as a JSON-ready mapping."""
+        return dataclasses.asdict(self)
+
+
+Entry = collections.namedtuple('Entry', 'consumer host needs group made')
+"""A claim in the ledger: *needs* are whole units in the order of
+:data:`units.RESOURCES`; *made* is the store's clock when it was made."""
+
+
+class Ledger:
+    """The outstanding claims, by consumer, in the order they were made.
+
+    Not thread-safe: its store serialises access.
+    """
+
+    def __init__(self):
+        self._entries = collections.OrderedDict()
+        self._by_host = collections.defaultdict(set)
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __contains__(self, consumer):
+        return consumer in self._entries
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def add(self, entry):
+        """Record *entry*, which must be the newest claim."""
+        self._entries[entry.consumer] = entry
+        self._by_host[entry.host].add(entry.consumer)
+
+    def pop(self, consumer):
+        """Remove and return the claim of *consumer*, or ``None``."""
+        entry = self._entries.pop(consumer, None)
+        if entry is not None:
+            consumers = self._by_host[entry.host]
+            consumers.discard(consumer)
+            if not consumers:
+                del self._by_host[entry.host]
+        return entry
+
+    def oldest(self):
+        """Return the oldest outstanding claim, or ``None``."""
+        return next(iter(self._entries.values()), None)
+
+    def of_host(self, host_id):
+        """Return the consumers holding claims on *host_id*."""
+        return list(self._by_host.get(host_id, ()))
+
+    def listing(self, now):
+        """Return every outstanding claim as a :class:`Claim`, oldest first.
+
+        :param now: the clock's time, for the claims' ages.
+        """
+        return [Claim(entry.consumer, entry.host,
+                      *(units.documented(need, units.SCALES[name])
+                        for name, need in zip(units.RESOURCES,
+                                              entry.needs)),
+                      entry.group, max(0.0, now - entry.made))
+                for entry in self._entries.values()]

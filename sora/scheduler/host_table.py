@@ -1,0 +1,372 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The read-only columnar table of hosts that drivers and plugins read.
+
+A :class:`HostTable` is a snapshot: nothing can change it, and nothing done
+to it changes the hosts the manager tracks. Its rows read as :class:`Host`
+objects; its columns are NumPy arrays backed by immutable memory, so even
+``column.flags.writeable = True`` is refused.
+"""
+
+import collections
+import collections.abc
+import dataclasses
+import functools
+import itertools
+import math
+
+import numpy as np
+
+from sora.scheduler import units
+
+FLOATS = ('memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')
+COLUMNS = FLOATS + ('containers', 'enabled', 'id_rank')
+"""The table's NumPy columns."""
+CACHED_KEYS = 64
+"""How many label keys (and groups) one table keeps a lookup array for."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Host:
+    """One node that can run containers, as plugins see it (read-only).
+
+    Attributes carry the node report's field names: ``id``, ``memory_mb``
+    (free), ``memory_total_mb``, ``cpus`` (free), ``cpus_total``,
+    ``disk_gb`` (free), ``containers``, ``labels`` (read-only mapping),
+    ``groups`` (tuple: the group of each container it runs that has one)
+    and ``enabled``. A resource the node did not report is ``math.inf``.
+    Free resources are the node's last report less the claims outstanding
+    on it, and never below 0 (a node that reports less free than it has
+    claims is simply full).
+    """
+
+    id: str
+    memory_mb: float
+    memory_total_mb: float
+    cpus: float
+    cpus_total: float
+    disk_gb: float
+    containers: int
+    labels: collections.abc.Mapping
+    groups: tuple
+    enabled: bool
+
+    def to_dict(self):
+        """Return the host in its JSON form (unlimited resources omitted)."""
+        data = {field.name: getattr(self, field.name)
+                for field in dataclasses.fields(self)}
+        data['labels'] = dict(self.labels)
+        data['groups'] = list(self.groups)
+        return {k: v for k, v in data.items() if v != math.inf}
+
+
+def frozen(array):
+    """Return a read-only copy of *array* that cannot be made writeable."""
+    array = np.asarray(array)
+    return np.frombuffer(array.tobytes(), dtype=array.dtype)
+
+
+class FrozenRows(collections.abc.Sequence):
+    """An immutable sequence stored in chunks, shared between snapshots.
+
+    Tables hold their ids, labels and groups this way: a new snapshot of
+    the tracked hosts shares every chunk that did not change, so taking
+    one costs one reference per chunk, not one per host. It compares equal
+    to a tuple with the same items.
+    """
+
+    SHIFT = 9
+    SIZE = 1 << SHIFT
+
+    __slots__ = ('_chunks', '_len')
+
+    def __init__(self, chunks, length):
+        self._chunks = chunks
+        self._len = length
+
+    @classmethod
+    def of(cls, items):
+        """Return the rows of the sequence *items*."""
+        items = list(items)
+        return cls(tuple(items[start:start + cls.SIZE]
+                         for start in range(0, len(items), cls.SIZE)),
+                   len(items))
+
+    def __len__(self):
+        return self._len
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError('row out of range')
+        return self._chunks[index >> self.SHIFT][index & (self.SIZE - 1)]
+
+    def __iter__(self):
+        return itertools.chain.from_iterable(self._chunks)
+
+    def __eq__(self, other):
+        if isinstance(other, (FrozenRows, tuple)):
+            return len(self) == len(other) and all(
+                a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f'FrozenRows({tuple(self)!r})'
+
+    def replace(self, changes):
+        """Return a copy with ``{row: item}`` *changes* made."""
+        chunks = list(self._chunks)
+        for row, item in changes.items():
+            chunk = list(chunks[row >> self.SHIFT])
+            chunk[row & (self.SIZE - 1)] = item
+            chunks[row >> self.SHIFT] = chunk
+        return FrozenRows(tuple(chunks), self._len)
+
+
+class HostTable(collections.abc.Sequence):
+    """A snapshot of hosts, stored by column; read-only.
+
+    It reads as a sequence of :class:`Host`; the columns (read-only NumPy
+    arrays) serve vectorised code: ``memory_mb``, ``memory_total_mb``,
+    ``cpus``, ``cpus_total``, ``disk_gb`` (floats in the documented units;
+    ``inf`` where not reported), ``containers``, ``enabled``; ``ids``,
+    ``labels`` and ``groups`` are sequences by row.
+
+    Rows are in no particular order (a table from
+    :func:`~sora.scheduler.host_state.parse_hosts` is sorted by id, the
+    tracked hosts are in the order they joined). Ties are broken by
+    ascending id: ``id_rank`` is a column that sorts like the ids, and
+    :meth:`best` ranks rows by a score with that tie-break.
+
+    Build tables with :func:`~sora.scheduler.host_state.parse_hosts`;
+    :meth:`consume` returns a new table in which picks have taken their
+    resources.
+    """
+
+    def __init__(self, ids, labels, groups, columns, index=None):
+        self.ids = ids
+        self.labels = labels
+        self.groups = groups
+        self._columns = columns
+        for name in COLUMNS:
+            setattr(self, name, columns[name])
+        self._index = index if index is not None else TableIndex(self)
+
+    @classmethod
+    def build(cls, ids, amounts, containers, enabled, labels, groups):
+        """Return a table of the given hosts, sorted by id.
+
+        :param amounts: ``{field: int64 array of units}`` for each name in
+            :data:`FLOATS`, free amounts at most 0 below.
+        """
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        if order == list(range(len(ids))):
+            order = None
+
+        def arranged(values):
+            return values if order is None else [values[row]
+                                                 for row in order]
+
+        take = (lambda array: array) if order is None else \
+            (lambda array: np.asarray(array)[order])
+        columns = {name: frozen(units.documented_all(
+            take(np.asarray(amounts[name], dtype=np.int64)),
+            units.SCALES[name])) for name in FLOATS}
+        columns['containers'] = frozen(take(np.asarray(containers,
+                                                       dtype=np.int64)))
+        columns['enabled'] = frozen(take(np.asarray(enabled, dtype=bool)))
+        columns['id_rank'] = frozen(np.arange(len(ids), dtype=np.int64))
+        return cls(FrozenRows.of(arranged(ids)),
+                   FrozenRows.of(arranged(labels)),
+                   FrozenRows.of(arranged(groups)), columns)
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __repr__(self):
+        shown = ', '.join(self.ids[:5]) + (', ...' if len(self) > 5 else '')
+        return f'<HostTable of {len(self)} hosts: {shown}>'
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        return Host(
+            id=self.ids[row],
+            memory_mb=float(self.memory_mb[row]),
+            memory_total_mb=float(self.memory_total_mb[row]),
+            cpus=float(self.cpus[row]),
+            cpus_total=float(self.cpus_total[row]),
+            disk_gb=float(self.disk_gb[row]),
+            containers=int(self.containers[row]),
+            labels=self.labels[row],
+            groups=self.groups[row],
+            enabled=bool(self.enabled[row]))
+
+    def __iter__(self):
+        for row in range(len(self)):
+            yield self[row]
+
+    def row_of(self, host_id):
+        """Return the row of *host_id* (:class:`KeyError` if none)."""
+        rows = self._index.rows_of([host_id])
+        if not rows:
+            raise KeyError(host_id)
+        return rows[0]
+
+    def rows_of(self, host_ids):
+        """Return the rows of those of *host_ids* that are in the table."""
+        return self._index.rows_of(host_ids)
+
+    def label_mask(self, labels):
+        """Return the mask of hosts carrying every ``labels`` key=value."""
+        if not labels:
+            return np.ones(len(self), dtype=bool)
+        return self._index.label_mask(labels)
+
+    def group_mask(self, group):
+        """Return the mask of hosts running a container of *group*."""
+        return self._index.group_mask(group)
+
+    def best(self, rows, scores, count=1):
+        """Return the *count* best of *rows* by *scores*, best first.
+
+        Higher scores are better; among equal scores the lower id wins.
+
+        :param rows: row numbers (an int array).
+        :param scores: one number per row of *rows*.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        scores = np.asarray(scores, dtype=float)
+        if count == 1 and len(rows):
+            tied = rows[scores == scores.max()]
+            return [int(tied[np.argmin(self.id_rank[tied])])]
+        if count < len(rows):
+            threshold = np.partition(scores, len(rows) - count)[
+                len(rows) - count]
+            keep = scores >= threshold
+            rows, scores = rows[keep], scores[keep]
+        order = np.lexsort((self.id_rank[rows], -scores))[:count]
+        return [int(row) for row in rows[order]]
+
+    def overcommitted(self, rows, request):
+        """Return the first of *rows* that cannot take *request*, or None.
+
+        A row listed n times must have n times the request free, and be
+        enabled. The comparison is exact (whole units).
+        """
+        needs = request.units
+        for row, times in collections.Counter(rows).items():
+            if not self.enabled[row]:
+                return row
+            for name, need in zip(units.RESOURCES, needs):
+                if need and units.of(self._columns[name][row],
+                                     units.SCALES[name]) < times * need:
+                    return row
+        return None
+
+    def consume(self, rows, request):
+        """Return a copy in which each of *rows* has taken *request*.
+
+        A row listed twice takes it twice: free memory, CPUs and disk drop
+        by what the request needs, the container count grows by one and the
+        request's group joins the host's groups. This table is unchanged.
+        """
+        tally = collections.Counter(int(row) for row in rows)
+        columns = dict(self._columns)
+        for name, need in zip(units.RESOURCES, request.units):
+            if need:
+                scale = units.SCALES[name]
+                column = np.array(columns[name])
+                for row, times in tally.items():
+                    column[row] = units.documented(
+                        units.of(column[row], scale) - times * need, scale)
+                columns[name] = frozen(column)
+        column = np.array(columns['containers'])
+        for row, times in tally.items():
+            column[row] += times
+        columns['containers'] = frozen(column)
+        groups, index = self.groups, self._index
+        if request.group is not None:
+            groups = groups.replace({
+                row: groups[row] + (request.group,) * times
+                for row, times in tally.items()})
+            index = _Consumed(index, tally, request.group)
+        return HostTable(self.ids, self.labels, groups, columns, index)
+
+
+class TableIndex:
+    """Id, label and group lookups built from a table's rows on first use.
+
+    :param table: anything with the table's ``ids``, ``labels`` and
+        ``groups``.
+    """
+
+    def __init__(self, table):
+        self._ids, self._labels, self._groups = (table.ids, table.labels,
+                                                 table.groups)
+        self._rows = None
+        self.codes = functools.lru_cache(CACHED_KEYS)(self._codes)
+        self.group_mask = functools.lru_cache(CACHED_KEYS)(self._group_mask)
+
+    def rows_of(self, host_ids):
+        if self._rows is None:
+            self._rows = {host_id: row for row, host_id in
+                          enumerate(self._ids)}
+        return [self._rows[host_id] for host_id in host_ids
+                if host_id in self._rows]
+
+    def label_mask(self, labels):
+        mask = np.ones(len(self._ids), dtype=bool)
+        for key, value in labels.items():
+            codes, by_value = self.codes(key)
+            mask &= codes == by_value.get(value, -2)
+        return mask
+
+    def _codes(self, key):
+        # An int code per host (-1: key absent) and the code of each value.
+        by_value = {}
+        codes = np.fromiter(
+            (by_value.setdefault(labels[key], len(by_value))
+             if key in labels else -1 for labels in self._labels),
+            dtype=np.int64, count=len(self._labels))
+        return frozen(codes), by_value
+
+    def _group_mask(self, group):
+        return frozen(np.fromiter((group in groups for groups in
+                                   self._groups),
+                                  dtype=bool, count=len(self._groups)))
+
+
+class _Consumed:
+    """The lookups of a table whose rows took placements of a group."""
+
+    def __init__(self, index, tally, group):
+        self._index, self._rows, self._group = index, list(tally), group
+
+    def rows_of(self, host_ids):
+        return self._index.rows_of(host_ids)
+
+    def label_mask(self, labels):
+        return self._index.label_mask(labels)
+
+    def group_mask(self, group):
+        mask = self._index.group_mask(group)
+        if group == self._group:
+            mask = np.array(mask)
+            mask[self._rows] = True
+        return mask

@@ -1,0 +1,584 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The tracked hosts, changed in place, read through cheap snapshots.
+
+:class:`LiveTable` holds one row (slot) per tracked host: what its node
+last reported and what claims hold on it, and the columns plugins read,
+derived from both. A report, a claim, adding or removing a host changes
+a few slots, whatever the number of hosts: rows are not kept sorted (a
+removed host's slot takes the last row; ``id_rank`` keeps the id order
+for ties), label and group lookups are kept up to date per key and
+dropped with the last host that needs them.
+
+Decisions read a :meth:`LiveTable.snapshot`: a read-only
+:class:`~sora.scheduler.host_table.HostTable` made by copying the columns
+that changed since the previous snapshot (one memcpy each) and sharing the
+unchanged chunks of ids, labels and groups. Label, group and id lookups
+on a snapshot read the live lookups and correct the few slots changed
+since the snapshot was taken, from a bounded journal of changed slots.
+
+Not thread-safe: its store calls it under the lock it was given, which
+snapshot lookups take too.
+"""
+
+import bisect
+import collections
+
+import numpy as np
+
+from sora.scheduler import host_table
+from sora.scheduler import units
+
+JOURNAL = 4096
+"""How many slot changes a snapshot's lookups can correct for."""
+_GAP = 1 << 40   # between the id ranks of neighbouring ids, at first
+_STEP = 1 << 20  # from the lower neighbour: a run of ids fits in one gap
+_RANK_LIMIT = 1 << 62
+_BULK = 32       # adding more hosts at once takes the vectorised path
+
+
+class _Row:
+    """What the store knows of one host: its report and its claims."""
+
+    __slots__ = ('id', 'amounts', 'containers', 'enabled', 'labels',
+                 'groups', 'claimed', 'claimed_groups', 'stamp')
+
+    def __init__(self, host_id):
+        self.id = host_id
+        self.claimed = [0, 0, 0, 0]  # memory, cpus, disk, containers
+        self.claimed_groups = None   # Counter of the claims' groups
+        self.labels = None
+        self.groups = ()
+
+    def free(self):
+        """Return the free units of each resource: reported less claimed.
+
+        The one place this is computed. Never below 0: a node reporting
+        less free than its outstanding claims is simply full.
+        """
+        amounts, claimed = self.amounts, self.claimed
+        return (max(0, amounts[0] - claimed[0]),
+                max(0, amounts[2] - claimed[1]),
+                max(0, amounts[4] - claimed[2]))
+
+    def all_groups(self):
+        """Return the groups of its reported containers and its claims."""
+        if not self.claimed_groups:
+            return self.groups
+        return self.groups + tuple(self.claimed_groups.elements())
+
+
+class _Chunks:
+    """A list stored in chunks, copied on write once a snapshot shares one.
+
+    :meth:`freeze` returns a :class:`~host_table.FrozenRows` sharing the
+    chunks; the next write to a shared chunk copies that chunk only.
+    """
+
+    SIZE = host_table.FrozenRows.SIZE
+    SHIFT = host_table.FrozenRows.SHIFT
+
+    def __init__(self):
+        self._chunks, self._shared, self._len = [], [], 0
+
+    def __len__(self):
+        return self._len
+
+    def __getitem__(self, index):
+        return self._chunks[index >> self.SHIFT][index & (self.SIZE - 1)]
+
+    def _own(self, chunk):
+        if self._shared[chunk]:
+            self._chunks[chunk] = list(self._chunks[chunk])
+            self._shared[chunk] = False
+        return self._chunks[chunk]
+
+    def __setitem__(self, index, item):
+        self._own(index >> self.SHIFT)[index & (self.SIZE - 1)] = item
+
+    def append(self, item):
+        if self._len % self.SIZE == 0:
+            self._chunks.append([item])
+            self._shared.append(False)
+        else:
+            self._own(len(self._chunks) - 1).append(item)
+        self._len += 1
+
+    def extend(self, items):
+        for item in items:
+            self.append(item)
+
+    def pop(self):
+        item = self._own(len(self._chunks) - 1).pop()
+        if not self._chunks[-1]:
+            self._chunks.pop()
+            self._shared.pop()
+        self._len -= 1
+        return item
+
+    def freeze(self):
+        self._shared = [True] * len(self._chunks)
+        return host_table.FrozenRows(tuple(self._chunks), self._len)
+
+
+class _LabelKey:
+    """Which slots carry one label key, and with which value (as a code)."""
+
+    __slots__ = ('codes', 'counts', 'slots', 'spare')
+
+    def __init__(self):
+        self.codes = {}      # value -> code
+        self.counts = {}     # code -> hosts with that value
+        self.slots = {}      # slot -> code
+        self.spare = []      # codes of values no host carries any more
+
+    def code(self, value):
+        code = self.codes.get(value)
+        if code is None:
+            code = self.spare.pop() if self.spare else len(self.codes)
+            self.codes[value] = code
+            self.counts[code] = 0
+        self.counts[code] += 1
+        return code
+
+    def drop(self, value):
+        code = self.codes[value]
+        self.counts[code] -= 1
+        if not self.counts[code]:
+            del self.codes[value], self.counts[code]
+            self.spare.append(code)
+
+
+class _Labels:
+    """Label lookups of the live rows, kept up to date per key.
+
+    A key's dense array of codes (one per slot) is made when a request
+    first asks for the key, then kept current; at most
+    :data:`host_table.CACHED_KEYS` of them are kept (least recently used
+    dropped), and a key no host carries is forgotten.
+    """
+
+    def __init__(self):
+        self._keys = {}
+        self._dense = collections.OrderedDict()
+        self._capacity = 0
+
+    def add(self, slot, labels):
+        for key, value in labels.items():
+            entry = self._keys.get(key)
+            if entry is None:
+                entry = self._keys[key] = _LabelKey()
+            entry.slots[slot] = code = entry.code(value)
+            dense = self._dense.get(key)
+            if dense is not None:
+                dense[slot] = code
+
+    def remove(self, slot, labels):
+        for key, value in labels.items():
+            entry = self._keys[key]
+            del entry.slots[slot]
+            entry.drop(value)
+            if not entry.slots:
+                del self._keys[key]
+                self._dense.pop(key, None)
+            elif key in self._dense:
+                self._dense[key][slot] = -1
+
+    def move(self, source, target, labels):
+        for key in labels:
+            entry = self._keys[key]
+            entry.slots[target] = code = entry.slots.pop(source)
+            dense = self._dense.get(key)
+            if dense is not None:
+                dense[target], dense[source] = code, -1
+
+    def grow(self, capacity):
+        for key, dense in self._dense.items():
+            grown = np.full(capacity, -1, dtype=np.int32)
+            grown[:len(dense)] = dense
+            self._dense[key] = grown
+        self._capacity = capacity
+
+    def mask(self, labels, size):
+        mask = np.ones(size, dtype=bool)
+        for key, value in labels.items():
+            entry = self._keys.get(key)
+            if entry is None or value not in entry.codes:
+                return np.zeros(size, dtype=bool)
+            mask &= self._dense_of(key, entry)[:size] == entry.codes[value]
+        return mask
+
+    def _dense_of(self, key, entry):
+        dense = self._dense.get(key)
+        if dense is None:
+            dense = np.full(self._capacity, -1, dtype=np.int32)
+            dense[np.fromiter(entry.slots.keys(), dtype=np.int64,
+                              count=len(entry.slots))] = np.fromiter(
+                entry.slots.values(), dtype=np.int32, count=len(entry.slots))
+            self._dense[key] = dense
+            while len(self._dense) > host_table.CACHED_KEYS:
+                self._dense.popitem(last=False)
+        else:
+            self._dense.move_to_end(key)
+        return dense
+
+
+class LiveTable:
+    """The tracked hosts: rows changed in place, read through snapshots.
+
+    :param lock: the store's lock; every call but :meth:`snapshot`'s
+        lookups is made holding it.
+    """
+
+    def __init__(self, lock):
+        self.lock = lock
+        self.version = 0
+        self._rows = []
+        self._slot_of = {}
+        self._sorted_ids = []
+        self._columns = {}
+        self._grow(64)
+        self._ids, self._labels, self._groups = _Chunks(), _Chunks(), \
+            _Chunks()
+        self._label_index = _Labels()
+        self._label_index.grow(len(self._columns['enabled']))
+        self._members = {}   # group -> {slot: containers of it}
+        self._journal = collections.deque()
+        self._journal_floor = 0
+        self._dirty = set(host_table.COLUMNS)
+        self._snapshot = None
+
+    def __len__(self):
+        return len(self._rows)
+
+    # Reading
+
+    def slot_of(self, host_id):
+        """Return the slot of *host_id*, or ``None``."""
+        return self._slot_of.get(host_id)
+
+    def row(self, slot):
+        """Return what the store knows of the host in *slot*."""
+        return self._rows[slot]
+
+    def fits(self, slot, needs, times):
+        """Whether *slot* is enabled and has *times* x *needs* free."""
+        row = self._rows[slot]
+        return row.enabled and all(
+            free >= times * need for free, need in zip(row.free(), needs))
+
+    def members(self, group):
+        """Return the slots running (or claimed for) a container of group."""
+        return self._members.get(group, {}).keys()
+
+    def changed_since(self, version):
+        """Return the slots whose id, labels or groups changed since.
+
+        ``None`` when the journal no longer reaches back to *version*.
+        """
+        if self._journal_floor > version:
+            return None
+        changed = set()
+        for when, slot in reversed(self._journal):
+            if when <= version:
+                break
+            changed.add(slot)
+        return changed
+
+    def snapshot(self):
+        """Return the hosts as a read-only :class:`HostTable`.
+
+        The same table while nothing changes; a new one costs one copy of
+        each column that changed since the previous one.
+        """
+        if self._snapshot is not None and \
+                self._snapshot[0] == self.version:
+            return self._snapshot[1]
+        size = len(self._rows)
+        previous = self._snapshot[1] if self._snapshot else None
+        if previous is None or len(previous) != size:
+            self._dirty.update(host_table.COLUMNS)
+        columns = {name: host_table.frozen(self._columns[name][:size])
+                   if name in self._dirty else getattr(previous, name)
+                   for name in host_table.COLUMNS}
+        self._dirty.clear()
+        index = _SnapshotIndex(self, self.version, self._ids.freeze(),
+                               self._labels.freeze(), self._groups.freeze())
+        table = host_table.HostTable(index.ids, index.labels, index.groups,
+                                     columns, index)
+        self._snapshot = (self.version, table)
+        return table
+
+    # Changing
+
+    def update(self, reports):
+        """Add or replace the hosts of *reports* (a ``Reports``) by id."""
+        self.version += 1
+        new = []
+        for i, host_id in enumerate(reports.ids):
+            slot = self._slot_of.get(host_id)
+            if slot is None:
+                new.append(i)
+            else:
+                self._report(slot, reports, i)
+        if new:
+            self._add(reports, new)
+
+    def remove(self, host_id):
+        """Forget the host *host_id* (its claims must be gone already)."""
+        self.version += 1
+        slot = self._slot_of.pop(host_id)
+        row = self._rows[slot]
+        self._label_index.remove(slot, row.labels)
+        for group in row.all_groups():
+            self._leave(group, slot)
+        del self._sorted_ids[bisect.bisect_left(self._sorted_ids, host_id)]
+        last = len(self._rows) - 1
+        if slot != last:
+            moved = self._rows[slot] = self._rows[last]
+            self._slot_of[moved.id] = slot
+            moved.stamp = self.version
+            self._label_index.move(last, slot, moved.labels)
+            for group, count in collections.Counter(
+                    moved.all_groups()).items():
+                members = self._members[group]
+                del members[last]
+                members[slot] = count
+            for name, column in self._columns.items():
+                column[slot] = column[last]
+            self._ids[slot] = moved.id
+            self._labels[slot] = moved.labels
+            self._groups[slot] = self._groups[last]
+            self._note(slot)
+        self._rows.pop()
+        for rows in (self._ids, self._labels, self._groups):
+            rows.pop()
+        self._note(last)
+        self._dirty.update(host_table.COLUMNS)
+
+    def claim(self, slot, needs, group, sign=1):
+        """Add (``sign=-1``: take back) one claim of *needs* to *slot*."""
+        self.version += 1
+        row = self._rows[slot]
+        for i, need in enumerate(needs):
+            row.claimed[i] += sign * need
+        row.claimed[3] += sign
+        if group is not None:
+            if row.claimed_groups is None:
+                row.claimed_groups = collections.Counter()
+            row.claimed_groups[group] += sign
+            if not row.claimed_groups[group]:
+                del row.claimed_groups[group]
+            if sign > 0:
+                self._join(group, slot)
+            else:
+                self._leave(group, slot)
+            self._groups[slot] = row.all_groups()
+            self._note(slot)
+        self._refresh(slot)
+
+    # Inside
+
+    def _note(self, slot):
+        # Journal a change of a slot's id, labels or groups.
+        if len(self._journal) == JOURNAL:
+            self._journal_floor = self._journal.popleft()[0]
+        self._journal.append((self.version, slot))
+
+    def _join(self, group, slot):
+        members = self._members.setdefault(group, {})
+        members[slot] = members.get(slot, 0) + 1
+
+    def _leave(self, group, slot):
+        members = self._members[group]
+        members[slot] -= 1
+        if not members[slot]:
+            del members[slot]
+            if not members:
+                del self._members[group]
+
+    def _refresh(self, slot):
+        # The columns plugins read, from the row's report and claims.
+        row, columns = self._rows[slot], self._columns
+        for name, free in zip(units.RESOURCES, row.free()):
+            columns[name][slot] = units.documented(free, units.SCALES[name])
+        columns['containers'][slot] = row.containers + row.claimed[3]
+        self._dirty.update(units.RESOURCES)
+        self._dirty.add('containers')
+
+    def _report(self, slot, reports, i):
+        # Replace what the host in *slot* reported; its claims stay.
+        row, columns = self._rows[slot], self._columns
+        row.amounts = amounts = tuple(reports.amounts[name][i]
+                                      for name in host_table.FLOATS)
+        row.containers = reports.containers[i]
+        row.enabled = columns['enabled'][slot] = reports.enabled[i]
+        row.stamp = self.version
+        for name in ('memory_total_mb', 'cpus_total'):
+            columns[name][slot] = units.documented(
+                amounts[host_table.FLOATS.index(name)], units.SCALES[name])
+        self._dirty.update(('memory_total_mb', 'cpus_total', 'enabled'))
+        labels, groups = reports.labels[i], reports.groups[i]
+        if labels != row.labels:
+            self._label_index.remove(slot, row.labels)
+            self._label_index.add(slot, labels)
+            row.labels = self._labels[slot] = labels
+            self._note(slot)
+        if groups != row.groups:
+            for group in row.groups:
+                self._leave(group, slot)
+            for group in groups:
+                self._join(group, slot)
+            row.groups = groups
+            self._groups[slot] = row.all_groups()
+            self._note(slot)
+        self._refresh(slot)
+
+    def _add(self, reports, new):
+        first = len(self._rows)
+        if first + len(new) > len(self._columns['enabled']):
+            self._grow(max(2 * len(self._columns['enabled']),
+                           first + len(new)))
+        for offset, i in enumerate(new):
+            slot = first + offset
+            row = _Row(reports.ids[i])
+            row.stamp = self.version
+            row.labels = reports.labels[i]
+            self._rows.append(row)
+            self._slot_of[row.id] = slot
+            self._ids.append(row.id)
+            self._labels.append(row.labels)
+            self._groups.append(())
+            self._label_index.add(slot, row.labels)
+            self._note(slot)
+        if len(new) >= _BULK:
+            self._sorted_ids = sorted(self._sorted_ids +
+                                      [reports.ids[i] for i in new])
+            self._renumber()
+        else:
+            for i in new:
+                self._rank(reports.ids[i])
+        for offset, i in enumerate(new):
+            self._report(first + offset, reports, i)
+
+    def _rank(self, host_id):
+        # Give a new id a rank between its neighbours' (renumber if none
+        # is left). Ids often come in ascending runs (node-0100, node-0101,
+        # ...): a step from the lower neighbour leaves room for the next.
+        ids, ranks = self._sorted_ids, self._columns['id_rank']
+        at = bisect.bisect_left(ids, host_id)
+        low = ranks[self._slot_of[ids[at - 1]]] if at else None
+        high = ranks[self._slot_of[ids[at]]] if at < len(ids) else None
+        ids.insert(at, host_id)
+        if low is None and high is None:
+            rank = 0
+        elif low is None:
+            rank = high - _GAP
+        elif high is None:
+            rank = low + _GAP
+        else:
+            rank = low + min((high - low) // 2, _STEP)
+        if rank in (low, high) or abs(rank) >= _RANK_LIMIT:
+            self._renumber()
+        else:
+            ranks[self._slot_of[host_id]] = rank
+            self._dirty.add('id_rank')
+
+    def _renumber(self):
+        slots = np.fromiter((self._slot_of[host_id]
+                             for host_id in self._sorted_ids),
+                            dtype=np.int64, count=len(self._sorted_ids))
+        gap = min(_GAP, _RANK_LIMIT // max(1, len(slots)))
+        self._columns['id_rank'][slots] = np.arange(
+            len(slots), dtype=np.int64) * gap
+        self._dirty.add('id_rank')
+
+    def _grow(self, capacity):
+        kinds = dict.fromkeys(host_table.FLOATS, float)
+        kinds.update(containers=np.int64, enabled=bool, id_rank=np.int64)
+        for name, kind in kinds.items():
+            column = np.zeros(capacity, dtype=kind)
+            old = self._columns.get(name)
+            if old is not None:
+                column[:len(old)] = old
+            self._columns[name] = column
+        if hasattr(self, '_label_index'):
+            self._label_index.grow(capacity)
+
+
+class _SnapshotIndex:
+    """Id, label and group lookups of one snapshot of a :class:`LiveTable`.
+
+    They read the live lookups under the store's lock and correct the
+    slots the journal says changed since the snapshot; a snapshot older
+    than the journal falls back to lookups built from its own rows.
+    """
+
+    def __init__(self, live, version, ids, labels, groups):
+        self.live, self.version, self.size = live, version, len(ids)
+        self.ids, self.labels, self.groups = ids, labels, groups
+        self._own = None
+
+    def _fallback(self):
+        if self._own is None:
+            self._own = host_table.TableIndex(self)
+        return self._own
+
+    def rows_of(self, host_ids):
+        live = self.live
+        with live.lock:
+            changed = live.changed_since(self.version)
+            slots = [live.slot_of(host_id) for host_id in host_ids]
+        if changed is None:
+            return self._fallback().rows_of(host_ids)
+        ids, rows = self.ids, []
+        for host_id, slot in zip(host_ids, slots):
+            if slot is not None and slot < self.size and \
+                    slot not in changed:
+                rows.append(slot)
+                continue
+            for slot in changed:
+                if slot < self.size and ids[slot] == host_id:
+                    rows.append(slot)
+                    break
+        return rows
+
+    def label_mask(self, labels):
+        live = self.live
+        with live.lock:
+            changed = live.changed_since(self.version)
+            if changed is not None:
+                mask = live._label_index.mask(labels, self.size)
+        if changed is None:
+            return self._fallback().label_mask(labels)
+        for slot in changed:
+            if slot < self.size:
+                carried = self.labels[slot]
+                mask[slot] = all(carried.get(key) == value
+                                 for key, value in labels.items())
+        return mask
+
+    def group_mask(self, group):
+        live = self.live
+        mask = np.zeros(self.size, dtype=bool)
+        with live.lock:
+            changed = live.changed_since(self.version)
+            if changed is not None:
+                slots = np.fromiter(live.members(group), dtype=np.int64)
+        if changed is None:
+            return self._fallback().group_mask(group)
+        mask[slots[slots < self.size]] = True
+        for slot in changed:
+            if slot < self.size:
+                mask[slot] = group in self.groups[slot]
+        return mask
