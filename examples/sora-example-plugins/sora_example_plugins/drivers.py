@@ -35,5 +35,7 @@ class LeastMemoryScheduler(base.Scheduler):
 
 
 def _least_memory(hosts, request, mask):
-    # argmin returns the first minimum: hosts are sorted by id.
-    return int(np.argmin(np.where(mask, hosts.memory_mb, np.inf)))
+    # best() ranks rows by score and breaks ties by id: rows are not in id
+    # order (the tracked hosts are in the order they joined).
+    rows = np.flatnonzero(mask)
+    return hosts.best(rows, -hosts.memory_mb[rows])[0]

@@ -108,3 +108,23 @@ class ThroughTheManagerTest(unittest.TestCase):
                 as fix:
             self.assertEqual(['full'], fix.manager.select_destinations(
                 {'memory_mb': 1024}, HOSTS))
+
+    def test_driver_on_tracked_hosts_claims_until_the_report(self):
+        with self.scheduler(DEFAULT={'scheduler_driver': 'least_memory'}) \
+                as fix:
+            scheduler = fix.manager
+            # Joined out of id order: ties still go to the lowest id.
+            scheduler.update_hosts([{'id': 'n2', 'memory_mb': 2048},
+                                    {'id': 'n1', 'memory_mb': 2048}])
+            placed = scheduler.select_destinations(
+                {'memory_mb': 1024}, consumers=['web-1'])
+            self.assertEqual(['n1'], placed)
+            self.assertEqual(['web-1'], [claim.consumer
+                                         for claim in scheduler.claims()])
+            # The container runs; n1's report lists it and settles the claim.
+            scheduler.update_hosts([{'id': 'n1', 'memory_mb': 1024,
+                                     'consumers': ['web-1']}])
+            self.assertEqual([], scheduler.claims())
+            self.assertEqual({'n1': 1024, 'n2': 2048},
+                             {host.id: host.memory_mb
+                              for host in scheduler.hosts()})
