@@ -561,7 +561,15 @@ class OptimisticCommitTest(TrackedStateTestCase):
 
     def test_decide_and_commit_are_atomic_across_threads(self):
         # Eight threads race for one host with room for five; the hook
-        # widens the window between deciding and committing.
+        # widens the window between deciding and committing. Decisions do
+        # not take turns here: the commit alone must keep them apart, as
+        # it must between processes sharing a store.
+        class Concurrent(host_store.MemoryHostStore):
+            take_turns = False
+
+        self.mgr = manager.SchedulerManager(
+            self.mgr.conf, store=Concurrent(self.mgr.conf))
+        self.mgr.update_hosts(REPORTS)
         self.mgr.remove_host('b')
         self.mgr.update_hosts([dict(REPORTS[0], memory_mb=5000)])
         self.plugin.hook = lambda chosen: threading.Event().wait(0.002)
