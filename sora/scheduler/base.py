@@ -24,12 +24,14 @@ What plugins receive:
   (``request.memory_mb``, ``request.cpus``, ``request.disk_gb``,
   ``request.labels``, ``request.same_host``, ``request.different_host``,
   ``request.group``, ``request.group_policy``), already validated;
-* ``hosts`` is a :class:`sora.scheduler.host_state.HostTable`: a read-only
-  sequence of :class:`~sora.scheduler.host_state.Host` objects sorted by id
+* ``hosts`` is a :class:`sora.scheduler.host_table.HostTable`: a read-only
+  sequence of :class:`~sora.scheduler.host_table.Host` objects
   (``host.id``, ``host.memory_mb``, ``host.labels``, ``host.groups``, ...)
   whose columns are also NumPy arrays (``hosts.memory_mb``, ...) for
-  vectorised code. Per-host plugin methods get one ``Host`` at a time and
-  never see the table.
+  vectorised code. Rows are not necessarily in id order: ties are broken
+  by id with ``hosts.best()`` or the ``hosts.id_rank`` column. Amounts are
+  in the documented units and exact (whole MB, 1/1000 CPUs, GB). Per-host
+  plugin methods get one ``Host`` at a time and never see the table.
 
 Drivers (namespace ``sora.scheduler``)
     A subclass of :class:`Scheduler`: ``select_destinations(request, hosts,
