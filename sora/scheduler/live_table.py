@@ -409,25 +409,29 @@ class LiveTable:
 
     def _refresh(self, slot):
         # The columns plugins read, from the row's report and claims.
-        row, columns = self._rows[slot], self._columns
+        row = self._rows[slot]
         for name, free in zip(units.RESOURCES, row.free()):
-            columns[name][slot] = units.documented(free, units.SCALES[name])
-        columns['containers'][slot] = row.containers + row.claimed[3]
-        self._dirty.update(units.RESOURCES)
-        self._dirty.add('containers')
+            self._set(name, slot, units.documented(free, units.SCALES[name]))
+        self._set('containers', slot, row.containers + row.claimed[3])
+
+    def _set(self, name, slot, value):
+        # A column changed since the last snapshot is copied into the next.
+        column = self._columns[name]
+        if column[slot] != value:
+            column[slot] = value
+            self._dirty.add(name)
 
     def _report(self, slot, reports, i):
         # Replace what the host in *slot* reported; its claims stay.
-        row, columns = self._rows[slot], self._columns
+        row = self._rows[slot]
         row.amounts = amounts = tuple(reports.amounts[name][i]
                                       for name in host_table.FLOATS)
         row.containers = reports.containers[i]
-        row.enabled = columns['enabled'][slot] = reports.enabled[i]
+        row.enabled = reports.enabled[i]
         row.stamp = self.version
-        for name in ('memory_total_mb', 'cpus_total'):
-            columns[name][slot] = units.documented(
-                amounts[host_table.FLOATS.index(name)], units.SCALES[name])
-        self._dirty.update(('memory_total_mb', 'cpus_total', 'enabled'))
+        self._set('enabled', slot, row.enabled)
+        self._set('memory_total_mb', slot, units.documented(amounts[1], 1))
+        self._set('cpus_total', slot, units.documented(amounts[3], 1000))
         labels, groups = reports.labels[i], reports.groups[i]
         if labels != row.labels:
             self._label_index.remove(slot, row.labels)
