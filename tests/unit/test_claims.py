@@ -21,10 +21,14 @@ model computes units with exact fractions, independently of Sora's code.
 
 import fractions
 import math
+import os
+import unittest
 
+import fixtures
 import hypothesis
 from hypothesis import stateful
 from hypothesis import strategies as st
+from oslo_config import cfg
 
 from sora.scheduler import claims
 from sora.scheduler import exceptions
@@ -85,10 +89,17 @@ class Books(stateful.RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
-        self.case = base.TestCase()
-        self.case.setUp()
-        conf = self.case.make_conf(
-            f'[scheduler]\nclaim_timeout = {TIMEOUT}\n')
+        # Assertions only (a plain TestCase needs no test method); the
+        # config file lives in a directory of its own.
+        self.case = unittest.TestCase()
+        self.files = fixtures.TempDir()
+        self.files.setUp()
+        path = os.path.join(self.files.path, 'sora.conf')
+        with open(path, 'w') as conf_file:
+            conf_file.write(f'[scheduler]\nclaim_timeout = {TIMEOUT}\n')
+        conf = cfg.ConfigOpts()
+        conf(['--config-file', path], project='sora',
+             default_config_files=[], default_config_dirs=[])
         self.clock = Clock()
         self.mgr = manager.SchedulerManager(
             conf, store=host_store.MemoryHostStore(conf, clock=self.clock))
@@ -97,7 +108,7 @@ class Books(stateful.RuleBasedStateMachine):
         self.serial = 0
 
     def teardown(self):
-        self.case.doCleanups()
+        self.files.cleanUp()
 
     @stateful.rule(host=st.sampled_from(HOSTS),
                    memory=decimals(4096, 1), cpus=st.one_of(
