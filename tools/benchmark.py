@@ -46,6 +46,8 @@ Hosts come from a seeded generator, so runs compare.
     python tools/benchmark.py [--hosts 1000,10000,100000] [--seed 1]
     python tools/benchmark.py --live [--driver filter] [--rate 1000]
         [--seconds 3] [--p99-factor 2]
+    python tools/benchmark.py --store etcd [--etcd URL] [--hosts 10000]
+        [--seconds 3]
 """
 
 import argparse
@@ -62,6 +64,8 @@ from oslo_config import cfg
 
 from sora.scheduler import host_state
 from sora.scheduler import manager
+
+import etcd_benchmark  # noqa: H306 (tools/, beside this file)
 
 DRIVERS = ('memorybase', 'randombase', 'filter')
 REQUEST = {'memory_mb': 256, 'cpus': 0.25, 'disk_gb': 1,
@@ -378,10 +382,21 @@ def main(argv=None):
     parser.add_argument('--seconds', type=float, default=3.0,
                         help='length of each --live run under reports '
                              '(default: %(default)s)')
+    parser.add_argument('--store', choices=('memory', 'etcd'),
+                        default='memory',
+                        help='etcd: measure the shared store (see '
+                             'tools/etcd_benchmark.py) against --etcd')
+    parser.add_argument('--etcd', default='http://127.0.0.1:2379',
+                        help='the etcd of --store etcd (default: '
+                             '%(default)s)')
     parser.add_argument('--p99-factor', type=float, default=2.0,
                         help='--live: how much the decisions\' p99 may grow '
                              'under reports (default: %(default)s)')
     args = parser.parse_args(argv)
+    if args.store == 'etcd':
+        etcd_benchmark.run(args.etcd, int(args.hosts.split(',')[-1]),
+                           args.seconds, synthetic_hosts)
+        return 0
     if args.live:
         live([int(text) for text in args.hosts.split(',')], args.driver,
              args.seed, args.rate, args.seconds, args.p99_factor)

@@ -29,10 +29,13 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from sora.cmd import output
+from sora.cmd import tracked
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
 from sora.scheduler import filtering
 from sora.scheduler import host_state
+from sora.scheduler import host_store
 from sora.scheduler import manager
 from sora.scheduler import plugins
 from sora.scheduler import validate
@@ -59,6 +62,33 @@ def do_select(conf):
     if top < 1:
         raise exceptions.InvalidRequest('--top must be at least 1')
     request = host_state.parse_request(_request_from(args))
+    if args.consumer and args.hosts:
+        raise exceptions.InvalidRequest(
+            '--consumer names the claims made on the tracked hosts; a '
+            'hosts file claims nothing')
+    if args.hosts is None:
+        if args.explain:
+            raise exceptions.InvalidRequest('--explain needs --hosts')
+        chosen = tracked.select(conf, request, args)
+        explanation = None
+    else:
+        chosen, explanation = _select_from_file(conf, request, args, top)
+    if args.format == 'json':
+        result = {'destinations': chosen}
+        if getattr(chosen, 'consumers', None):
+            result['consumers'] = chosen.consumers
+        if explanation:
+            result['explanation'] = explanation
+        print(json.dumps(result))
+        return 0
+    if explanation:
+        _print_explanation(explanation)
+    for host_id in chosen:
+        print(output.shown(host_id))
+    return 0
+
+
+def _select_from_file(conf, request, args, top):
     hosts = host_state.load_hosts(args.hosts)
     scheduler = manager.SchedulerManager(conf)
     if args.explain:
@@ -69,35 +99,7 @@ def do_select(conf):
         explanation = None
         chosen = scheduler.select_destinations(request, hosts, args.count,
                                                dry_run=True)
-    if args.format == 'json':
-        result = {'destinations': chosen}
-        if explanation:
-            result['explanation'] = explanation
-        print(json.dumps(result))
-        return 0
-    if explanation:
-        _print_explanation(explanation)
-    for host_id in chosen:
-        print(_shown(host_id))
-    return 0
-
-
-def _shown(text):
-    """Return a host id as text output shows it, one line, unambiguous.
-
-    An id of printable characters the output can encode, not starting with
-    a double quote or ``#`` (which starts ``--explain``'s lines), is shown
-    as it is; any other is shown as a JSON string (quoted, with escapes),
-    so a newline in an id never splits a line.
-    """
-    encoding = getattr(sys.stdout, 'encoding', None) or 'utf-8'
-    try:
-        text.encode(encoding)
-    except UnicodeError:
-        return json.dumps(text)
-    if not text.isprintable() or text.startswith(('"', '#')):
-        return json.dumps(text)
-    return text
+    return chosen, explanation
 
 
 def _printable(text):
@@ -116,21 +118,14 @@ def _print_explanation(explanation):
     weighers = list(ranking[0]['weighers']) if ranking else []
     rows = [['#', 'HOST', 'WEIGHT'] + [name.upper() for name in weighers]]
     for rank, entry in enumerate(ranking, 1):
-        rows.append([f'# {rank}', _shown(entry['id']),
+        rows.append([f'# {rank}', output.shown(entry['id']),
                      _score(entry['weight'])]
                     + [_score(entry['weighers'][name]) for name in weighers])
-    _print_table(rows)
+    output.table(rows)
 
 
 def _score(value):
     return f'{value + 0.0:.3f}'  # + 0.0 turns -0.0 into 0.0
-
-
-def _print_table(rows):
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print('  '.join(cell.ljust(width)
-                        for cell, width in zip(row, widths)).rstrip())
 
 
 def _list(conf, namespace, used_by):
@@ -154,7 +149,7 @@ def _list(conf, namespace, used_by):
         mark = '*' if plugin.name in used else ''
         rows.append([mark, plugin.name, plugin.distribution,
                      _printable(summary)])
-    _print_table(rows)
+    output.table(rows)
     print(f'* used by scheduler driver {conf.scheduler_driver} '
           '([DEFAULT] scheduler_driver)')
     if error is not None:
@@ -252,11 +247,22 @@ def do_check(conf):
     else:
         report.run(driver,
                    lambda: _loaded(manager.SchedulerManager(conf).driver))
+    report.run(f'host store {_value(conf, "scheduler", "host_store")}',
+               functools.partial(_store_answers, conf), skip)
     if conf.command.hosts:
         report.run('hosts file', lambda: (
             f'{conf.command.hosts}: '
             f'{len(host_state.load_hosts(conf.command.hosts))} hosts'))
     return report.summary()
+
+
+def _store_answers(conf):
+    store = host_store.load(conf)
+    try:
+        return (f'answers: {len(store.hosts())} hosts, '
+                f'{len(store.claims())} claims')
+    finally:
+        store.close()
 
 
 def _value(conf, group, name, default='?'):
@@ -316,9 +322,15 @@ def add_command_parsers(subparsers):
     select = subparsers.add_parser(
         'select', help='choose hosts for a container request')
     select.set_defaults(func=do_select)
-    select.add_argument('--hosts', required=True, metavar='HOSTS.json',
+    select.add_argument('--hosts', metavar='HOSTS.json',
                         help='JSON file of hosts: a list, or '
-                             '{"hosts": [...]}; "-" reads stdin')
+                             '{"hosts": [...]}; "-" reads stdin. Without '
+                             'it, decide on the hosts of the shared host '
+                             'store (etcd) and claim there')
+    select.add_argument('--consumer', action='append', metavar='ID',
+                        help='without --hosts: the consumer id of a '
+                             'placement (the container\'s); one per '
+                             'container, repeatable; generated when omitted')
     select.add_argument('--request', metavar='JSON',
                         help='the request as JSON, e.g. '
                              '\'{"memory_mb": 512, "cpus": 0.5}\'')
@@ -336,7 +348,7 @@ def add_command_parsers(subparsers):
                         help='text: one host id per line (an id that is not '
                              'plain text as a JSON string); json: an object')
     select.add_argument('--dry-run', action='store_true',
-                        help='claim nothing (always so for a hosts file)')
+                        help='claim nothing (always so with --hosts)')
     select.add_argument('--explain', action='store_true',
                         help='also show the filter counts and the ranking '
                              'of the best hosts with their weigher scores')
@@ -349,6 +361,7 @@ def add_command_parsers(subparsers):
     check.set_defaults(func=do_check)
     check.add_argument('--hosts', metavar='HOSTS.json',
                        help='also check that this hosts file is valid')
+    tracked.add_command_parsers(subparsers)
     for name, func, what in (('drivers', do_drivers, 'scheduler drivers'),
                              ('filters', do_filters, 'filters'),
                              ('weighers', do_weighers, 'weighers')):
@@ -394,8 +407,9 @@ def _run(argv):
         _parse(conf, argv)
         if not conf.command.name:
             raise exceptions.InvalidRequest(
-                'a command is required: select, check, drivers, filters or '
-                'weighers (see sora-scheduler --help)')
+                'a command is required: select, check, report, hosts, '
+                'claims, release, drivers, filters or weighers (see '
+                'sora-scheduler --help)')
         checking = conf.command.name == 'check'
         # Every option is read now, not halfway through: check reports
         # them as lines of its own, other commands stop here.

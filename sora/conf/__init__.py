@@ -24,11 +24,13 @@ import glob
 import math
 import os
 import stat
+import threading
 import weakref
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from sora.conf import etcd
 from sora.conf import filter_scheduler
 from sora.conf import scheduler
 from sora.conf import tracking
@@ -36,14 +38,38 @@ from sora.scheduler import exceptions
 
 LOG = logging.getLogger(__name__)
 
-MODULES = (scheduler, tracking, filter_scheduler)
+MODULES = (scheduler, tracking, filter_scheduler, etcd)
 
 MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024
 """The largest config file Sora reads (16 MiB); a larger one is refused."""
 
-# id(ConfigOpts) -> the unknown-name warnings already logged for it (a
-# ConfigOpts is a Mapping, so not hashable); dropped when it is collected.
-_WARNED = {}
+
+class PerConf:
+    """Something kept for each ConfigOpts while it lives, found by identity.
+
+    ConfigOpts cannot be hashed, and a finalizer may run deep inside an
+    option substitution that has exhausted the stack, so entries hold a
+    weak reference to their conf and dead ones are dropped on the next use.
+    """
+
+    def __init__(self):
+        self._entries = []  # [(weakref to a ConfigOpts, its value)]
+        self._lock = threading.Lock()
+
+    def of(self, conf, make):
+        """Return the value kept for *conf*; ``make()`` makes it first."""
+        with self._lock:
+            self._entries[:] = [(ref, value) for ref, value in self._entries
+                                if ref() is not None]
+            for ref, value in self._entries:
+                if ref() is conf:
+                    return value
+            value = make()
+            self._entries.append((weakref.ref(conf), value))
+            return value
+
+
+_WARNED = PerConf()  # the messages warned about, per conf
 
 
 def register_opts(conf):
@@ -403,10 +429,7 @@ def warn_unknown_options(conf):
     reload) warns only about new ones. Returns the messages.
     """
     messages = unknown_options(conf)
-    warned = _WARNED.get(id(conf))
-    if warned is None:
-        warned = _WARNED[id(conf)] = set()
-        weakref.finalize(conf, _WARNED.pop, id(conf), None)
+    warned = _WARNED.of(conf, set)
     for message in messages:
         if message not in warned:
             warned.add(message)

@@ -12,13 +12,18 @@
 
 """Options of the [etcd] group: the shared host store ``etcd``."""
 
+import copy
+
 from oslo_config import cfg
 
 GROUP = 'etcd'
 
-GROUP_HELP = ('With "[scheduler] host_store = etcd", every scheduler '
-              'manager configured alike shares one set of node reports and '
-              'claims through this etcd cluster.')
+etcd_group = cfg.OptGroup(
+    GROUP,
+    title='The shared host store',
+    help='With "[scheduler] host_store = etcd", every scheduler manager '
+         'configured alike shares one set of node reports and claims '
+         'through this etcd cluster.')
 
 etcd_opts = [
     cfg.ListOpt(
@@ -63,10 +68,11 @@ etcd_opts = [
 
 def register_opts(conf):
     """Register the [etcd] options on *conf*."""
-    conf.register_group(cfg.OptGroup(GROUP, help=GROUP_HELP))
+    # A copy of the group for each conf: see filter_scheduler.register_opts.
+    conf.register_group(copy.deepcopy(etcd_group))
     conf.register_opts(etcd_opts, group=GROUP)
 
 
 def list_opts():
-    """Return the options for the sample config, by group name."""
-    return {GROUP: etcd_opts}
+    """Return the options for the sample config, by group."""
+    return {etcd_group: etcd_opts}

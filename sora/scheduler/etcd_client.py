@@ -31,6 +31,7 @@ import urllib.parse
 import warnings
 
 import requests
+import urllib3
 
 from sora.scheduler import exceptions
 
@@ -93,13 +94,33 @@ def delete(key):
     return {'request_delete_range': {'key': _encode(key)}}
 
 
-def unchanged(key, mod_revision):
-    """Return a comparison: *key* was last written at *mod_revision*.
+def absent(key):
+    """Return a comparison: *key* does not exist."""
+    return {'key': _encode(key), 'target': 'VERSION', 'result': 'EQUAL',
+            'version': '0'}
 
-    A *mod_revision* of 0 means the key does not exist.
-    """
-    return {'key': _encode(key), 'target': 'MOD', 'result': 'EQUAL',
-            'mod_revision': str(mod_revision)}
+
+def present(key):
+    """Return a comparison: *key* exists."""
+    return {'key': _encode(key), 'target': 'VERSION', 'result': 'GREATER',
+            'version': '0'}
+
+
+def unchanged_since(key, revision):
+    """Return a comparison: *key* was not written after *revision*."""
+    return {'key': _encode(key), 'target': 'MOD', 'result': 'LESS',
+            'mod_revision': str(revision + 1)}
+
+
+def created_at(key, revision):
+    """Return a comparison: *key* is the one created at *revision*."""
+    return {'key': _encode(key), 'target': 'CREATE', 'result': 'EQUAL',
+            'create_revision': str(revision)}
+
+
+def count(key):
+    """Return a transaction operation that counts *key* (0 or 1)."""
+    return {'request_range': {'key': _encode(key), 'count_only': True}}
 
 
 class Client:
@@ -189,12 +210,19 @@ class Client:
         return revision, found
 
     def txn(self, compare, success, failure=()):
-        """Run one transaction; return ``(succeeded, revision)``."""
+        """Run one transaction; return ``(succeeded, revision, counts)``.
+
+        *counts* has the number of keys each :func:`count` operation of the
+        branch that ran found (``None`` for other operations).
+        """
         answer = self.call('kv/txn', {'compare': list(compare),
                                       'success': list(success),
                                       'failure': list(failure)})
+        counts = [int(item['response_range'].get('count', 0))
+                  if 'response_range' in item else None
+                  for item in answer.get('responses', ())]
         return (bool(answer.get('succeeded')),
-                int(answer['header']['revision']))
+                int(answer['header']['revision']), counts)
 
     def grant(self, ttl):
         """Return the id of a new lease of *ttl* seconds."""
@@ -224,25 +252,36 @@ class Client:
         return response
 
 
-def _reason(error):
-    # The socket error under the layers of requests, urllib3 and etcd3gw
-    # ("Connection refused", "timed out") says it best.
-    if error is None:
-        return 'no endpoint tried'
-    seen, todo, found = set(), [error], None
+_TIMEOUTS = (TimeoutError, urllib3.exceptions.ReadTimeoutError)
+
+
+def _causes(error):
+    # The error and those under it: requests wraps urllib3's, which wrap
+    # the socket's; etcd3gw wraps requests'.
+    seen, todo = set(), [error]
     while todo:
         current = todo.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, OSError) and (current.strerror or isinstance(
-                current, TimeoutError)) and not isinstance(
-                    current, requests.RequestException):
-            found = current
+        yield current
         todo += [item for item in (
             current.__cause__, current.__context__,
             getattr(current, 'reason', None),
             *getattr(current, 'args', ())) if isinstance(item, BaseException)]
+
+
+def _reason(error):
+    # The socket error under the layers ("Connection refused", "timed
+    # out") says it best.
+    if error is None:
+        return 'no endpoint tried'
+    found = None
+    for cause in _causes(error):
+        if isinstance(cause, OSError) and (
+                cause.strerror or isinstance(cause, TimeoutError)) and \
+                not isinstance(cause, requests.RequestException):
+            found = cause
     if found is not None:
         return found.strerror or 'timed out'
     return getattr(error, 'detail_text', None) or str(error)
@@ -292,17 +331,16 @@ class Watch:
                 for line in response.iter_lines():
                     if line.strip():
                         yield from self._events(json.loads(line))
-            except requests.exceptions.ConnectionError as error:
+            except (requests.RequestException, AttributeError,
+                    ValueError) as error:
                 if self._closed.is_set():
-                    return
-                if 'timed out' not in str(error):
+                    return  # closed from another thread mid-read
+                if not any(isinstance(cause, _TIMEOUTS)
+                           for cause in _causes(error)):
                     raise exceptions.StoreUnavailable(
                         f'etcd at {", ".join(self._client.endpoints)} broke '
                         f'the watch: {_reason(error)}') from None
-            except (requests.RequestException, AttributeError, ValueError):
-                if self._closed.is_set():
-                    return  # closed from another thread mid-read
-                raise
+                # else quiet for idle seconds: open it again from revision
             finally:
                 response.close()
 

@@ -472,11 +472,15 @@ def parse_reports(data):
     :param data: a list of host mappings (or
         :class:`~sora.scheduler.host_table.Host` objects, validated as
         mappings), a mapping ``{"hosts": [...]}``, or a
-        :class:`HostTable`. Besides the host fields, a report may list
+        :class:`HostTable`, or :class:`Reports` (returned as they are:
+        they are only ever built validated). Besides the host fields, a
+        report may list
         ``consumers``: the ids of the containers running on the node
         (``containers`` defaults to how many there are).
     :raises InvalidHostData: naming the host (position and id) and field.
     """
+    if isinstance(data, Reports):
+        return data
     if isinstance(data, collections.abc.Mapping) and set(data) == {'hosts'}:
         data = data['hosts']
     if (isinstance(data, (str, bytes, collections.abc.Mapping))
@@ -513,11 +517,13 @@ def parse_hosts(data):
     return parse_reports(data).table()
 
 
-def load_hosts(path, limit=None):
+def load_hosts(path, limit=None, parse=None):
     """Read and validate a JSON hosts file (``-`` reads stdin).
 
     :param limit: the most bytes to read; :data:`MAX_HOSTS_FILE_BYTES` when
         omitted. A larger input is refused before it is parsed.
+    :param parse: what validates the data: :func:`parse_hosts` (a
+        :class:`HostTable`) when omitted, or :func:`parse_reports`.
     :raises InvalidHostData: the file cannot be read, is too large, is not
         JSON, or holds malformed hosts.
     """
@@ -545,7 +551,7 @@ def load_hosts(path, limit=None):
     except (ValueError, RecursionError) as error:
         raise exceptions.InvalidHostData(
             f'hosts file {path} is not valid JSON: {error}') from None
-    return parse_hosts(data)
+    return (parse or parse_hosts)(data)
 
 
 def _read_bounded(stream, path, limit):

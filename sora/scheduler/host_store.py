@@ -26,6 +26,7 @@ import abc
 import collections
 import contextlib
 import importlib.metadata
+import random
 import threading
 import time
 
@@ -43,6 +44,9 @@ LOG = logging.getLogger(__name__)
 
 NAMESPACE = 'sora.scheduler.host_stores'
 ATTEMPTS = 8
+BACKOFF = 0.001
+"""Seconds: the pause after the n-th lost race is random, up to 2**n x this.
+"""
 """How many times a decision is made before losing the race is an error."""
 
 
@@ -71,6 +75,12 @@ class HostStore(metaclass=abc.ABCMeta):
         self.clock = time.monotonic if clock is None else clock
         self._turn = threading.RLock() if self.take_turns else \
             contextlib.nullcontext()
+
+    shared = False
+    """Whether other processes see what the store holds (it outlives one)."""
+
+    def close(self):
+        """Let go of what the store holds open (connections, threads)."""
 
     @abc.abstractmethod
     def hosts(self):
@@ -157,6 +167,9 @@ class HostStore(metaclass=abc.ABCMeta):
                           '%(chosen)s to another one (attempt %(attempt)d)',
                           {'consumers': consumers, 'chosen': chosen,
                            'attempt': attempt + 1})
+                # Schedulers that decided alike would collide again at
+                # once: a random, growing pause sets them apart.
+                time.sleep(random.uniform(0, BACKOFF * 2 ** attempt))
         raise exceptions.NoValidHost(
             len(table), [], count=len(consumers),
             reason=f'other decisions took the chosen hosts {ATTEMPTS} '
@@ -223,17 +236,8 @@ class MemoryHostStore(HostStore):
         live = self._live
         with self._lock:
             self._expire()
-            self._check_consumers([consumer for consumer, _ in placements])
-            slots = [live.slot_of(host_id) for _, host_id in placements]
-            if None in slots or any(live.row(slot).stamp > version
-                                    for slot in slots):
-                return False
-            if not all(live.fits(slot, request.units, times) for slot, times
-                       in collections.Counter(slots).items()):
-                return False
-            if request.group_policy is not None and not _policy_holds(
-                    request.group_policy, live.members(request.group),
-                    slots):
+            slots = self._admitted(version, request, placements)
+            if slots is None:
                 return False
             now = self.clock()
             for (consumer, host_id), slot in zip(placements, slots):
@@ -242,6 +246,24 @@ class MemoryHostStore(HostStore):
                                               now))
                 live.claim(slot, request.units, request.group)
             return True
+
+    def _admitted(self, version, request, placements):
+        # The slots of the placements if they can still be claimed: no
+        # consumer holds a claim, no chosen host changed since *version*,
+        # each host has room for its placements and the group policy holds.
+        live = self._live
+        self._check_consumers([consumer for consumer, _ in placements])
+        slots = [live.slot_of(host_id) for _, host_id in placements]
+        if None in slots or any(live.row(slot).stamp > version
+                                for slot in slots):
+            return None
+        if not all(live.fits(slot, request.units, times) for slot, times
+                   in collections.Counter(slots).items()):
+            return None
+        if request.group_policy is not None and not _policy_holds(
+                request.group_policy, live.members(request.group), slots):
+            return None
+        return slots
 
     def _check_consumers(self, consumers):
         held = [consumer for consumer in consumers

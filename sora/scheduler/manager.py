@@ -68,10 +68,16 @@ class SchedulerManager:
         self.conf = cfg.CONF if conf is None else conf
         self._followers = _Followers.of(self.conf)
         sora_conf.register_opts(self.conf)
+        self._owns_store = store is None
         self.store = host_store.load(self.conf) if store is None else store
         self._lock = threading.Lock()
         self._error = None
-        self._active = self._build()
+        try:
+            self._active = self._build()
+        except BaseException:
+            if self._owns_store:
+                self.store.close()
+            raise
         self._followers.add(self)
 
     def __enter__(self):
@@ -81,13 +87,15 @@ class SchedulerManager:
         self.close()
 
     def close(self):
-        """Stop following configuration changes (idempotent).
+        """Stop following configuration changes; close the store it built.
 
-        The configuration holds no strong reference to a manager, so a
-        manager nobody uses is freed even without ``close``; closing says
-        so at once.
+        Idempotent. The configuration holds no strong reference to a
+        manager, so a manager nobody uses is freed even without ``close``;
+        closing says so at once (and stops a shared store's watch).
         """
         self._followers.discard(self)
+        if self._owns_store:
+            self.store.close()
 
     def _build(self):
         sora_conf.check(self.conf)
@@ -338,8 +346,7 @@ class _Followers:
     service's and oslo.log's, say), so a change there rebuilds nothing.
     """
 
-    _all = []  # [(weakref to a ConfigOpts, its _Followers)]
-    _all_lock = threading.Lock()
+    _all = sora_conf.PerConf()
 
     def __init__(self, conf):
         self._managers = weakref.WeakSet()
@@ -349,16 +356,13 @@ class _Followers:
     @classmethod
     def of(cls, conf):
         """Return the followers of *conf*, registering them on first use."""
-        with cls._all_lock:
-            cls._all[:] = [(ref, found) for ref, found in cls._all
-                           if ref() is not None]
-            for ref, found in cls._all:
-                if ref() is conf:
-                    return found
-            found = cls(conf)
-            cls._all.append((weakref.ref(conf), found))
-            conf.register_mutate_hook(found)
-            return found
+        return cls._all.of(conf, lambda: cls._registered(conf))
+
+    @classmethod
+    def _registered(cls, conf):
+        found = cls(conf)
+        conf.register_mutate_hook(found)
+        return found
 
     def add(self, manager):
         """Follow the configuration with *manager*."""

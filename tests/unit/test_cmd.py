@@ -140,7 +140,7 @@ class SelectTest(CommandTestCase):
             (['select', '--hosts', EXAMPLE_HOSTS, '--request',
               '{"memory_mb": 1, "memory_mb": 2}'],
              "--request is not valid JSON: key 'memory_mb' appears twice"),
-            (['select'], 'the following arguments are required: --hosts'),
+            (['select'], 'select without --hosts needs a shared host store'),
             ([], 'the following arguments are required: command'),
             (['launch'], "invalid choice: 'launch'"),
         ]
@@ -333,11 +333,13 @@ class CheckTest(CommandTestCase):
                       "running no container of the request's group.)", lines)
         self.assertIn('OK      weigher containers: loads (Weigh hosts by how '
                       'few containers they run.)', lines)
-        self.assertTrue(lines[-3].startswith(
+        self.assertTrue(lines[-4].startswith(
             'OK      scheduler driver memorybase: loads (Pick the fitting'))
+        self.assertEqual('OK      host store memory: answers: 0 hosts, 0 '
+                         'claims', lines[-3])
         self.assertEqual('OK      hosts file: ' + EXAMPLE_HOSTS + ': 12 hosts',
                          lines[-2])
-        self.assertEqual('14 of 14 checks OK', lines[-1])
+        self.assertEqual('15 of 15 checks OK', lines[-1])
 
     def test_options_changed_from_their_defaults_are_summed_up(self):
         conf = self.write_file('sora.conf', '''
@@ -399,10 +401,10 @@ class CheckTest(CommandTestCase):
                          'the option values and plugins above are fixed',
                          lines[13])
         self.assertEqual("FAILED  hosts file: host 0 (id 'n1'): missing "
-                         "required field 'memory_mb'", lines[14])
+                         "required field 'memory_mb'", lines[15])
         self.assertEqual('SKIPPED weigher memory: not checked while option '
                          'values are bad', lines[11])
-        self.assertEqual('6 of 15 checks OK (3 skipped)', lines[-1])
+        self.assertEqual('7 of 16 checks OK (3 skipped)', lines[-1])
 
     def test_misspelt_options_and_sections_are_reported(self):
         conf = self.write_file('typo.conf', '''

@@ -20,6 +20,7 @@ from oslo_config import cfg
 from oslo_config import generator
 
 from sora import conf as sora_conf
+from sora.conf import etcd
 from sora.conf import filter_scheduler
 from sora.conf import opts
 from sora.conf import tracking
@@ -97,10 +98,12 @@ class OptionsTest(base.TestCase):
         # The generator and the docs take a group's help from the OptGroup:
         # a bare group name left [filter_scheduler] undocumented.
         groups = [group for group, _ in opts.list_opts()]
-        self.assertEqual(['DEFAULT', filter_scheduler.filter_scheduler_group,
+        self.assertEqual(['DEFAULT', etcd.etcd_group,
+                          filter_scheduler.filter_scheduler_group,
                           tracking.scheduler_group], groups)
-        self.assertIn('The "filter" scheduler driver', groups[1].help)
-        self.assertIn('claims', groups[2].help)
+        self.assertIn('etcd cluster', groups[1].help)
+        self.assertIn('The "filter" scheduler driver', groups[2].help)
+        self.assertIn('claims', groups[3].help)
 
     def test_registered_group_is_the_listed_definition(self):
         first, second = cfg.ConfigOpts(), cfg.ConfigOpts()
@@ -149,7 +152,8 @@ class ShippedConfigTest(base.TestCase):
         self.assertIn('#debug = false', fresh)
         self.assertIn('[filter_scheduler]\n# The "filter" scheduler driver',
                       fresh)
-        self.assertEqual(['[DEFAULT]', '[filter_scheduler]', '[scheduler]'],
+        self.assertEqual(['[DEFAULT]', '[etcd]', '[filter_scheduler]',
+                          '[scheduler]'],
                          [head.splitlines()[0] for head, _ in
                           namespace_parts(fresh, 'sora')])
         self.assertEqual(namespace_parts(fresh, 'sora'),

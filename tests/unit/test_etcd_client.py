@@ -34,15 +34,23 @@ class EtcdClientTest(base.TestCase):
 
     def test_transactions_compare_revisions(self):
         key = f'{self.prefix}/hosts/é/1'
-        ok, revision = self.client.txn([etcd_client.unchanged(key, 0)],
-                                       [etcd_client.put(key, b'one')])
+        ok, revision, _ = self.client.txn([etcd_client.absent(key)],
+                                          [etcd_client.put(key, b'one')])
         self.assertTrue(ok)
-        ok, _ = self.client.txn([etcd_client.unchanged(key, 0)],
-                                [etcd_client.put(key, b'two')])
+        ok, _, counts = self.client.txn(
+            [etcd_client.absent(key)], [etcd_client.put(key, b'two')],
+            [etcd_client.count(key), etcd_client.count(key + 'x')])
+        self.assertEqual((False, [1, 0]), (ok, counts))
+        ok, _, _ = self.client.txn(
+            [etcd_client.present(key),
+             etcd_client.unchanged_since(key, revision),
+             etcd_client.created_at(key, revision)],
+            [etcd_client.put(key, b'three')])
+        self.assertTrue(ok)
+        ok, _, _ = self.client.txn(
+            [etcd_client.unchanged_since(key, revision)],
+            [etcd_client.put(key, b'four')])
         self.assertFalse(ok)
-        ok, _ = self.client.txn([etcd_client.unchanged(key, revision)],
-                                [etcd_client.put(key, b'three')])
-        self.assertTrue(ok)
         _, [found] = self.client.range(self.prefix)
         self.assertEqual((key, b'three'), (found.key, found.value))
 
@@ -77,7 +85,7 @@ class EtcdClientTest(base.TestCase):
 
     def test_a_watch_from_a_compacted_revision_says_so(self):
         for value in (b'1', b'2'):
-            _, revision = self.client.txn(
+            _, revision, _ = self.client.txn(
                 [], [etcd_client.put(self.prefix + '/c', value)])
         self.client.call('kv/compaction', {'revision': str(revision)})
         watch = self.client.watch(self.prefix + '/', revision - 1)

@@ -692,7 +692,7 @@ class Broken(host_store.MemoryHostStore):
                  ('nosuch', exceptions.DriverNotFound,
                   "no plugin named 'nosuch' in namespace "
                   "'sora.scheduler.host_stores'; installed: broken, "
-                  "counting, memory, missing, not_a_store"),
+                  "counting, etcd, memory, missing, not_a_store"),
                  ('broken', exceptions.DriverLoadError,
                   "could not load host store 'broken' (sora_stores:Broken):"
                   " RuntimeError: cannot reach the cluster"),

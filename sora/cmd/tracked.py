@@ -1,0 +1,134 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The commands on the hosts and claims of a shared host store (etcd).
+
+``report`` pushes node reports, ``select`` without ``--hosts`` decides on
+the tracked hosts and claims, ``claims`` lists the outstanding claims,
+``release`` drops one and ``hosts`` lists the tracked hosts with what they
+have free. They need ``[scheduler] host_store`` to name a store that
+outlives the command, such as ``etcd``.
+"""
+
+import contextlib
+import json
+
+from sora.cmd import output
+from sora.scheduler import exceptions
+from sora.scheduler import host_state
+from sora.scheduler import manager
+
+
+@contextlib.contextmanager
+def shared_manager(conf, command):
+    """Yield a manager on the configured store, closed afterwards.
+
+    :raises InvalidRequest: the store keeps nothing between commands.
+    """
+    with manager.SchedulerManager(conf) as scheduler:
+        if not scheduler.store.shared:
+            raise exceptions.InvalidRequest(
+                f'{command} needs a shared host store: [scheduler] '
+                f'host_store = {conf.scheduler.host_store} keeps no hosts '
+                'between commands (set it to etcd, or give select --hosts)')
+        yield scheduler
+
+
+def select(conf, request, args):
+    """Decide on the tracked hosts; return the destinations."""
+    with shared_manager(conf, 'select without --hosts') as scheduler:
+        return scheduler.select_destinations(
+            request, count=args.count, dry_run=args.dry_run,
+            consumers=args.consumer)
+
+
+def do_report(conf):
+    """Push node reports from a hosts file to the shared store."""
+    reports = host_state.load_hosts(conf.command.hosts,
+                                    parse=host_state.parse_reports)
+    with shared_manager(conf, 'report') as scheduler:
+        scheduler.update_hosts(reports)
+    print(f'{len(reports)} node reports stored')
+    return 0
+
+
+def do_claims(conf):
+    """List the outstanding claims."""
+    with shared_manager(conf, 'claims') as scheduler:
+        claims = [claim.to_dict() for claim in scheduler.claims()]
+    if conf.command.format == 'json':
+        print(json.dumps({'claims': claims}))
+        return 0
+    _table(['CONSUMER', 'HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB', 'GROUP',
+            'AGE_S'],
+           [[claim['consumer'], claim['host'], f'{claim["memory_mb"]:g}',
+             f'{claim["cpus"]:g}', f'{claim["disk_gb"]:g}',
+             claim['group'] or '-', f'{claim["age"]:.0f}']
+            for claim in claims])
+    return 0
+
+
+def do_release(conf):
+    """Drop the claim of one consumer."""
+    with shared_manager(conf, 'release') as scheduler:
+        scheduler.release(conf.command.consumer)
+    return 0
+
+
+def do_hosts(conf):
+    """List the tracked hosts with their free resources (claims off)."""
+    with shared_manager(conf, 'hosts') as scheduler:
+        hosts = [host.to_dict() for host in scheduler.hosts()]
+    hosts.sort(key=lambda host: host['id'])
+    if conf.command.format == 'json':
+        print(json.dumps({'hosts': hosts}))
+        return 0
+    _table(['HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB', 'CONTAINERS',
+            'ENABLED'],
+           [[host['id'], f'{host["memory_mb"]:g}',
+             _amount(host.get('cpus')), _amount(host.get('disk_gb')),
+             str(host['containers']), 'yes' if host['enabled'] else 'no']
+            for host in hosts])
+    return 0
+
+
+def _amount(value):
+    return '-' if value is None else f'{value:g}'
+
+
+def _table(header, rows):
+    output.table([header] + [[output.shown(row[0])] + row[1:]
+                             for row in rows])
+
+
+def add_command_parsers(subparsers):
+    """Add report, claims, release and hosts to the command parser."""
+    report = subparsers.add_parser(
+        'report', help='push node reports to the shared host store')
+    report.set_defaults(func=do_report)
+    report.add_argument('--hosts', required=True, metavar='HOSTS.json',
+                        help='JSON file of node reports; "-" reads stdin')
+    for name, func, what in (
+            ('claims', do_claims, 'the outstanding claims'),
+            ('hosts', do_hosts, 'the tracked hosts with their free '
+                                'resources')):
+        lister = subparsers.add_parser(
+            name, help=f'list {what} of the shared host store')
+        lister.set_defaults(func=func)
+        lister.add_argument('--format', choices=('text', 'json'),
+                            default='text', help='text: a table; json: an '
+                                                 'object')
+    release = subparsers.add_parser(
+        'release', help='drop the claim of a consumer in the shared store')
+    release.set_defaults(func=do_release)
+    release.add_argument('consumer', metavar='CONSUMER',
+                         help='the consumer id the claim is held for')

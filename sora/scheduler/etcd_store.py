@@ -1,0 +1,421 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``etcd`` host store: node reports and claims shared through etcd.
+
+Every manager configured with it sees the same hosts and claims. Under
+``[etcd] prefix`` etcd holds:
+
+``hosts/<host id>``
+    a node report (JSON, amounts in whole units), with a lease when
+    ``[etcd] host_ttl`` is set;
+``claims/<consumer>``
+    a claim: host, amounts, group and when it was made (Unix time);
+``epochs/<host id>`` and ``groups/<group>``
+    empty keys every claim on the host (of the group) rewrites, so that a
+    claim commits only if nothing it relied on changed.
+
+Each manager mirrors the hosts and claims in an in-process store, kept
+current by a watch, and decides on it at in-process speed. A decision made
+on the mirror as of etcd revision R commits with one transaction that
+succeeds only if none of its consumers holds a claim and no chosen host's
+report, epoch or the group's key was written after R; otherwise it is made
+again once the mirror has caught up.
+"""
+
+import json
+import threading
+import time
+import types
+
+from oslo_log import log as logging
+
+from sora.scheduler import claims
+from sora.scheduler import etcd_client
+from sora.scheduler import exceptions
+from sora.scheduler import host_state
+from sora.scheduler import host_store
+from sora.scheduler import host_table
+
+LOG = logging.getLogger(__name__)
+
+MAX_OPS = 120
+"""Operations per transaction (etcd refuses more than 128 by default)."""
+
+
+class _Mirror(host_store.MemoryHostStore):
+    """The in-process copy of what etcd holds; etcd decides expiry."""
+
+    def _expire(self):
+        pass  # claims expire when the shared store deletes them
+
+    def record(self, entry):
+        """Add a claim made by any manager (once per consumer)."""
+        with self._lock:
+            if entry.consumer in self._ledger:
+                return
+            self._ledger.add(entry)
+            slot = self._live.slot_of(entry.host)
+            if slot is not None:
+                self._live.claim(slot, entry.needs, entry.group)
+
+    def forget(self, consumer):
+        """Drop the claim of *consumer*, if there is one."""
+        with self._lock:
+            self._drop(consumer)
+
+    def drop_host(self, host_id):
+        """Forget a host and its claims, if it is tracked."""
+        with self._lock:
+            if self._live.slot_of(host_id) is not None:
+                self.remove(host_id)
+
+    def holds(self, consumer):
+        """Whether *consumer* holds a claim here."""
+        with self._lock:
+            return consumer in self._ledger
+
+    def of_host(self, host_id):
+        """Return the consumers holding claims on *host_id*."""
+        with self._lock:
+            return self._ledger.of_host(host_id)
+
+    def tracks(self, host_id):
+        """Whether *host_id* is tracked."""
+        with self._lock:
+            return self._live.slot_of(host_id) is not None
+
+    def older_than(self, made):
+        """Return the claims made at or before *made*, oldest first."""
+        with self._lock:
+            found = []
+            for entry in self._ledger:
+                if entry.made > made:
+                    break
+                found.append(entry)
+            return found
+
+    def admits(self, version, request, placements):
+        """Whether the placements still fit this copy (claiming nothing)."""
+        with self._lock:
+            return self._admitted(version, request, placements) is not None
+
+
+class EtcdHostStore(host_store.HostStore):
+    """Hosts and claims in etcd, shared by every manager configured alike.
+
+    :param conf: as for :class:`~sora.scheduler.host_store.HostStore`; its
+        ``[etcd]`` options say where etcd is.
+    :param clock: seconds since the epoch (``time.time``): claim ages are
+        compared between machines.
+    :raises StoreUnavailable: etcd does not answer at start.
+    """
+
+    shared = True
+
+    def __init__(self, conf=None, clock=None):
+        super().__init__(conf, time.time if clock is None else clock)
+        opts = self.conf.etcd
+        self._client = etcd_client.Client(
+            opts.endpoints, opts.timeout, opts.ca_file, opts.cert_file,
+            opts.key_file)
+        self._prefix = opts.prefix.rstrip('/') + '/'
+        self._changed = threading.Condition()
+        self._lease = (0, 0.0)  # (id, until when new reports may use it)
+        self._error = None
+        self._watch = None
+        self._closed = threading.Event()
+        self._list()
+        self._thread = threading.Thread(
+            target=self._follow, name='sora-etcd-watch', daemon=True)
+        self._thread.start()
+
+    def close(self):
+        """Stop following etcd and close the connections."""
+        self._closed.set()
+        watch = self._watch
+        if watch is not None:
+            watch.close()
+        self._thread.join(timeout=self._client.timeout + 1)
+        self._client.close()
+
+    # Keys
+
+    def _key(self, kind, name):
+        return f'{self._prefix}{kind}/{name}'
+
+    # Reading
+
+    def hosts(self):
+        self._ready()
+        return self._mirror.hosts()
+
+    def claims(self):
+        self._ready()
+        return self._mirror.claims()
+
+    def snapshot(self, consumers=()):
+        self._ready()
+        with self._changed:
+            mirror, revision = self._mirror, self._revision
+        table, version = mirror.snapshot(consumers)
+        return table, (mirror, version, revision)
+
+    def _ready(self):
+        # Fail as the watch does while etcd is away; expire old claims.
+        error = self._error
+        if error is not None:
+            raise error
+        timeout = self.conf.scheduler.claim_timeout
+        if timeout:
+            for entry in self._mirror.older_than(self.clock() - timeout):
+                self._expire(entry, timeout)
+
+    def _expire(self, entry, timeout):
+        key = self._key('claims', entry.consumer)
+        created = self._created.get(entry.consumer, 0)
+        done, _, _ = self._client.txn(
+            [etcd_client.created_at(key, created)], [etcd_client.delete(key)])
+        self._mirror.forget(entry.consumer)
+        if done:
+            LOG.warning('Claim of consumer %(consumer)s on host %(host)s '
+                        'expired: no node report listed it within '
+                        '[scheduler] claim_timeout = %(timeout)g s',
+                        {'consumer': entry.consumer, 'host': entry.host,
+                         'timeout': timeout})
+
+    # Writing
+
+    def commit(self, version, request, placements):
+        mirror, local_version, revision = version
+        if mirror is not self._mirror or not mirror.admits(
+                local_version, request, placements):
+            return False
+        made = self.clock()
+        compare, success = [], []
+        for consumer, host_id in placements:
+            key = self._key('claims', consumer)
+            compare.append(etcd_client.absent(key))
+            success.append(etcd_client.put(key, json.dumps({
+                'host': host_id, 'needs': list(request.units),
+                'group': request.group, 'made': made}).encode()))
+        for host_id in dict.fromkeys(host for _, host in placements):
+            compare += [etcd_client.present(self._key('hosts', host_id)),
+                        etcd_client.unchanged_since(
+                            self._key('hosts', host_id), revision),
+                        etcd_client.unchanged_since(
+                            self._key('epochs', host_id), revision)]
+            success.append(etcd_client.put(self._key('epochs', host_id), b''))
+        if request.group is not None:
+            key = self._key('groups', request.group)
+            compare.append(etcd_client.unchanged_since(key, revision))
+            success.append(etcd_client.put(key, b''))
+        failure = [etcd_client.count(self._key('claims', consumer))
+                   for consumer, _ in placements]
+        done, now, answers = self._client.txn(compare, success, failure)
+        if done:
+            for consumer, host_id in placements:
+                self._mirror.record(claims.Entry(
+                    consumer, host_id, request.units, request.group, made))
+                self._created[consumer] = now
+            return True
+        held = [consumer for (consumer, _), count in zip(placements, answers)
+                if count]
+        if held:
+            raise exceptions.InvalidRequest(
+                'consumer ' + ', '.join(map(repr, held)) + ' already '
+                'holds a claim; a consumer id names one container')
+        self._catch_up(now)
+        return False
+
+    def update(self, reports):
+        lease = self._current_lease()
+        start = 0
+        while start < len(reports):
+            end, ops = start, []
+            while end < len(reports) and len(ops) < MAX_OPS:
+                ops += self._report_ops(reports, end, lease)
+                end += 1
+            self._client.txn([], ops)
+            part = _slice(reports, start, end)
+            self._mirror.update(part)
+            start = end
+
+    def _report_ops(self, reports, i, lease):
+        host_id = reports.ids[i]
+        record = {'amounts': {name: column[i] for name, column in
+                              reports.amounts.items()},
+                  'containers': reports.containers[i],
+                  'enabled': reports.enabled[i],
+                  'labels': dict(reports.labels[i]),
+                  'groups': list(reports.groups[i]),
+                  'consumers': list(reports.consumers[i])}
+        ops = [etcd_client.put(self._key('hosts', host_id),
+                               json.dumps(record).encode(), lease)]
+        ops += [etcd_client.delete(self._key('claims', consumer))
+                for consumer in reports.consumers[i]
+                if self._mirror.holds(consumer)]
+        return ops
+
+    def remove(self, host_id):
+        if not self._mirror.tracks(host_id):
+            raise exceptions.InvalidRequest(f'no host has id {host_id!r}')
+        ops = [etcd_client.delete(self._key('hosts', host_id)),
+               etcd_client.delete(self._key('epochs', host_id))]
+        ops += [etcd_client.delete(self._key('claims', consumer))
+                for consumer in self._mirror.of_host(host_id)]
+        self._client.txn([], ops)
+        self._mirror.drop_host(host_id)
+
+    def release(self, consumer):
+        key = self._key('claims', consumer)
+        done, _, _ = self._client.txn([etcd_client.present(key)],
+                                      [etcd_client.delete(key)])
+        if not done:
+            raise exceptions.InvalidRequest(
+                f'no claim is held for consumer {consumer!r}')
+        self._mirror.forget(consumer)
+
+    def _current_lease(self):
+        # Reports share a lease granted every host_ttl / 2 seconds that
+        # lasts host_ttl + host_ttl / 2: a report goes between host_ttl and
+        # 1.5 x host_ttl after it was written.
+        ttl = self.conf.etcd.host_ttl
+        if not ttl:
+            return 0
+        lease, until = self._lease
+        now = time.monotonic()
+        if now >= until:
+            step = max(1, ttl // 2)
+            lease = self._client.grant(ttl + step)
+            self._lease = (lease, now + step)
+        return lease
+
+    # Following etcd
+
+    def _list(self):
+        revision, found = self._client.range(self._prefix)
+        mirror = _Mirror(self.conf, self.clock)
+        hosts, claims_found = [], []
+        for item in found:
+            kind, _, name = item.key[len(self._prefix):].partition('/')
+            if kind == 'hosts':
+                hosts.append((name, json.loads(item.value)))
+            elif kind == 'claims':
+                claims_found.append((name, json.loads(item.value),
+                                     item.create_revision))
+        mirror.update(_reports(hosts))
+        settled = {consumer for _, record in hosts
+                   for consumer in record['consumers']}
+        created = {}
+        for consumer, claim, made_at in sorted(claims_found,
+                                               key=lambda c: c[1]['made']):
+            if consumer not in settled:
+                mirror.record(_entry(consumer, claim))
+                created[consumer] = made_at
+        with self._changed:
+            self._mirror, self._created = mirror, created
+            self._revision = revision
+            self._changed.notify_all()
+
+    def _follow(self):
+        delay = 0.1
+        while not self._closed.is_set():
+            try:
+                self._watch = self._client.watch(self._prefix,
+                                                 self._revision + 1)
+                if self._error is not None:
+                    self._list()
+                    LOG.info('etcd at %s answers again',
+                             ', '.join(self._client.endpoints))
+                    self._error = None
+                delay = 0.1
+                for events in self._watch:
+                    self._apply(events)
+            except etcd_client.Compacted:
+                self._relist_soon()
+            except Exception as error:  # the watch must outlive any fault
+                if self._closed.is_set():
+                    return
+                if not isinstance(error, exceptions.StoreUnavailable):
+                    LOG.exception('The etcd watch failed')
+                    error = exceptions.StoreUnavailable(
+                        f'etcd at {", ".join(self._client.endpoints)}: the '
+                        f'watch failed: {type(error).__name__}: {error}')
+                if self._error is None:
+                    LOG.error('Lost etcd: %s; retrying', error)
+                self._error = error
+                self._closed.wait(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _relist_soon(self):
+        try:
+            self._list()
+        except exceptions.StoreUnavailable as error:
+            self._error = error
+
+    def _apply(self, events):
+        mirror = self._mirror
+        for event in events:
+            kind, _, name = event.kv.key[len(self._prefix):].partition('/')
+            if kind == 'hosts':
+                if event.deleted:
+                    mirror.drop_host(name)
+                else:
+                    mirror.update(_reports(
+                        [(name, json.loads(event.kv.value))]))
+            elif kind == 'claims':
+                if event.deleted:
+                    mirror.forget(name)
+                    self._created.pop(name, None)
+                else:
+                    mirror.record(_entry(name, json.loads(event.kv.value)))
+                    self._created[name] = event.kv.create_revision
+        with self._changed:
+            self._revision = events[-1].kv.mod_revision
+            self._changed.notify_all()
+
+    def _catch_up(self, revision):
+        # Wait until the mirror has seen *revision*, so that the decision
+        # made again sees what beat the last one.
+        with self._changed:
+            self._changed.wait_for(lambda: self._revision >= revision,
+                                   timeout=self._client.timeout)
+
+
+def _entry(consumer, claim):
+    return claims.Entry(consumer, claim['host'], tuple(claim['needs']),
+                        claim['group'], claim['made'])
+
+
+def _reports(hosts):
+    # [(host id, stored record)] -> Reports
+    records = [record for _, record in hosts]
+    return host_state.Reports(
+        [host_id for host_id, _ in hosts],
+        {name: [record['amounts'][name] for record in records]
+         for name in host_table.FLOATS},
+        [record['containers'] for record in records],
+        [record['enabled'] for record in records],
+        [types.MappingProxyType(record['labels']) for record in records],
+        [tuple(record['groups']) for record in records],
+        [tuple(record['consumers']) for record in records])
+
+
+def _slice(reports, start, end):
+    return host_state.Reports(
+        reports.ids[start:end],
+        {name: column[start:end] for name, column in
+         reports.amounts.items()},
+        reports.containers[start:end], reports.enabled[start:end],
+        reports.labels[start:end], reports.groups[start:end],
+        reports.consumers[start:end])

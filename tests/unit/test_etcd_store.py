@@ -1,0 +1,284 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The etcd host store against a real etcd: managers sharing one truth."""
+
+import json
+import logging
+import threading
+import time
+
+import fixtures
+from oslo_config import cfg
+
+from sora.scheduler import exceptions
+from sora.scheduler import manager
+from tests import base
+from tests import etcd
+
+HOSTS = [{'id': 'a', 'memory_mb': 1000, 'cpus': 1},
+         {'id': 'b/1', 'memory_mb': 3000, 'cpus': 0.3}]
+
+
+class Clock:
+    """A settable wall clock."""
+
+    def __init__(self):
+        self.now = time.time()
+
+    def __call__(self):
+        return self.now
+
+
+def settle(condition, timeout=10):
+    """Wait until *condition()* holds (the watch delivers asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError('condition not reached')
+        time.sleep(0.01)
+
+
+class EtcdStoreTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.etcd = self.useFixture(etcd.EtcdPrefix())
+
+    def conf(self, endpoint=None, **etcd_options):
+        options = {'endpoints': endpoint or self.etcd.endpoint,
+                   'prefix': self.etcd.prefix, 'timeout': 2, **etcd_options}
+        text = ('[DEFAULT]\nscheduler_driver = filter\n'
+                '[scheduler]\nhost_store = etcd\n[etcd]\n' + ''.join(
+                    f'{key} = {value}\n' for key, value in options.items()))
+        return self.make_conf(text)
+
+    def manager(self, conf=None, store=None):
+        mgr = manager.SchedulerManager(conf or self.conf(), store=store)
+        self.addCleanup(mgr.close)
+        return mgr
+
+    def free(self, mgr):
+        return {host.id: (host.memory_mb, host.cpus) for host in mgr.hosts()}
+
+
+class SharedTruthTest(EtcdStoreTestCase):
+
+    def test_reports_claims_releases_and_settlements_are_shared(self):
+        one, two = self.manager(), self.manager()
+        one.update_hosts(HOSTS)
+        settle(lambda: len(two.hosts()) == 2)
+        self.assertEqual(['a', 'b/1', 'a'], one.select_destinations(
+            {'memory_mb': 500, 'cpus': 0.1}, count=3,
+            consumers=['c1', 'c2', 'c3']))
+        settle(lambda: len(two.claims()) == 3)
+        self.assertEqual({'a': (0, 0.8), 'b/1': (2500, 0.2)}, self.free(two))
+        two.release('c1')
+        settle(lambda: len(one.claims()) == 2)
+        self.assertRaises(exceptions.InvalidRequest, one.release, 'c1')
+        one.update_hosts([{'id': 'b/1', 'memory_mb': 2500, 'cpus': 0.2,
+                           'consumers': ['c2']}])
+        settle(lambda: [c.consumer for c in two.claims()] == ['c3'])
+        self.assertEqual({'a': (500, 0.9), 'b/1': (2500, 0.2)},
+                         self.free(two))
+        two.remove_host('a')
+        settle(lambda: self.free(one) == {'b/1': (2500, 0.2)})
+        self.assertEqual([], one.claims())
+
+    def test_a_consumer_holds_one_claim_whoever_decides(self):
+        one, two = self.manager(), self.manager()
+        one.update_hosts(HOSTS)
+        settle(lambda: len(two.hosts()) == 2)
+        one.select_destinations({}, consumers=['web-1'])
+        error = self.assertRaises(exceptions.InvalidRequest,
+                                  two.select_destinations, {},
+                                  consumers=['web-1'])
+        self.assertIn("consumer 'web-1' already holds a claim", str(error))
+        settle(lambda: len(two.claims()) == 1)
+
+    def test_racing_managers_never_oversubscribe(self):
+        managers = [self.manager() for _ in range(3)]
+        managers[0].update_hosts([{'id': f'n{i}', 'memory_mb': 1024}
+                                  for i in range(5)])
+        settle(lambda: all(len(m.hosts()) == 5 for m in managers))
+        placed, failures = [], []
+
+        def place(mgr, n):
+            for k in range(8):
+                try:
+                    placed.extend(mgr.select_destinations(
+                        {'memory_mb': 256}, consumers=[f'{n}-{k}']))
+                except exceptions.NoValidHost:
+                    pass
+                except Exception as error:  # asserted below
+                    failures.append(error)
+
+        threads = [threading.Thread(target=place, args=(mgr, n))
+                   for n, mgr in enumerate(managers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual([], failures)
+        self.assertEqual(20, len(placed))  # 5 hosts x 4 containers
+        for host_id in {host_id for host_id in placed}:
+            self.assertEqual(4, placed.count(host_id))
+        settle(lambda: all(len(m.claims()) == 20 for m in managers))
+        self.assertEqual({0}, {host.memory_mb for host in
+                               managers[1].hosts()})
+
+    def test_a_group_policy_holds_across_managers(self):
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': f'n{i}', 'memory_mb': 1024}
+                          for i in range(3)])
+        settle(lambda: len(two.hosts()) == 3)
+        request = {'group': 'db', 'group_policy': 'anti-affinity'}
+        chosen = [one.select_destinations(request)[0],
+                  two.select_destinations(request)[0],
+                  one.select_destinations(request)[0]]
+        self.assertEqual(['n0', 'n1', 'n2'], sorted(chosen))
+        self.assertRaises(exceptions.NoValidHost, two.select_destinations,
+                          request)
+
+
+class ExpiryTest(EtcdStoreTestCase):
+
+    def test_a_claim_no_report_settles_expires_once_with_a_warning(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        clock = Clock()
+        conf = self.conf()
+        from sora.scheduler import etcd_store
+        one = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
+        two = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
+        one.update_hosts(HOSTS)
+        one.select_destinations({'memory_mb': 800}, consumers=['lost'])
+        settle(lambda: len(two.claims()) == 1)
+        clock.now += 601
+        self.assertEqual([], two.claims())
+        settle(lambda: one.claims() == [])
+        self.assertEqual(1, logs.output.count(
+            "Claim of consumer lost on host a expired"))
+        _, found = self.etcd.client.range(self.etcd.prefix + '/claims/')
+        self.assertEqual([], found)
+
+
+class HostTtlTest(EtcdStoreTestCase):
+
+    def test_a_node_that_stops_reporting_goes(self):
+        mgr = self.manager(self.conf(host_ttl=1))
+        mgr.update_hosts(HOSTS)
+        self.assertEqual(2, len(mgr.hosts()))
+        settle(lambda: len(mgr.hosts()) == 0, timeout=15)
+
+
+class UnreachableTest(EtcdStoreTestCase):
+
+    def test_etcd_down_at_start_is_one_clear_error_in_time(self):
+        start = time.monotonic()
+        error = self.assertRaises(
+            exceptions.StoreUnavailable, manager.SchedulerManager,
+            self.conf('http://127.0.0.1:1', timeout=0.5))
+        self.assertLess(time.monotonic() - start, 1.5)
+        self.assertEqual('etcd at http://127.0.0.1:1 did not answer within '
+                         '0.5 s: Connection refused', str(error))
+
+
+class OutageTest(EtcdStoreTestCase):
+    """etcd stopped and started again under running managers."""
+
+    def test_errors_during_the_outage_then_service_resumes(self):
+        server = self.useFixture(etcd.EtcdServer())
+        conf = self.conf(server.endpoint, timeout=1)
+        one, two = self.manager(conf), self.manager(conf)
+        one.update_hosts(HOSTS)
+        settle(lambda: len(two.hosts()) == 2)
+        server.stop()
+        for call in (lambda: one.select_destinations({}),
+                     lambda: two.update_hosts(HOSTS), two.hosts):
+            start = time.monotonic()
+            error = self.assertRaises(exceptions.StoreUnavailable, call)
+            self.assertLess(time.monotonic() - start, 2.5)
+            self.assertIn(server.endpoint, str(error))
+        server.start()
+        settle(lambda: self._answers(two), timeout=20)
+        two.update_hosts([{'id': 'c', 'memory_mb': 64}])
+        settle(lambda: self._answers(one) and len(one.hosts()) == 3,
+               timeout=20)
+        self.assertEqual(['b/1'], one.select_destinations({'memory_mb': 2000}))
+
+    @staticmethod
+    def _answers(mgr):
+        try:
+            mgr.hosts()
+            return True
+        except exceptions.StoreUnavailable:
+            return False
+
+
+class ConfigTest(base.TestCase):
+
+    def test_options_are_registered_with_defaults(self):
+        conf = cfg.ConfigOpts()
+        manager.sora_conf.register_opts(conf)
+        self.assertEqual(['http://127.0.0.1:2379'], conf.etcd.endpoints)
+        self.assertEqual('/sora', conf.etcd.prefix)
+        self.assertEqual(0, conf.etcd.host_ttl)
+
+
+class CommandTest(EtcdStoreTestCase):
+    """sora-scheduler report, select, claims, release, hosts on etcd."""
+
+    def test_the_lifecycle_from_the_command_line(self):
+        run = self.useFixture(base.Command())
+        conf = self.write_file('etcd.conf', (
+            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
+            f'host_store = etcd\n[etcd]\nendpoints = {self.etcd.endpoint}\n'
+            f'prefix = {self.etcd.prefix}\n'))
+        hosts = self.write_file('hosts.json', json.dumps(HOSTS))
+        self.assertEqual((0, '2 node reports stored\n'), run(
+            '--config-file', conf, 'report', '--hosts', hosts)[:2])
+        result = run('--config-file', conf, 'select', '--memory-mb', '500',
+                     '--count', '2', '--consumer', 'web-1',
+                     '--consumer', 'web-2')
+        self.assertEqual((0, 'a\nb/1\n'), result[:2], result.stderr)
+        result = run('--config-file', conf, 'claims', '--format', 'json')
+        claims = json.loads(result.stdout)['claims']
+        self.assertEqual(['web-1', 'web-2'],
+                         sorted(claim['consumer'] for claim in claims))
+        self.assertEqual(2, run('--config-file', conf, 'select',
+                                '--consumer', 'web-1').returncode)
+        self.assertIn("consumer 'web-1' already holds a claim",
+                      run.last.stderr)
+        self.assertEqual(0, run('--config-file', conf, 'release',
+                                'web-1').returncode)
+        self.assertEqual(2, run('--config-file', conf, 'release',
+                                'web-1').returncode)
+        result = run('--config-file', conf, 'hosts')
+        self.assertEqual(['HOST', 'a', 'b/1'],
+                         [line.split()[0] for line in
+                          result.stdout.splitlines()])
+        self.assertIn('2500', result.stdout.splitlines()[2])  # b/1 less 500
+        result = run('--config-file', conf, 'check')
+        self.assertIn('OK      host store etcd: answers: 2 hosts, 1 claims',
+                      result.stdout)
+
+    def test_commands_that_need_a_shared_store(self):
+        run = self.useFixture(base.Command())
+        conf = self.write_file('memory.conf', '[DEFAULT]\n')
+        for args in (['select'], ['report', '--hosts', '-'], ['claims'],
+                     ['hosts'], ['release', 'x']):
+            with self.subTest(command=args[0]):
+                result = run('--config-file', conf, *args, stdin='[]')
+                self.assertEqual(2, result.returncode)
+                self.assertIn('needs a shared host store: [scheduler] '
+                              'host_store = memory keeps no hosts between '
+                              'commands', result.stderr)
