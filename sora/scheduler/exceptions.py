@@ -85,6 +85,7 @@ class NoValidHost(SchedulerError):
         self.filter_counts = list(filter_counts)
         self.count = count
         self.placed = placed
+        self.reason = reason
         details = details or {}
         steps = ', '.join(
             f'{name} {left}' + (f' ({details[name]})' if name in details
