@@ -90,7 +90,7 @@ def do_select(conf):
 
 def _select_from_file(conf, request, args, top):
     hosts = host_state.load_hosts(args.hosts)
-    scheduler = manager.SchedulerManager(conf)
+    scheduler = _offline_manager(conf)
     if args.explain:
         # One run of the filters both explains and decides.
         explanation = scheduler.explain(request, hosts, top, count=args.count)
@@ -136,7 +136,7 @@ def _list(conf, namespace, used_by):
     is raised.
     """
     try:
-        driver, error = manager.SchedulerManager(conf).driver, None
+        driver, error = _offline_manager(conf).driver, None
     except exceptions.SchedulerError as failure:
         driver, error = None, failure
     used = used_by(driver)
@@ -246,7 +246,7 @@ def do_check(conf):
                                        'and plugins above are fixed')
     else:
         report.run(driver,
-                   lambda: _loaded(manager.SchedulerManager(conf).driver))
+                   lambda: _loaded(_offline_manager(conf).driver))
     report.run(f'host store {_value(conf, "scheduler", "host_store")}',
                functools.partial(_store_answers, conf), skip)
     if conf.command.hosts:
@@ -254,6 +254,12 @@ def do_check(conf):
             f'{conf.command.hosts}: '
             f'{len(host_state.load_hosts(conf.command.hosts))} hosts'))
     return report.summary()
+
+
+def _offline_manager(conf):
+    """A manager for what needs no tracked hosts: it never reaches etcd."""
+    return manager.SchedulerManager(conf,
+                                    store=host_store.MemoryHostStore(conf))
 
 
 def _store_answers(conf):

@@ -22,14 +22,18 @@ outlives the command, such as ``etcd``.
 import contextlib
 import json
 
+from oslo_log import log as logging
+
 from sora.cmd import output
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
 from sora.scheduler import manager
 
+LOG = logging.getLogger(__name__)
+
 
 @contextlib.contextmanager
-def shared_manager(conf, command):
+def shared_manager(conf, command, hint=''):
     """Yield a manager on the configured store, closed afterwards.
 
     :raises InvalidRequest: the store keeps nothing between commands.
@@ -39,16 +43,21 @@ def shared_manager(conf, command):
             raise exceptions.InvalidRequest(
                 f'{command} needs a shared host store: [scheduler] '
                 f'host_store = {conf.scheduler.host_store} keeps no hosts '
-                'between commands (set it to etcd, or give select --hosts)')
+                f'between commands (set it to etcd{hint})')
         yield scheduler
 
 
 def select(conf, request, args):
     """Decide on the tracked hosts; return the destinations."""
-    with shared_manager(conf, 'select without --hosts') as scheduler:
-        return scheduler.select_destinations(
+    with shared_manager(conf, 'select without --hosts',
+                        ', or give select --hosts') as scheduler:
+        chosen = scheduler.select_destinations(
             request, count=args.count, dry_run=args.dry_run,
             consumers=args.consumer)
+    for host_id, consumer in zip(chosen, chosen.consumers):
+        LOG.info('Claimed %(host)s for consumer %(consumer)s',
+                 {'host': host_id, 'consumer': consumer})
+    return chosen
 
 
 def do_report(conf):

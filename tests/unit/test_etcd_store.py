@@ -282,3 +282,23 @@ class CommandTest(EtcdStoreTestCase):
                 self.assertIn('needs a shared host store: [scheduler] '
                               'host_store = memory keeps no hosts between '
                               'commands', result.stderr)
+
+    def test_what_needs_no_tracked_hosts_works_while_etcd_is_down(self):
+        run = self.useFixture(base.Command())
+        conf = self.write_file('down.conf', (
+            '[scheduler]\nhost_store = etcd\n[etcd]\n'
+            'endpoints = http://127.0.0.1:1\ntimeout = 0.5\n'))
+        hosts = self.write_file('hosts.json', json.dumps(HOSTS))
+        result = run('--config-file', conf, 'select', '--hosts', hosts,
+                     '--memory-mb', '2000')
+        self.assertEqual((0, 'b/1\n'), result[:2], result.stderr)
+        self.assertEqual(0, run('--config-file', conf, 'drivers').returncode)
+        result = run('--config-file', conf, 'check')
+        self.assertEqual(2, result.returncode)
+        self.assertIn('OK      scheduler driver memorybase', result.stdout)
+        self.assertIn('FAILED  host store etcd: etcd at http://127.0.0.1:1 '
+                      'did not answer within 0.5 s', result.stdout)
+        result = run('--config-file', conf, 'claims')
+        self.assertEqual(2, result.returncode)
+        self.assertIn('did not answer within 0.5 s: Connection refused',
+                      result.stderr)
