@@ -31,7 +31,9 @@ tracking_opts = [
         default='memory',
         help='Name of the host store: an entry point in the '
              '"sora.scheduler.host_stores" namespace. "memory" keeps the '
-             'tracked hosts and claims in this process. The value is only '
+             'tracked hosts and claims in this process; "etcd" shares them '
+             'with every scheduler configured alike, through the etcd '
+             'cluster of [etcd]. The value is only '
              'ever looked up as an entry point name, never imported as a '
              'module path. Read when the manager is built; a change needs '
              'a restart.'),
