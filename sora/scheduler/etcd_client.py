@@ -228,11 +228,6 @@ class Client:
         """Return the id of a new lease of *ttl* seconds."""
         return int(self.call('lease/grant', {'TTL': str(ttl)})['ID'])
 
-    def keep_alive(self, lease):
-        """Renew *lease*; return the seconds it has left (0: it expired)."""
-        answer = self.call('lease/keepalive', {'ID': str(lease)})
-        return int(answer.get('result', {}).get('TTL', 0))
-
     def watch(self, prefix, start_revision, idle=30.0):
         """Return a :class:`Watch` of *prefix* from *start_revision*."""
         return Watch(self, prefix, start_revision, idle)

@@ -254,12 +254,9 @@ def _quick(data):
     host_id, memory = get('id'), get('memory_mb')
     if type(host_id) is not str or not host_id:
         return None
-    if type(memory) is int and 0 <= memory <= units.MAX:
-        memory_units = memory
-    else:
-        memory_units = _amount(memory, 1)
-        if memory_units is None:
-            return None
+    memory_units = _amount(memory, 1)
+    if memory_units is None:
+        return None
     total = get('memory_total_mb')
     if total is None:
         total_units = memory_units
@@ -285,8 +282,6 @@ def _quick(data):
     disk = get('disk_gb')
     if disk is None:
         disk_units = units.UNLIMITED
-    elif type(disk) is int and 0 <= disk <= units.MAX:
-        disk_units = disk
     else:
         disk_units = _amount(disk, 1)
         if disk_units is None:

@@ -171,11 +171,11 @@ def _load_error(prefix, conf, namespace, name, target, error):
         return error  # the plugin's own clear error
     plugin = _describe(namespace, name,
                        importlib.metadata.EntryPoint(name, target, namespace))
-    if isinstance(error, (cfg.Error, ValueError)) and \
-            sora_conf.bad_values(conf):
+    bad = sora_conf.bad_values(conf) \
+        if isinstance(error, (cfg.Error, ValueError)) else []
+    if bad:
         return exceptions.InvalidConfig(
-            f'{prefix}{plugin} rejects its configuration: '
-            + '; '.join(sora_conf.bad_values(conf)))
+            f'{prefix}{plugin} rejects its configuration: ' + '; '.join(bad))
     if isinstance(error, cfg.Error):
         return exceptions.InvalidConfig(f'{prefix}{plugin}: {error}')
     return exceptions.DriverLoadError(
