@@ -129,6 +129,4 @@ class EtcdPrefix(fixtures.Fixture):
         self.prefix = f'/sora-test-{uuid.uuid4().hex}'
         self.client = etcd_client.Client([self.endpoint], 5.0)
         self.addCleanup(self.client.close)
-        self.addCleanup(self.client.call, 'kv/deleterange', {
-            'key': etcd_client._encode(self.prefix),
-            'range_end': etcd_client._prefix_end(self.prefix)})
+        self.addCleanup(self.client.delete, self.prefix)

@@ -153,7 +153,5 @@ def run(endpoint, host_count, seconds, hosts):
                   flush=True)
             mgr.close()
     finally:
-        client.call('kv/deleterange', {
-            'key': etcd_client._encode(prefix),
-            'range_end': etcd_client._prefix_end(prefix)})
+        client.delete(prefix)
         client.close()

@@ -66,11 +66,16 @@ def _decode(data):
     return base64.b64decode(data or '')
 
 
-def _prefix_end(prefix):
-    # The first key after every key that starts with prefix.
+def prefix_end(prefix):
+    """Return the first key after every key that starts with *prefix*."""
     raw = bytearray(prefix.encode('utf-8'))
     raw[-1] += 1
-    return base64.b64encode(bytes(raw)).decode('ascii')
+    return raw.decode('utf-8', 'surrogateescape')
+
+
+def _encode_end(end):
+    return base64.b64encode(end.encode('utf-8', 'surrogateescape')).decode(
+        'ascii')
 
 
 def _key_value(item):
@@ -118,9 +123,13 @@ def created_at(key, revision):
             'create_revision': str(revision)}
 
 
-def count(key):
-    """Return a transaction operation that counts *key* (0 or 1)."""
-    return {'request_range': {'key': _encode(key), 'count_only': True}}
+def read(key):
+    """Return a transaction operation that reads *key*'s revisions.
+
+    Its answer in :meth:`Client.txn` is ``[KeyValue]`` with an empty
+    value: one item if the key exists, none if not.
+    """
+    return {'request_range': {'key': _encode(key), 'keys_only': True}}
 
 
 class Client:
@@ -192,12 +201,14 @@ class Client:
             f'etcd at {", ".join(self.endpoints)} did not answer within '
             f'{self.timeout:g} s: {_reason(last)}')
 
-    def range(self, prefix):
-        """Return ``(revision, [KeyValue])`` of every key under *prefix*.
+    def range(self, key, end=None):
+        """Return ``(revision, [KeyValue])`` of the keys in [*key*, *end*).
 
-        Read in pages, all at the revision of the first page.
+        *end* defaults to :func:`prefix_end` of *key*: every key that
+        starts with it. Read in pages, all at the revision of the first.
         """
-        body = {'key': _encode(prefix), 'range_end': _prefix_end(prefix),
+        body = {'key': _encode(key),
+                'range_end': _encode_end(end or prefix_end(key)),
                 'limit': PAGE}
         answer = self.call('kv/range', body)
         revision = int(answer['header']['revision'])
@@ -210,27 +221,37 @@ class Client:
         return revision, found
 
     def txn(self, compare, success, failure=()):
-        """Run one transaction; return ``(succeeded, revision, counts)``.
+        """Run one transaction; return ``(succeeded, revision, found)``.
 
-        *counts* has the number of keys each :func:`count` operation of the
-        branch that ran found (``None`` for other operations).
+        *found* has, for each operation of the branch that ran, the
+        ``[KeyValue]`` a :func:`read` found (``None`` for other operations).
         """
         answer = self.call('kv/txn', {'compare': list(compare),
                                       'success': list(success),
                                       'failure': list(failure)})
-        counts = [int(item['response_range'].get('count', 0))
-                  if 'response_range' in item else None
-                  for item in answer.get('responses', ())]
+        found = [[_key_value(kv) for kv in item['response_range'].get(
+                     'kvs', ())] if 'response_range' in item else None
+                 for item in answer.get('responses', ())]
         return (bool(answer.get('succeeded')),
-                int(answer['header']['revision']), counts)
+                int(answer['header']['revision']), found)
+
+    def delete(self, prefix):
+        """Delete every key that starts with *prefix*."""
+        self.call('kv/deleterange', {
+            'key': _encode(prefix),
+            'range_end': _encode_end(prefix_end(prefix))})
 
     def grant(self, ttl):
         """Return the id of a new lease of *ttl* seconds."""
         return int(self.call('lease/grant', {'TTL': str(ttl)})['ID'])
 
-    def watch(self, prefix, start_revision, idle=30.0):
-        """Return a :class:`Watch` of *prefix* from *start_revision*."""
-        return Watch(self, prefix, start_revision, idle)
+    def watch(self, key, start_revision, end=None, idle=30.0):
+        """Return a :class:`Watch` of the keys in [*key*, *end*).
+
+        From *start_revision*; *end* as for :meth:`range`.
+        """
+        return Watch(self, key, end or prefix_end(key), start_revision,
+                     idle)
 
     def _stream(self, body, idle):
         # The endpoint that answered last holds the watch.
@@ -283,7 +304,7 @@ def _reason(error):
 
 
 class Watch:
-    """The changes under a prefix from a revision, read from etcd's stream.
+    """The changes to a range of keys from a revision, from etcd's stream.
 
     Iterate it for lists of :class:`Event`; ``revision`` is the last
     revision seen. A stream quiet for *idle* seconds is reopened from
@@ -294,9 +315,9 @@ class Watch:
     :raises StoreUnavailable: the stream broke or could not be opened.
     """
 
-    def __init__(self, client, prefix, start_revision, idle):
+    def __init__(self, client, key, end, start_revision, idle):
         self._client = client
-        self._prefix = prefix
+        self._range = {'key': _encode(key), 'range_end': _encode_end(end)}
         self._idle = idle
         self.revision = start_revision - 1
         self._socket = None
@@ -314,10 +335,9 @@ class Watch:
 
     def __iter__(self):
         while not self._closed.is_set():
-            response = self._client._stream({'create_request': {
-                'key': _encode(self._prefix),
-                'range_end': _prefix_end(self._prefix),
-                'start_revision': str(self.revision + 1)}}, self._idle)
+            response = self._client._stream({'create_request': dict(
+                self._range, start_revision=str(self.revision + 1))},
+                self._idle)
             self._socket = getattr(response.raw.connection, 'sock', None)
             if self._closed.is_set():
                 response.close()

@@ -20,16 +20,17 @@ Every manager configured with it sees the same hosts and claims. Under
     ``[etcd] host_ttl`` is set;
 ``claims/<consumer>``
     a claim: host, amounts, group and when it was made (Unix time);
-``epochs/<host id>`` and ``groups/<group>``
+``versions/hosts/<host id>`` and ``versions/groups/<group>``
     empty keys every claim on the host (of the group) rewrites, so that a
-    claim commits only if nothing it relied on changed.
+    claim commits only if nothing it relied on changed. Managers watch
+    ``claims/`` and ``hosts/`` only: these keys cost no watch traffic.
 
 Each manager mirrors the hosts and claims in an in-process store, kept
 current by a watch, and decides on it at in-process speed. A decision made
 on the mirror as of etcd revision R commits with one transaction that
 succeeds only if none of its consumers holds a claim and no chosen host's
-report, epoch or the group's key was written after R; otherwise it is made
-again once the mirror has caught up.
+report or version key, nor the group's, was written after R; otherwise it
+is made again once the mirror has caught up.
 """
 
 import json
@@ -129,6 +130,9 @@ class EtcdHostStore(host_store.HostStore):
             opts.endpoints, opts.timeout, opts.ca_file, opts.cert_file,
             opts.key_file)
         self._prefix = opts.prefix.rstrip('/') + '/'
+        # What the mirror follows: claims/ and hosts/, not versions/.
+        self._followed = (self._key('claims', ''),
+                          etcd_client.prefix_end(self._key('hosts', '')))
         self._changed = threading.Condition()
         self._lease = (0, 0.0)  # (id, until when new reports may use it)
         self._error = None
@@ -183,9 +187,10 @@ class EtcdHostStore(host_store.HostStore):
     def _expire(self, entry, timeout):
         key = self._key('claims', entry.consumer)
         created = self._created.get(entry.consumer, 0)
-        done, _, _ = self._client.txn(
+        done, now, _ = self._client.txn(
             [etcd_client.created_at(key, created)], [etcd_client.delete(key)])
-        self._mirror.forget(entry.consumer)
+        # Gone as of *now* either way (deleted here or by someone else).
+        self._own(now, lambda: self._forget(entry.consumer))
         if done:
             LOG.warning('Claim of consumer %(consumer)s on host %(host)s '
                         'expired: no node report listed it within '
@@ -201,40 +206,45 @@ class EtcdHostStore(host_store.HostStore):
                 local_version, request, placements):
             return False
         made = self.clock()
-        compare, success = [], []
+        compare, success, failure = [], [], []
         for consumer, host_id in placements:
             key = self._key('claims', consumer)
             compare.append(etcd_client.absent(key))
             success.append(etcd_client.put(key, json.dumps({
                 'host': host_id, 'needs': list(request.units),
                 'group': request.group, 'made': made}).encode()))
-        for host_id in dict.fromkeys(host for _, host in placements):
-            compare += [etcd_client.present(self._key('hosts', host_id)),
-                        etcd_client.unchanged_since(
-                            self._key('hosts', host_id), revision),
-                        etcd_client.unchanged_since(
-                            self._key('epochs', host_id), revision)]
-            success.append(etcd_client.put(self._key('epochs', host_id), b''))
+            failure.append(etcd_client.read(key))
+        # What the decision relied on: the chosen hosts' reports, and the
+        # claims on them and in the group, which rewrite version keys.
+        hosts = dict.fromkeys(host_id for _, host_id in placements)
+        versions = [self._key('versions/hosts', host_id) for host_id in hosts]
         if request.group is not None:
-            key = self._key('groups', request.group)
-            compare.append(etcd_client.unchanged_since(key, revision))
-            success.append(etcd_client.put(key, b''))
-        failure = [etcd_client.count(self._key('claims', consumer))
-                   for consumer, _ in placements]
-        done, now, answers = self._client.txn(compare, success, failure)
+            versions.append(self._key('versions/groups', request.group))
+        relied = [self._key('hosts', host_id) for host_id in hosts] + versions
+        compare += [etcd_client.present(self._key('hosts', host_id))
+                    for host_id in hosts]
+        compare += [etcd_client.unchanged_since(key, revision)
+                    for key in relied]
+        success += [etcd_client.put(key, b'') for key in versions]
+        failure += [etcd_client.read(key) for key in relied]
+        done, now, found = self._client.txn(compare, success, failure)
         if done:
-            for consumer, host_id in placements:
-                self._mirror.record(claims.Entry(
-                    consumer, host_id, request.units, request.group, made))
-                self._created[consumer] = now
+            self._own(now, lambda: self._record(
+                [(consumer, claims.Entry(consumer, host_id, request.units,
+                                         request.group, made), now)
+                 for consumer, host_id in placements]))
             return True
-        held = [consumer for (consumer, _), count in zip(placements, answers)
-                if count]
+        held = [consumer for (consumer, _), kvs in zip(placements, found)
+                if kvs]
         if held:
             raise exceptions.InvalidRequest(
                 'consumer ' + ', '.join(map(repr, held)) + ' already '
                 'holds a claim; a consumer id names one container')
-        self._catch_up(now)
+        # Decide again once the mirror has seen what beat this decision:
+        # the newest write to what it relied on (a host removed meanwhile
+        # fails the next commit at once, by then the watch has told).
+        self._catch_up(max((kv.mod_revision for kvs in found[len(
+            placements):] for kv in kvs), default=0))
         return False
 
     def update(self, reports):
@@ -245,9 +255,9 @@ class EtcdHostStore(host_store.HostStore):
             while end < len(reports) and len(ops) < MAX_OPS:
                 ops += self._report_ops(reports, end, lease)
                 end += 1
-            self._client.txn([], ops)
+            _, now, _ = self._client.txn([], ops)
             part = _slice(reports, start, end)
-            self._mirror.update(part)
+            self._own(now, lambda: self._mirror.update(part))
             start = end
 
     def _report_ops(self, reports, i, lease):
@@ -270,20 +280,20 @@ class EtcdHostStore(host_store.HostStore):
         if not self._mirror.tracks(host_id):
             raise exceptions.InvalidRequest(f'no host has id {host_id!r}')
         ops = [etcd_client.delete(self._key('hosts', host_id)),
-               etcd_client.delete(self._key('epochs', host_id))]
+               etcd_client.delete(self._key('versions/hosts', host_id))]
         ops += [etcd_client.delete(self._key('claims', consumer))
                 for consumer in self._mirror.of_host(host_id)]
-        self._client.txn([], ops)
-        self._mirror.drop_host(host_id)
+        _, now, _ = self._client.txn([], ops)
+        self._own(now, lambda: self._mirror.drop_host(host_id))
 
     def release(self, consumer):
         key = self._key('claims', consumer)
-        done, _, _ = self._client.txn([etcd_client.present(key)],
-                                      [etcd_client.delete(key)])
+        done, now, _ = self._client.txn([etcd_client.present(key)],
+                                        [etcd_client.delete(key)])
         if not done:
             raise exceptions.InvalidRequest(
                 f'no claim is held for consumer {consumer!r}')
-        self._mirror.forget(consumer)
+        self._own(now, lambda: self._forget(consumer))
 
     def _current_lease(self):
         # Reports share a lease granted every host_ttl / 2 seconds that
@@ -303,7 +313,7 @@ class EtcdHostStore(host_store.HostStore):
     # Following etcd
 
     def _list(self):
-        revision, found = self._client.range(self._prefix)
+        revision, found = self._client.range(*self._followed)
         mirror = _Mirror(self.conf, self.clock)
         hosts, claims_found = [], []
         for item in found:
@@ -331,8 +341,8 @@ class EtcdHostStore(host_store.HostStore):
         delay = 0.1
         while not self._closed.is_set():
             try:
-                self._watch = self._client.watch(self._prefix,
-                                                 self._revision + 1)
+                self._watch = self._client.watch(
+                    self._followed[0], self._revision + 1, self._followed[1])
                 if self._error is not None:
                     self._list()
                     LOG.info('etcd at %s answers again',
@@ -364,25 +374,40 @@ class EtcdHostStore(host_store.HostStore):
             self._error = error
 
     def _apply(self, events):
-        mirror = self._mirror
-        for event in events:
-            kind, _, name = event.kv.key[len(self._prefix):].partition('/')
-            if kind == 'hosts':
-                if event.deleted:
-                    mirror.drop_host(name)
-                else:
-                    mirror.update(_reports(
-                        [(name, json.loads(event.kv.value))]))
-            elif kind == 'claims':
-                if event.deleted:
-                    mirror.forget(name)
-                    self._created.pop(name, None)
-                else:
-                    mirror.record(_entry(name, json.loads(event.kv.value)))
-                    self._created[name] = event.kv.create_revision
         with self._changed:
+            for event in events:
+                kind, _, name = event.kv.key[len(self._prefix):].partition(
+                    '/')
+                if kind == 'hosts' and event.deleted:
+                    self._mirror.drop_host(name)
+                elif kind == 'hosts':
+                    self._mirror.update(_reports(
+                        [(name, json.loads(event.kv.value))]))
+                elif kind == 'claims' and event.deleted:
+                    self._forget(name)
+                elif kind == 'claims':
+                    self._record([(name, _entry(name, json.loads(
+                        event.kv.value)), event.kv.create_revision)])
             self._revision = events[-1].kv.mod_revision
             self._changed.notify_all()
+
+    def _own(self, revision, change):
+        # Apply this manager's write, made at *revision*, to the mirror at
+        # once, unless the watch has already applied it, and maybe what
+        # followed it (another manager's release or newer report).
+        with self._changed:
+            if self._revision < revision:
+                change()
+
+    def _record(self, made):
+        # [(consumer, claims.Entry, the revision that created it)]
+        for consumer, entry, created in made:
+            self._mirror.record(entry)
+            self._created[consumer] = created
+
+    def _forget(self, consumer):
+        self._mirror.forget(consumer)
+        self._created.pop(consumer, None)
 
     def _catch_up(self, revision):
         # Wait until the mirror has seen *revision*, so that the decision

@@ -37,10 +37,11 @@ class EtcdClientTest(base.TestCase):
         ok, revision, _ = self.client.txn([etcd_client.absent(key)],
                                           [etcd_client.put(key, b'one')])
         self.assertTrue(ok)
-        ok, _, counts = self.client.txn(
+        ok, _, found = self.client.txn(
             [etcd_client.absent(key)], [etcd_client.put(key, b'two')],
-            [etcd_client.count(key), etcd_client.count(key + 'x')])
-        self.assertEqual((False, [1, 0]), (ok, counts))
+            [etcd_client.read(key), etcd_client.read(key + 'x')])
+        self.assertFalse(ok)
+        self.assertEqual([[(key, b'', revision, revision)], []], found)
         ok, _, _ = self.client.txn(
             [etcd_client.present(key),
              etcd_client.unchanged_since(key, revision),

@@ -20,6 +20,7 @@ import time
 import fixtures
 from oslo_config import cfg
 
+from sora.scheduler import etcd_client
 from sora.scheduler import exceptions
 from sora.scheduler import manager
 from tests import base
@@ -135,6 +136,47 @@ class SharedTruthTest(EtcdStoreTestCase):
         settle(lambda: all(len(m.claims()) == 20 for m in managers))
         self.assertEqual({0}, {host.memory_mb for host in
                                managers[1].hosts()})
+
+    def test_a_lost_race_waits_only_for_what_beat_it(self):
+        # Writes elsewhere in etcd (another prefix, another service) never
+        # reach the watch: deciding again must not wait for them.
+        one, two = self.manager(), self.manager(self.conf(timeout=5))
+        one.update_hosts([{'id': 'n0', 'memory_mb': 1024}])
+        settle(lambda: len(two.hosts()) == 1)
+        gate = threading.Event()
+        apply = two.store._apply
+        two.store._apply = lambda events: (gate.wait(), apply(events))
+        one.select_destinations({'memory_mb': 1024}, consumers=['first'])
+        self.etcd.client.txn([], [etcd_client.put(
+            self.etcd.prefix + '-elsewhere', b'')])
+        threading.Timer(0.2, gate.set).start()
+        start = time.monotonic()
+        self.assertRaises(exceptions.NoValidHost, two.select_destinations,
+                          {'memory_mb': 1024}, consumers=['second'])
+        self.assertLess(time.monotonic() - start, 2.5)
+        self.assertEqual(['first'], [c.consumer for c in two.claims()])
+
+    def test_what_another_manager_did_meanwhile_stays_done(self):
+        # A manager applies its own write to its copy at once, unless its
+        # watch has brought that write already, and what followed it: here
+        # another manager releases a claim before its maker records it.
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'n0', 'memory_mb': 1024}])
+        settle(lambda: len(two.hosts()) == 1)
+        client = two.store._client
+        txn = client.txn
+
+        def released_meanwhile(*args):
+            client.txn = txn
+            answer = txn(*args)
+            one.release('c1')
+            settle(lambda: two.store._revision > answer[1])
+            return answer
+
+        client.txn = released_meanwhile
+        two.select_destinations({'memory_mb': 1024}, consumers=['c1'])
+        self.assertEqual([], two.claims())
+        self.assertEqual([1024], [host.memory_mb for host in two.hosts()])
 
     def test_a_group_policy_holds_across_managers(self):
         one, two = self.manager(), self.manager()
