@@ -769,8 +769,15 @@ class RealProcessTest(base.TestCase):
 
     def test_sigint_is_one_line_and_exit_130(self):
         # check reads the hosts from stdin last, after logging the driver.
-        process = self.start('check', '--hosts', '-', stdin=subprocess.PIPE,
-                             stdout=subprocess.DEVNULL)
+        # A shell running the tests in the background ignores SIGINT, and
+        # its children inherit that: the command gets the default back.
+        process = subprocess.Popen(
+            [sys.executable, '-c', 'import os, signal, sys; '
+             'signal.signal(signal.SIGINT, signal.SIG_DFL); '
+             'os.execv(sys.argv[1], sys.argv[1:])', COMMAND,
+             '--config-file', SHIPPED_CONF, 'check', '--hosts', '-'],
+            env=self.env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
         try:
             for line in process.stderr:
                 if 'Loaded scheduler driver' in line:
