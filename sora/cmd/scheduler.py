@@ -36,6 +36,7 @@ from sora.scheduler import exceptions
 from sora.scheduler import filtering
 from sora.scheduler import host_state
 from sora.scheduler import host_store
+from sora.scheduler import hosts_file
 from sora.scheduler import manager
 from sora.scheduler import plugins
 from sora.scheduler import validate
@@ -89,7 +90,7 @@ def do_select(conf):
 
 
 def _select_from_file(conf, request, args, top):
-    hosts = host_state.load_hosts(args.hosts)
+    hosts = hosts_file.load_hosts(args.hosts)
     scheduler = _offline_manager(conf)
     if args.explain:
         # One run of the filters both explains and decides.
@@ -252,7 +253,7 @@ def do_check(conf):
     if conf.command.hosts:
         report.run('hosts file', lambda: (
             f'{conf.command.hosts}: '
-            f'{len(host_state.load_hosts(conf.command.hosts))} hosts'))
+            f'{len(hosts_file.load_hosts(conf.command.hosts))} hosts'))
     return report.summary()
 
 

@@ -27,6 +27,7 @@ from oslo_log import log as logging
 from sora.cmd import output
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import hosts_file
 from sora.scheduler import manager
 
 LOG = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def select(conf, request, args):
 
 def do_report(conf):
     """Push node reports from a hosts file to the shared store."""
-    reports = host_state.load_hosts(conf.command.hosts,
+    reports = hosts_file.load_hosts(conf.command.hosts,
                                     parse=host_state.parse_reports)
     with shared_manager(conf, 'report') as scheduler:
         scheduler.update_hosts(reports)

@@ -12,9 +12,10 @@
 
 """Hosts and requests: the model, parsing and validation.
 
-Node reports and requests arrive as plain mappings (or JSON). A request is
-validated into a :class:`Request`; node reports into :class:`Reports` (what
-the tracked hosts are updated with) or straight into a
+Node reports and requests arrive as plain mappings (or JSON: a hosts
+file is read by :mod:`sora.scheduler.hosts_file`). A request is validated
+into a :class:`Request`; node reports into :class:`Reports` (what the
+tracked hosts are updated with) or straight into a
 :class:`~sora.scheduler.host_table.HostTable` (:func:`parse_hosts`).
 :class:`Request` and :class:`~sora.scheduler.host_table.Host` objects a
 caller passes in are validated exactly as mappings are. Amounts are held
@@ -25,8 +26,6 @@ import collections.abc
 import dataclasses
 import itertools
 import math
-import os
-import sys
 import types
 
 import numpy as np
@@ -44,10 +43,6 @@ RESOURCES = units.RESOURCES
 
 _NO_LABELS = types.MappingProxyType({})
 GROUP_POLICIES = ('affinity', 'anti-affinity')
-MAX_HOSTS_FILE_BYTES = 512 * 2**20
-"""The largest hosts file :func:`load_hosts` reads: 512 MiB, room for a
-million hosts (a million hosts like the documented example take 210 MB,
-285 MB indented)."""
 MAX_CONTAINERS = 2**53
 """The largest ``containers`` count a host may report (exact as a float)."""
 
@@ -510,56 +505,6 @@ def parse_hosts(data):
     if isinstance(data, HostTable):
         return data
     return parse_reports(data).table()
-
-
-def load_hosts(path, limit=None, parse=None):
-    """Read and validate a JSON hosts file (``-`` reads stdin).
-
-    :param limit: the most bytes to read; :data:`MAX_HOSTS_FILE_BYTES` when
-        omitted. A larger input is refused before it is parsed.
-    :param parse: what validates the data: :func:`parse_hosts` (a
-        :class:`HostTable`) when omitted, or :func:`parse_reports`.
-    :raises InvalidHostData: the file cannot be read, is too large, is not
-        JSON, or holds malformed hosts.
-    """
-    limit = MAX_HOSTS_FILE_BYTES if limit is None else limit
-    try:
-        if path == '-':
-            if sys.stdin is None:
-                raise exceptions.InvalidHostData(
-                    'cannot read hosts file -: stdin is closed')
-            text = _read_bounded(getattr(sys.stdin, 'buffer', sys.stdin),
-                                 path, limit)
-        else:
-            with open(path, 'rb') as hosts_file:
-                if os.fstat(hosts_file.fileno()).st_size > limit:
-                    _too_large(path, limit)
-                text = _read_bounded(hosts_file, path, limit)
-        if isinstance(text, bytes):
-            text = text.decode('utf-8')
-        data = validate.loads_json(text)
-    except exceptions.InvalidHostData:
-        raise
-    except OSError as error:
-        raise exceptions.InvalidHostData(
-            f'cannot read hosts file {path}: {error.strerror}') from None
-    except (ValueError, RecursionError) as error:
-        raise exceptions.InvalidHostData(
-            f'hosts file {path} is not valid JSON: {error}') from None
-    return (parse or parse_hosts)(data)
-
-
-def _read_bounded(stream, path, limit):
-    data = stream.read(limit + 1)  # one more: is there more than limit?
-    if len(data) > limit:
-        _too_large(path, limit)
-    return data
-
-
-def _too_large(path, limit):
-    raise exceptions.InvalidHostData(
-        f'hosts file {path} is larger than {limit // 2**20} MiB, the most '
-        'sora-scheduler reads')
 
 
 def hosts_from_seed(data):

@@ -24,6 +24,7 @@ import subprocess
 import sys
 
 from sora.scheduler import host_state
+from sora.scheduler import hosts_file
 from tests import base
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -613,14 +614,14 @@ class BadInputTest(CommandTestCase):
     def test_hosts_input_larger_than_the_limit_is_refused_unread(self):
         # A sparse file: its size is over the limit, its blocks are not.
         huge = self.write_file('huge.json', '')
-        os.truncate(huge, host_state.MAX_HOSTS_FILE_BYTES + 1)
+        os.truncate(huge, hosts_file.MAX_HOSTS_FILE_BYTES + 1)
         self.assert_fails(
             self.run_command('select', '--hosts', huge),
             f'hosts file {huge} is larger than 512 MiB, the most '
             'sora-scheduler reads')
         # Endless or unsized input is read up to the limit, not further.
         self.useFixture(base.fixtures.MonkeyPatch(
-            'sora.scheduler.host_state.MAX_HOSTS_FILE_BYTES', 4096))
+            'sora.scheduler.hosts_file.MAX_HOSTS_FILE_BYTES', 4096))
         for path, stdin in (('/dev/zero', ''), ('-', ' ' * 4097)):
             with self.subTest(path=path):
                 self.assert_fails(
@@ -637,7 +638,7 @@ class BadInputTest(CommandTestCase):
                 'labels': {'zone': 'az1', 'ssd': 'true'}, 'groups': ['web'],
                 'enabled': True}
         size = len(json.dumps(host, indent=2)) + 2  # ",\n"
-        self.assertLess(size * 10**6, host_state.MAX_HOSTS_FILE_BYTES / 1.5)
+        self.assertLess(size * 10**6, hosts_file.MAX_HOSTS_FILE_BYTES / 1.5)
 
     def test_config_files_too_large_or_not_regular_are_refused(self):
         from sora import conf as sora_conf

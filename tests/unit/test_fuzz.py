@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import hosts_file
 from tests import base
 
 SCALARS = (st.none() | st.booleans() | st.integers() |
@@ -97,7 +98,7 @@ class ParserFuzzTest(base.TestCase):
         with open(path, 'wb') as out:
             out.write(content)
         try:
-            assert_valid_table(self, host_state.load_hosts(path))
+            assert_valid_table(self, hosts_file.load_hosts(path))
         except exceptions.InvalidHostData as error:
             if 'JSON' in str(error):
                 self.assertIn(f'hosts file {path} is not valid JSON',
@@ -106,7 +107,7 @@ class ParserFuzzTest(base.TestCase):
     def test_deeply_nested_json_is_refused_cleanly(self):
         path = self.write_file('deep.json', '[' * 100000 + ']' * 100000)
         error = self.assertRaises(exceptions.InvalidHostData,
-                                  host_state.load_hosts, path)
+                                  hosts_file.load_hosts, path)
         self.assertIn('is not valid JSON', str(error))
 
     def test_a_100000_host_file(self):
@@ -114,13 +115,13 @@ class ParserFuzzTest(base.TestCase):
                   'labels': {'zone': f'az{n % 3}'}} for n in range(100000)]
         path = self.write_file('big.json', json.dumps(hosts))
         start = time.perf_counter()
-        table = host_state.load_hosts(path)
+        table = hosts_file.load_hosts(path)
         self.assertEqual(100000, len(table))
         self.assertLess(time.perf_counter() - start, 30)
         hosts[-1]['memory_mb'] = -1
         path = self.write_file('bad.json', json.dumps(hosts))
         error = self.assertRaises(exceptions.InvalidHostData,
-                                  host_state.load_hosts, path)
+                                  hosts_file.load_hosts, path)
         self.assertIn("host 99999 (id 'nœud-99999'): memory_mb must be a "
                       "finite number >= 0", str(error))
 

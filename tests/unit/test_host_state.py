@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import hosts_file
 from sora.scheduler import units
 from sora.scheduler import validate
 from tests import base
@@ -234,7 +235,7 @@ class LoadHostsTest(base.TestCase):
     def test_reads_a_json_file(self):
         path = self.write_file('hosts.json',
                                json.dumps({'hosts': [FULL_HOST]}))
-        self.assertEqual(('node-1',), host_state.load_hosts(path).ids)
+        self.assertEqual(('node-1',), hosts_file.load_hosts(path).ids)
 
     def test_bad_files(self):
         cases = [
@@ -253,7 +254,7 @@ class LoadHostsTest(base.TestCase):
         for path, message in cases:
             with self.subTest(path=path):
                 error = self.assertRaises(exceptions.InvalidHostData,
-                                          host_state.load_hosts, path)
+                                          hosts_file.load_hosts, path)
                 self.assertIn(message, str(error))
 
 
@@ -512,7 +513,7 @@ class JsonTest(base.TestCase):
                          str(error))
         path = self.write_file('hosts.json', '{"hosts": [], "hosts": []}')
         error = self.assertRaises(exceptions.InvalidHostData,
-                                  host_state.load_hosts, path)
+                                  hosts_file.load_hosts, path)
         self.assertIn("is not valid JSON: key 'hosts' appears twice",
                       str(error))
 
