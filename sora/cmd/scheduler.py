@@ -34,11 +34,11 @@ from sora.cmd import tracked
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
 from sora.scheduler import filtering
-from sora.scheduler import host_state
 from sora.scheduler import host_store
 from sora.scheduler import hosts_file
 from sora.scheduler import manager
 from sora.scheduler import plugins
+from sora.scheduler import request as sora_request
 from sora.scheduler import validate
 from sora.scheduler import weighing
 from sora import version
@@ -62,7 +62,7 @@ def do_select(conf):
     top = DEFAULT_TOP if args.top is None else args.top
     if top < 1:
         raise exceptions.InvalidRequest('--top must be at least 1')
-    request = host_state.parse_request(_request_from(args))
+    request = sora_request.parse_request(_request_from(args))
     if args.consumer and args.hosts:
         raise exceptions.InvalidRequest(
             '--consumer names the claims made on the tracked hosts; a '

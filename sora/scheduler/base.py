@@ -20,7 +20,7 @@ keyword; a plugin without a Sora base class needs only
 
 What plugins receive:
 
-* ``request`` is a :class:`sora.scheduler.host_state.Request`
+* ``request`` is a :class:`sora.scheduler.request.Request`
   (``request.memory_mb``, ``request.cpus``, ``request.disk_gb``,
   ``request.labels``, ``request.same_host``, ``request.different_host``,
   ``request.group``, ``request.group_policy``), already validated;
@@ -66,6 +66,7 @@ from oslo_config import cfg
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import request as sora_request
 
 
 class Plugin:
@@ -117,7 +118,7 @@ class Scheduler(Plugin, metaclass=abc.ABCMeta):
     def select_destinations(self, request, hosts, count=1):
         """Return the ids of ``count`` hosts for ``request``, best first.
 
-        :param request: a validated :class:`~host_state.Request`.
+        :param request: a validated :class:`~sora.scheduler.request.Request`.
         :param hosts: a :class:`~host_state.HostTable`.
         :param count: how many containers to place (all or nothing).
         :raises NoValidHost: when fewer than ``count`` placements exist.
@@ -146,4 +147,4 @@ class Scheduler(Plugin, metaclass=abc.ABCMeta):
             ...]}``, as in the blog post Sora grew from.
         """
         hosts = host_state.hosts_from_seed(data)
-        return self.select_destinations(host_state.Request(), hosts)[0]
+        return self.select_destinations(sora_request.Request(), hosts)[0]

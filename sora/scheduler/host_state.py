@@ -10,20 +10,23 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Hosts and requests: the model, parsing and validation.
+"""Hosts: the node-report model, parsing and validation.
 
-Node reports and requests arrive as plain mappings (or JSON: a hosts
-file is read by :mod:`sora.scheduler.hosts_file`). A request is validated
-into a :class:`Request`; node reports into :class:`Reports` (what the
-tracked hosts are updated with) or straight into a
-:class:`~sora.scheduler.host_table.HostTable` (:func:`parse_hosts`).
-:class:`Request` and :class:`~sora.scheduler.host_table.Host` objects a
-caller passes in are validated exactly as mappings are. Amounts are held
-as whole units (see :mod:`sora.scheduler.units`).
+Node reports arrive as plain mappings (or JSON: a hosts file is read by
+:mod:`sora.scheduler.hosts_file`) and are validated into :class:`Reports`
+(what the tracked hosts are updated with) or straight into a
+:class:`~sora.scheduler.host_table.HostTable` (:func:`parse_hosts`);
+:func:`hosts_from_seed` takes the seed's data shape.
+:class:`~sora.scheduler.host_table.Host` objects a caller passes in are
+validated exactly as mappings are. Amounts are held as whole units (see
+:mod:`sora.scheduler.units`).
+
+Requests are modelled and validated in :mod:`sora.scheduler.request`.
+``Host``, ``HostTable`` and ``Request`` can also be imported from here,
+as plugins written against this module do.
 """
 
 import collections.abc
-import dataclasses
 import itertools
 import math
 import types
@@ -32,17 +35,17 @@ import numpy as np
 
 from sora.scheduler import exceptions
 from sora.scheduler import host_table
+from sora.scheduler import request as sora_request
 from sora.scheduler import units
 from sora.scheduler import validate
 
 Host = host_table.Host
 HostTable = host_table.HostTable
+Request = sora_request.Request
 UNLIMITED = math.inf
 """The value of a resource a host did not report: it never limits."""
-RESOURCES = units.RESOURCES
 
 _NO_LABELS = types.MappingProxyType({})
-GROUP_POLICIES = ('affinity', 'anti-affinity')
 MAX_CONTAINERS = 2**53
 """The largest ``containers`` count a host may report (exact as a float)."""
 
@@ -61,97 +64,8 @@ HOST_FIELDS = {
     'enabled': True,
     'consumers': (),
 }
-REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'labels', 'same_host',
-                  'different_host', 'group', 'group_policy')
 _HOST_KEYS = frozenset(HOST_FIELDS)
 _AMOUNTS = host_table.FLOATS
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Request:
-    """What one container needs; every field is optional (no constraint).
-
-    Built from keywords it is validated like a request mapping
-    (:class:`~sora.scheduler.exceptions.InvalidRequest` otherwise), and
-    resource amounts are rounded up to whole units (MB, 1/1000 CPU, GB).
-
-    :param memory_mb: free memory needed, in MB.
-    :param cpus: free CPUs needed (fractions allowed).
-    :param disk_gb: free disk needed, in GB.
-    :param labels: labels the host must carry with these exact values.
-    :param same_host: ids of hosts to choose among.
-    :param different_host: ids of hosts to avoid.
-    :param group: the container's group, for (anti-)affinity.
-    :param group_policy: ``affinity`` (join the hosts already running the
-        group, anywhere for its first container) or ``anti-affinity``
-        (never beside another container of the group); required with
-        ``group``.
-    :ivar units: ``(memory, cpus, disk)`` needed, in whole units.
-    """
-
-    memory_mb: float = 0.0
-    cpus: float = 0.0
-    disk_gb: float = 0.0
-    labels: collections.abc.Mapping = dataclasses.field(default_factory=dict)
-    same_host: tuple = ()
-    different_host: tuple = ()
-    group: str = None
-    group_policy: str = None
-    units: tuple = dataclasses.field(init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        error, where = exceptions.InvalidRequest, 'request'
-        needs = []
-        for field in RESOURCES:
-            value = validate.number(getattr(self, field), field, where,
-                                    error)
-            scale = units.SCALES[field]
-            needs.append(units.need(value, scale))
-            object.__setattr__(self, field, needs[-1] / scale)
-        object.__setattr__(self, 'units', tuple(needs))
-        object.__setattr__(self, 'labels',
-                           validate.labels(self.labels, where, error))
-        for field in ('same_host', 'different_host'):
-            object.__setattr__(self, field, validate.names(
-                getattr(self, field), field, where, error))
-        for field in ('group', 'group_policy'):
-            if getattr(self, field) is not None:
-                validate.name(getattr(self, field), field, where, error)
-        policies = ' or '.join(GROUP_POLICIES)
-        if self.group_policy not in GROUP_POLICIES + (None,):
-            raise error(f'request: group_policy must be {policies}, got '
-                        f'{validate.show(self.group_policy)}')
-        if self.group is not None and self.group_policy is None:
-            raise error(f'request: group {self.group!r} needs a '
-                        f'group_policy ({policies})')
-        if self.group_policy is not None and self.group is None:
-            raise error('request: group_policy needs a group to apply to')
-
-    def to_dict(self):
-        """Return the request in its JSON form (unset extras omitted)."""
-        data = {field: getattr(self, field) for field in REQUEST_FIELDS}
-        data['labels'] = dict(self.labels)
-        return {key: list(value) if isinstance(value, tuple) else value
-                for key, value in data.items()
-                if value not in ((), None)}
-
-
-def parse_request(data):
-    """Validate a request and return it as a :class:`Request`.
-
-    :param data: a mapping of the optional fields of :class:`Request`,
-        ``None`` (no constraint) or a :class:`Request` (validated again,
-        as a mapping would be).
-    :raises InvalidRequest: naming the field and what is accepted.
-    """
-    if data is None:
-        return Request()
-    if isinstance(data, Request):
-        data = {field: getattr(data, field) for field in REQUEST_FIELDS}
-    validate.check_fields(data, REQUEST_FIELDS, 'request',
-                          exceptions.InvalidRequest)
-    return Request(**{field: value for field, value in data.items()
-                      if value is not None})
 
 
 class Reports:

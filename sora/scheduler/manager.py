@@ -36,6 +36,7 @@ from sora.scheduler import filters as built_in
 from sora.scheduler import host_state
 from sora.scheduler import host_store
 from sora.scheduler import plugins
+from sora.scheduler import request as sora_request
 
 LOG = logging.getLogger(__name__)
 
@@ -227,8 +228,9 @@ class SchedulerManager:
         under a consumer id, as one atomic step. With ``hosts``, it is
         made on those and nothing is tracked or claimed.
 
-        :param request: a mapping (see :func:`host_state.parse_request`),
-            a :class:`~host_state.Request` or ``None``.
+        :param request: a mapping (see
+            :func:`~sora.scheduler.request.parse_request`), a
+            :class:`~sora.scheduler.request.Request` or ``None``.
         :param hosts: host mappings, ``{"hosts": [...]}`` or a
             :class:`~host_state.HostTable`; ``None`` for the tracked hosts.
         :param count: how many containers to place; all or nothing.
@@ -245,7 +247,7 @@ class SchedulerManager:
         :raises NoValidHost: fewer than ``count`` placements exist.
         """
         count = _check_number(count, 'count', MAX_COUNT)
-        request = host_state.parse_request(request)
+        request = sora_request.parse_request(request)
         consumers = _check_consumers(consumers, count)
         if hosts is not None or dry_run:
             table = self._table(hosts)
@@ -274,7 +276,7 @@ class SchedulerManager:
         top = _check_number(top, 'top', MAX_COUNT)
         if count is not None:
             count = _check_number(count, 'count', MAX_COUNT)
-        request = host_state.parse_request(request)
+        request = sora_request.parse_request(request)
         active = self._active
         table = self._table(hosts)
         with plugins.calling('driver', active.name):

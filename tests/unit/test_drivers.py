@@ -20,6 +20,7 @@ from stevedore import driver
 from sora.scheduler import base as scheduler_base
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import request as sora_request
 from tests import base
 
 SEED = {13: 'id1', 324: 'id2', 434: 'id3', 'memory': [13, 324, 434]}
@@ -55,8 +56,8 @@ class DriverContractTest(base.TestCase):
                       ('no-disk', {'memory_mb': 1024, 'disk_gb': 1}),
                       ('wrong-zone', {'memory_mb': 4096,
                                       'labels': {'zone': 'az2'}}))
-        request = host_state.Request(memory_mb=512, cpus=1, disk_gb=2,
-                                     labels={'zone': 'az1'})
+        request = sora_request.Request(memory_mb=512, cpus=1, disk_gb=2,
+                                       labels={'zone': 'az1'})
         for name in self.NAMES:
             scheduler = load(name)
             for _ in range(20):
@@ -67,7 +68,7 @@ class DriverContractTest(base.TestCase):
         # Three 1 GB containers do not all land on the host with 1.5 GB.
         table = hosts(('a', {'memory_mb': 1536}), ('b', {'memory_mb': 1024}),
                       ('c', {'memory_mb': 1024}))
-        request = host_state.Request(memory_mb=1024)
+        request = sora_request.Request(memory_mb=1024)
         for name in self.NAMES:
             for _ in range(10):
                 chosen = load(name).select_destinations(request, table, 3)
@@ -77,7 +78,7 @@ class DriverContractTest(base.TestCase):
     def test_count_is_all_or_nothing(self):
         table = hosts(('a', {'memory_mb': 2048, 'cpus': 1}),
                       ('b', {'memory_mb': 1024, 'cpus': 4}))
-        request = host_state.Request(memory_mb=1024, cpus=1)
+        request = sora_request.Request(memory_mb=1024, cpus=1)
         for name in self.NAMES:
             error = self.assertRaises(
                 exceptions.NoValidHost, load(name).select_destinations,
@@ -95,7 +96,7 @@ class DriverContractTest(base.TestCase):
         for name in self.NAMES:
             error = self.assertRaises(
                 exceptions.NoValidHost, load(name).select_destinations,
-                host_state.Request(memory_mb=1024), table)
+                sora_request.Request(memory_mb=1024), table)
             self.assertEqual([('enabled', 1), ('memory', 0)],
                              error.filter_counts)
             self.assertEqual('no valid host among 2: enabled 1, memory 0 '
@@ -105,7 +106,7 @@ class DriverContractTest(base.TestCase):
         for name in self.NAMES:
             error = self.assertRaises(
                 exceptions.NoValidHost, load(name).select_destinations,
-                host_state.Request(), host_state.parse_hosts([]))
+                sora_request.Request(), host_state.parse_hosts([]))
             self.assertEqual(0, error.hosts_total)
 
     def test_seed_session_returns_a_node_id(self):
@@ -129,23 +130,23 @@ class MemorySchedulerTest(base.TestCase):
                       ('c', {'memory_mb': 4096}))
         scheduler = load('memorybase')
         self.assertEqual(['b'], scheduler.select_destinations(
-            host_state.Request(), table))
+            sora_request.Request(), table))
         self.assertEqual(['c'], scheduler.select_destinations(
-            host_state.Request(cpus=2), table))
+            sora_request.Request(cpus=2), table))
 
     def test_ties_go_to_the_lowest_id(self):
         table = hosts(('n3', {'memory_mb': 4096}), ('n1', {'memory_mb': 4096}),
                       ('n2', {'memory_mb': 4096}))
         self.assertEqual(['n1', 'n2', 'n3', 'n1'],
                          load('memorybase').select_destinations(
-                             host_state.Request(memory_mb=1), table, 4))
+                             sora_request.Request(memory_mb=1), table, 4))
 
     def test_picks_the_same_host_again_while_it_has_most(self):
         table = hosts(('a', {'memory_mb': 8192}), ('b', {'memory_mb': 2048}))
         # After three picks a and b tie at 2048 MB free: a wins on its id.
         self.assertEqual(['a', 'a', 'a', 'a', 'b'],
                          load('memorybase').select_destinations(
-                             host_state.Request(memory_mb=2048), table, 5))
+                             sora_request.Request(memory_mb=2048), table, 5))
 
 
 class SimpleSchedulerTest(base.TestCase):
@@ -161,7 +162,7 @@ class SimpleSchedulerTest(base.TestCase):
         scheduler = load('randombase')
         scheduler.random.seed(42)
         picks = collections.Counter(
-            scheduler.select_destinations(host_state.Request(memory_mb=2),
+            scheduler.select_destinations(sora_request.Request(memory_mb=2),
                                           table)[0] for _ in range(4000))
         self.assertEqual({'n0', 'n1', 'n2', 'n3'}, set(picks))
         for count in picks.values():
@@ -175,7 +176,7 @@ class SimpleSchedulerTest(base.TestCase):
             scheduler = load('randombase')
             scheduler.random.seed(7)
             runs.append(scheduler.select_destinations(
-                host_state.Request(), table, 10))
+                sora_request.Request(), table, 10))
         self.assertEqual(runs[0], runs[1])
 
 

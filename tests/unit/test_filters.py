@@ -17,6 +17,7 @@ import random
 from sora.scheduler import filtering
 from sora.scheduler import host_state
 from sora.scheduler import plugins
+from sora.scheduler import request as sora_request
 from tests import base
 
 BUILT_IN = ('enabled', 'memory', 'cpu', 'disk', 'labels', 'max_containers',
@@ -43,7 +44,7 @@ class FilterTestCase(base.TestCase):
     def passing(self, name, **request):
         """Ids passing filter *name*."""
         [(_, plugin)] = filtering.load([name], self.conf)
-        request = host_state.parse_request(request)
+        request = sora_request.parse_request(request)
         mask, _counts = filtering.run([(name, plugin)], HOSTS, request)
         return [host_id for host_id, ok in zip(HOSTS.ids, mask) if ok]
 
@@ -113,7 +114,7 @@ class BuiltInFiltersTest(FilterTestCase):
         filters = dict(filtering.load(BUILT_IN, self.conf))
         for _ in range(200):
             hosts = host_state.parse_hosts(base.random_hosts(rng, 30))
-            request = host_state.parse_request(
+            request = sora_request.parse_request(
                 base.random_request(rng, [{'id': i} for i in hosts.ids]))
             for name, passes in SPECIFICATION.items():
                 vectorised, _ = filtering.run([(name, filters[name])], hosts,

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
 from sora.scheduler import hosts_file
+from sora.scheduler import request as sora_request
 from tests import base
 
 SCALARS = (st.none() | st.booleans() | st.integers() |
@@ -78,10 +79,10 @@ class ParserFuzzTest(base.TestCase):
             return
         assert_valid_table(self, table)
 
-    @hypothesis.given(JSON | near_valid(host_state.REQUEST_FIELDS))
+    @hypothesis.given(JSON | near_valid(sora_request.REQUEST_FIELDS))
     def test_requests_are_valid_or_invalid_request(self, data):
         try:
-            request = host_state.parse_request(data)
+            request = sora_request.parse_request(data)
         except exceptions.InvalidRequest as error:
             self.assertTrue(str(error))
             return

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
 from sora.scheduler import hosts_file
+from sora.scheduler import request as sora_request
 from sora.scheduler import units
 from sora.scheduler import validate
 from tests import base
@@ -165,24 +166,27 @@ class ParseHostsTest(base.TestCase):
 
 class ParseRequestTest(base.TestCase):
 
+    def test_plugins_may_import_request_from_host_state(self):
+        self.assertIs(sora_request.Request, host_state.Request)
+
     def test_fields_and_defaults(self):
-        request = host_state.parse_request(
+        request = sora_request.parse_request(
             {'memory_mb': 512, 'cpus': 0.5, 'disk_gb': 1,
              'labels': {'zone': 'az1'}})
         self.assertEqual((512, 0.5, 1), (request.memory_mb, request.cpus,
                                          request.disk_gb))
         self.assertEqual({'zone': 'az1'}, dict(request.labels))
-        empty = host_state.parse_request({})
-        self.assertEqual(host_state.Request(), empty)
-        self.assertEqual(empty, host_state.parse_request(None))
+        empty = sora_request.parse_request({})
+        self.assertEqual(sora_request.Request(), empty)
+        self.assertEqual(empty, sora_request.parse_request(None))
         self.assertEqual((0, 0, 0, {}), (empty.memory_mb, empty.cpus,
                                          empty.disk_gb, dict(empty.labels)))
-        self.assertEqual(request, host_state.parse_request(request))
+        self.assertEqual(request, sora_request.parse_request(request))
 
     def test_placement_extras(self):
         data = {'same_host': ['a', 'b'], 'different_host': ['c'],
                 'group': 'web', 'group_policy': 'anti-affinity'}
-        request = host_state.parse_request(data)
+        request = sora_request.parse_request(data)
         self.assertEqual(('a', 'b'), request.same_host)
         self.assertEqual(('c',), request.different_host)
         self.assertEqual(('web', 'anti-affinity'),
@@ -192,7 +196,7 @@ class ParseRequestTest(base.TestCase):
 
     def test_request_labels_are_read_only_copies(self):
         labels = {'zone': 'az1'}
-        request = host_state.Request(labels=labels)
+        request = sora_request.Request(labels=labels)
         labels['zone'] = 'az2'
         self.assertEqual('az1', request.labels['zone'])
         self.assertRaises(TypeError, operator.setitem, request.labels, 'a',
@@ -226,7 +230,7 @@ class ParseRequestTest(base.TestCase):
         for data, message in cases:
             with self.subTest(data=data):
                 error = self.assertRaises(exceptions.InvalidRequest,
-                                          host_state.parse_request, data)
+                                          sora_request.parse_request, data)
                 self.assertIn(message, str(error))
 
 
@@ -288,8 +292,8 @@ class HostTableTest(base.TestCase):
         self.assertEqual([], self.ids(self.table.group_mask('cache')))
 
     def test_consume_copies_and_reduces_rows(self):
-        request = host_state.Request(memory_mb=500, cpus=0.5, disk_gb=2,
-                                     group='db', group_policy='affinity')
+        request = sora_request.Request(memory_mb=500, cpus=0.5, disk_gb=2,
+                                       group='db', group_policy='affinity')
         after = self.table.consume([0, 0, 1], request)
         self.assertEqual([24, 3596, 8192], list(after.memory_mb))
         self.assertEqual([0, math.inf, 8], list(after.cpus))
@@ -318,7 +322,7 @@ class HostTableTest(base.TestCase):
     def test_overcommitted_is_exact(self):
         table = host_state.parse_hosts([{'id': 'a', 'memory_mb': 1,
                                          'cpus': 0.3}])
-        request = host_state.Request(cpus=0.1)
+        request = sora_request.Request(cpus=0.1)
         self.assertIsNone(table.overcommitted([0, 0, 0], request))
         self.assertEqual(0, table.overcommitted([0, 0, 0, 0], request))
         after = table.consume([0, 0], request)
@@ -328,8 +332,8 @@ class HostTableTest(base.TestCase):
 
     def test_columns_cannot_be_made_writeable(self):
         tables = [self.table, self.table.consume(
-            [0], host_state.Request(memory_mb=1, group='x',
-                                    group_policy='affinity'))]
+            [0], sora_request.Request(memory_mb=1, group='x',
+                                      group_policy='affinity'))]
         for table in tables:
             for name in ('memory_mb', 'cpus', 'containers', 'enabled',
                          'id_rank'):
@@ -357,11 +361,11 @@ class UnitsTest(base.TestCase):
     def test_fractions_of_a_cpu_add_up_exactly(self):
         hosts = host_state.parse_hosts([{'id': 'a', 'memory_mb': 1,
                                          'cpus': 0.3}])
-        request = host_state.parse_request({'cpus': 0.1})
+        request = sora_request.parse_request({'cpus': 0.1})
         self.assertEqual(0.1, request.cpus)
         self.assertEqual((0, 100, 0), request.units)
         self.assertIsNone(hosts.overcommitted([0] * 3, request))
-        odd = host_state.parse_request({'cpus': 1 / 3, 'memory_mb': 0.5})
+        odd = sora_request.parse_request({'cpus': 1 / 3, 'memory_mb': 0.5})
         self.assertEqual((1, 334, 0), odd.units)
         self.assertEqual((1.0, 0.334), (odd.memory_mb, odd.cpus))
 
@@ -382,20 +386,20 @@ class ObjectsAreValidatedTest(base.TestCase):
 
     def test_request_objects(self):
         error = self.assertRaises(exceptions.InvalidRequest,
-                                  host_state.Request, memory_mb=-4000)
+                                  sora_request.Request, memory_mb=-4000)
         self.assertIn('memory_mb must be a finite number >= 0', str(error))
-        self.assertRaises(exceptions.InvalidRequest, host_state.Request,
+        self.assertRaises(exceptions.InvalidRequest, sora_request.Request,
                           cpus=math.nan)
-        self.assertRaises(exceptions.InvalidRequest, host_state.Request,
+        self.assertRaises(exceptions.InvalidRequest, sora_request.Request,
                           group='web')
-        request = host_state.Request(memory_mb=1)
+        request = sora_request.Request(memory_mb=1)
         object.__setattr__(request, 'memory_mb', -4000.0)
         self.assertRaises(exceptions.InvalidRequest,
-                          host_state.parse_request, request)
+                          sora_request.parse_request, request)
         object.__setattr__(request, 'memory_mb', 1)
         object.__setattr__(request, 'labels', {'zone': 7})
         self.assertRaises(exceptions.InvalidRequest,
-                          host_state.parse_request, request)
+                          sora_request.parse_request, request)
 
     def test_host_objects(self):
         host = host_state.parse_hosts([FULL_HOST])[0]

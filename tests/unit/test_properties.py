@@ -27,6 +27,7 @@ from sora.scheduler import exceptions
 from sora.scheduler import filtering
 from sora.scheduler import host_state
 from sora.scheduler import manager
+from sora.scheduler import request as sora_request
 from tests import base
 
 DRIVERS = ('memorybase', 'randombase', 'filter')
@@ -136,7 +137,7 @@ class DriverPropertiesTest(base.TestCase):
             except exceptions.NoValidHost:
                 continue
             table = host_state.parse_hosts(hosts)
-            parsed = host_state.parse_request(request)
+            parsed = sora_request.parse_request(request)
             self.assertEqual(count, len(chosen))
             for host_id in chosen:
                 row = table.row_of(host_id)
@@ -174,7 +175,7 @@ class DriverPropertiesTest(base.TestCase):
             return
         table = host_state.parse_hosts(hosts)
         mask, _ = filtering.run(managers['memorybase'].driver.filters,
-                                table, host_state.parse_request(request))
+                                table, sora_request.parse_request(request))
         best = max(table.memory_mb[mask])
         self.assertEqual(best, table[table.row_of(chosen)].memory_mb)
         self.assertEqual(chosen, min(host.id for host, ok in zip(table, mask)

@@ -22,9 +22,9 @@ import uuid
 import fixtures
 
 from sora.scheduler import exceptions
-from sora.scheduler import host_state
 from sora.scheduler import host_store
 from sora.scheduler import manager
+from sora.scheduler import request as sora_request
 from tests import base
 
 DRIVERS = ('memorybase', 'randombase', 'filter')
@@ -423,7 +423,7 @@ class HandedOutDataTest(TrackedStateTestCase):
     def test_request_and_host_objects_are_checked_like_mappings(self):
         mgr = self.manager()
         mgr.update_hosts([{'id': 'n', 'memory_mb': 1000}])
-        request = host_state.Request(memory_mb=1000)
+        request = sora_request.Request(memory_mb=1000)
         object.__setattr__(request, 'memory_mb', -4000.0)
         self.assertRaises(exceptions.InvalidRequest,
                           mgr.select_destinations, request, count=5)
@@ -432,7 +432,7 @@ class HandedOutDataTest(TrackedStateTestCase):
         self.assertRaises(exceptions.InvalidHostData, mgr.update_hosts,
                           [nan_host])
         self.assertEqual(['n'], mgr.select_destinations(
-            host_state.Request(memory_mb=1000)))
+            sora_request.Request(memory_mb=1000)))
 
 
 class ThirdPartyDriverTest(TrackedStateTestCase):

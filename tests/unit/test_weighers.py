@@ -18,6 +18,7 @@ import random
 import numpy as np
 
 from sora.scheduler import host_state
+from sora.scheduler import request as sora_request
 from sora.scheduler import weighing
 from tests import base
 
@@ -55,7 +56,7 @@ class BuiltInWeighersTest(base.TestCase):
         if multiplier is not None:
             text += f'{name}_weight_multiplier = {multiplier}\n'
         [(_, plugin)] = weighing.load([name], self.make_conf(text))
-        request = host_state.Request()
+        request = sora_request.Request()
         rows = np.arange(len(hosts))
         vectorised = weighing.scores([(name, plugin)], hosts, request, rows)
         per_host = weighing.scores(

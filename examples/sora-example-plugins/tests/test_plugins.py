@@ -19,6 +19,7 @@ from oslo_config import cfg
 from sora.scheduler import exceptions
 from sora.scheduler import fixture
 from sora.scheduler import host_state
+from sora.scheduler import request as sora_request
 from sora_example_plugins import drivers
 from sora_example_plugins import filters
 from sora_example_plugins import weighers
@@ -45,24 +46,25 @@ class LeastMemorySchedulerTest(unittest.TestCase):
 
     def test_packs_onto_the_fullest_fitting_host(self):
         driver = drivers.LeastMemoryScheduler(conf())
-        request = host_state.Request(memory_mb=1024)
+        request = sora_request.Request(memory_mb=1024)
         self.assertEqual(['full', 'half', 'half'],
                          driver.select_destinations(request, HOSTS, 3))
         self.assertRaises(exceptions.NoValidHost, driver.select_destinations,
-                          host_state.Request(memory_mb=9000), HOSTS)
+                          sora_request.Request(memory_mb=9000), HOSTS)
 
 
 class FiltersTest(unittest.TestCase):
 
     def test_headroom_is_vectorised(self):
         headroom = filters.HeadroomFilter(conf(min_headroom_ratio=0.25))
-        mask = headroom.filter_mask(HOSTS, host_state.Request(memory_mb=1000))
+        mask = headroom.filter_mask(HOSTS,
+                                    sora_request.Request(memory_mb=1000))
         self.assertEqual([True, False, True], mask.tolist())
 
     def test_no_maintenance_is_per_host(self):
         plugin = filters.NoMaintenanceFilter(conf())
         self.assertEqual([False, True, True],
-                         [plugin.host_passes(host, host_state.Request())
+                         [plugin.host_passes(host, sora_request.Request())
                           for host in HOSTS])
 
 
@@ -72,7 +74,7 @@ class SsdWeigherTest(unittest.TestCase):
         weigher = weighers.SsdWeigher(conf(ssd_weight_multiplier=3.0))
         self.assertEqual(3.0, weigher.multiplier)
         self.assertEqual([0.0, 1.0, 0.0],
-                         [weigher.weigh(host, host_state.Request())
+                         [weigher.weigh(host, sora_request.Request())
                           for host in HOSTS])
 
 

@@ -1,0 +1,118 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What one container needs: the request model and its validation.
+
+Requests arrive as plain mappings (or JSON) or :class:`Request` objects;
+:func:`parse_request` validates either into a :class:`Request`, with
+resource amounts rounded up to whole units (see
+:mod:`sora.scheduler.units`). Hosts are parsed in
+:mod:`sora.scheduler.host_state`.
+"""
+
+import collections.abc
+import dataclasses
+
+from sora.scheduler import exceptions
+from sora.scheduler import units
+from sora.scheduler import validate
+
+GROUP_POLICIES = ('affinity', 'anti-affinity')
+REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'labels', 'same_host',
+                  'different_host', 'group', 'group_policy')
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Request:
+    """What one container needs; every field is optional (no constraint).
+
+    Built from keywords it is validated like a request mapping
+    (:class:`~sora.scheduler.exceptions.InvalidRequest` otherwise), and
+    resource amounts are rounded up to whole units (MB, 1/1000 CPU, GB).
+
+    :param memory_mb: free memory needed, in MB.
+    :param cpus: free CPUs needed (fractions allowed).
+    :param disk_gb: free disk needed, in GB.
+    :param labels: labels the host must carry with these exact values.
+    :param same_host: ids of hosts to choose among.
+    :param different_host: ids of hosts to avoid.
+    :param group: the container's group, for (anti-)affinity.
+    :param group_policy: ``affinity`` (join the hosts already running the
+        group, anywhere for its first container) or ``anti-affinity``
+        (never beside another container of the group); required with
+        ``group``.
+    :ivar units: ``(memory, cpus, disk)`` needed, in whole units.
+    """
+
+    memory_mb: float = 0.0
+    cpus: float = 0.0
+    disk_gb: float = 0.0
+    labels: collections.abc.Mapping = dataclasses.field(default_factory=dict)
+    same_host: tuple = ()
+    different_host: tuple = ()
+    group: str = None
+    group_policy: str = None
+    units: tuple = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        error, where = exceptions.InvalidRequest, 'request'
+        needs = []
+        for field in units.RESOURCES:
+            value = validate.number(getattr(self, field), field, where,
+                                    error)
+            scale = units.SCALES[field]
+            needs.append(units.need(value, scale))
+            object.__setattr__(self, field, needs[-1] / scale)
+        object.__setattr__(self, 'units', tuple(needs))
+        object.__setattr__(self, 'labels',
+                           validate.labels(self.labels, where, error))
+        for field in ('same_host', 'different_host'):
+            object.__setattr__(self, field, validate.names(
+                getattr(self, field), field, where, error))
+        for field in ('group', 'group_policy'):
+            if getattr(self, field) is not None:
+                validate.name(getattr(self, field), field, where, error)
+        policies = ' or '.join(GROUP_POLICIES)
+        if self.group_policy not in GROUP_POLICIES + (None,):
+            raise error(f'request: group_policy must be {policies}, got '
+                        f'{validate.show(self.group_policy)}')
+        if self.group is not None and self.group_policy is None:
+            raise error(f'request: group {self.group!r} needs a '
+                        f'group_policy ({policies})')
+        if self.group_policy is not None and self.group is None:
+            raise error('request: group_policy needs a group to apply to')
+
+    def to_dict(self):
+        """Return the request in its JSON form (unset extras omitted)."""
+        data = {field: getattr(self, field) for field in REQUEST_FIELDS}
+        data['labels'] = dict(self.labels)
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in data.items()
+                if value not in ((), None)}
+
+
+def parse_request(data):
+    """Validate a request and return it as a :class:`Request`.
+
+    :param data: a mapping of the optional fields of :class:`Request`,
+        ``None`` (no constraint) or a :class:`Request` (validated again,
+        as a mapping would be).
+    :raises InvalidRequest: naming the field and what is accepted.
+    """
+    if data is None:
+        return Request()
+    if isinstance(data, Request):
+        data = {field: getattr(data, field) for field in REQUEST_FIELDS}
+    validate.check_fields(data, REQUEST_FIELDS, 'request',
+                          exceptions.InvalidRequest)
+    return Request(**{field: value for field, value in data.items()
+                      if value is not None})
