@@ -39,7 +39,9 @@ host count it prints
   their p99 under 100 reports/s (which already pays for sharing the
   interpreter with a second thread);
 * placements per second of 1 and of 4 threads sharing one manager (each
-  placement released again at once).
+  placement released again at once), their ratio, and the ratio 4 threads
+  reach when each operation holds one lock around pure-Python work of the
+  same length: CPython's ceiling for decisions that take turns.
 
 Hosts come from a seeded generator, so runs compare.
 
@@ -309,6 +311,54 @@ class LiveCluster:
         return sum(done) / (time.perf_counter() - start)
 
 
+def _busy(steps):
+    total = 0
+    for step in range(steps):
+        total += step
+    return total
+
+
+def turn_ceiling(per_op, threads, seconds):
+    """Return the rate of *threads* threads over one's, taking turns.
+
+    Each operation holds one lock around pure-Python work lasting *per_op*
+    seconds: the most that CPython's threads can reach for decisions that
+    take turns (handing the lock and the interpreter lock from thread to
+    thread costs what it costs, whatever the scheduler does).
+    """
+    steps = 1000
+    while True:
+        start = time.perf_counter()
+        _busy(steps)
+        took = time.perf_counter() - start
+        if took > 0.01:
+            break
+        steps *= 2
+    steps = max(1, int(steps * per_op / took))
+    lock = threading.Lock()
+
+    def rate(count):
+        done = [0] * count
+        deadline = time.perf_counter() + seconds
+
+        def work(n):
+            while time.perf_counter() < deadline:
+                with lock:
+                    _busy(steps)
+                done[n] += 1
+
+        workers = [threading.Thread(target=work, args=(n,))
+                   for n in range(count)]
+        start = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return sum(done) / (time.perf_counter() - start)
+
+    return rate(threads) / rate(1)
+
+
 def live(counts, driver, seed, rate, seconds, factor):
     """Measure a live cluster of each size in *counts*; print a table."""
     rows = collections.defaultdict(dict)
@@ -348,9 +398,14 @@ def live(counts, driver, seed, rate, seconds, factor):
             best, tried = tried, tried * 2
         rows[f'max reports/s, p99 within {factor:g}x of 100/s'][count] = \
             f'>= {best}' if best else '< 250'
-        for threads in (1, 4):
+        rates = {threads: cluster.placement_rate(threads, seconds)
+                 for threads in (1, 4)}
+        for threads, achieved in rates.items():
             rows[f'place+release/s, {threads} thread(s)'][count] = \
-                f'{cluster.placement_rate(threads, seconds):.0f}'
+                f'{achieved:.0f}'
+        rows['4 threads / 1 thread'][count] = f'{rates[4] / rates[1]:.2f}'
+        rows['ceiling: 4 / 1 taking turns at Python work'][count] = \
+            f'{turn_ceiling(1 / rates[1], 4, seconds):.2f}'
         print(f'# {count} hosts done', file=sys.stderr, flush=True)
     width = max(map(len, rows))
     print(f'live cluster, driver {driver}, '

@@ -44,10 +44,10 @@ LOG = logging.getLogger(__name__)
 
 NAMESPACE = 'sora.scheduler.host_stores'
 ATTEMPTS = 8
+"""How many times a decision is made before losing the race is an error."""
 BACKOFF = 0.001
 """Seconds: the pause after the n-th lost race is random, up to 2**n x this.
 """
-"""How many times a decision is made before losing the race is an error."""
 
 
 class HostStore(metaclass=abc.ABCMeta):
@@ -63,17 +63,29 @@ class HostStore(metaclass=abc.ABCMeta):
         options (registered on it if need be); ``cfg.CONF`` when omitted.
     :param clock: a function returning seconds, for claim ages and expiry;
         ``time.monotonic`` when omitted.
+    :ivar turn: the lock a manager holds around each whole decision it
+        makes on the store (parsing the request included), so that the
+        decisions of one process take turns. Under CPython's global
+        interpreter lock, NumPy-heavy decisions running at once slow each
+        other down: a thread that releases the interpreter lock around an
+        array operation then waits for another thread's Python code to
+        give it back. Four threads placed at a third of one thread's rate
+        on 1,000 to 10,000 hosts that way, and at 0.6 times while only
+        deciding and committing took turns. The turn is not the store's
+        lock: reports, claims and releases never wait for a decision, and
+        decisions of other processes sharing the store are kept apart by
+        the commit alone.
     """
 
     take_turns = True
     """Whether this process's decisions on the store take turns (see
-    :meth:`place`); the commit alone keeps them correct either way."""
+    :attr:`turn`); the commit alone keeps them correct either way."""
 
     def __init__(self, conf=None, clock=None):
         self.conf = cfg.CONF if conf is None else conf
         sora_conf.register_opts(self.conf)
         self.clock = time.monotonic if clock is None else clock
-        self._turn = threading.RLock() if self.take_turns else \
+        self.turn = threading.RLock() if self.take_turns else \
             contextlib.nullcontext()
 
     shared = False
@@ -140,36 +152,25 @@ class HostStore(metaclass=abc.ABCMeta):
         One claim of *request* per chosen host, under the consumer id at
         the same position. The decision runs on a snapshot and is made
         again on a fresh one when its claims cannot commit, at most
-        :data:`ATTEMPTS` times.
-
-        The decisions of one process take turns (:attr:`take_turns`):
-        under CPython's global interpreter lock, NumPy-heavy decisions
-        running at once slow each other down, since a thread that releases
-        the interpreter lock around an array operation then waits for
-        another's Python code to give it back; four threads placed at a
-        third of one thread's rate on 1,000 to 10,000 hosts that way. The
-        turn is not the store's lock: reports, claims and releases never
-        wait for a decision, and decisions of other processes sharing the
-        store are kept apart by the commit alone.
+        :data:`ATTEMPTS` times. The manager calls it holding :attr:`turn`.
 
         :raises SchedulerError: when ``decide`` does (nothing is claimed).
         :raises InvalidRequest: a consumer already holds a claim.
         :raises NoValidHost: other decisions kept taking the chosen hosts.
         """
-        with self._turn:
-            for attempt in range(ATTEMPTS):
-                table, version = self.snapshot(consumers)
-                chosen = decide(table)
-                if self.commit(version, request,
-                               list(zip(consumers, chosen))):
-                    return chosen
-                LOG.debug('Decision for %(consumers)s lost its hosts '
-                          '%(chosen)s to another one (attempt %(attempt)d)',
-                          {'consumers': consumers, 'chosen': chosen,
-                           'attempt': attempt + 1})
-                # Schedulers that decided alike would collide again at
-                # once: a random, growing pause sets them apart.
-                time.sleep(random.uniform(0, BACKOFF * 2 ** attempt))
+        for attempt in range(ATTEMPTS):
+            table, version = self.snapshot(consumers)
+            chosen = decide(table)
+            if self.commit(version, request,
+                           list(zip(consumers, chosen))):
+                return chosen
+            LOG.debug('Decision for %(consumers)s lost its hosts '
+                      '%(chosen)s to another one (attempt %(attempt)d)',
+                      {'consumers': consumers, 'chosen': chosen,
+                       'attempt': attempt + 1})
+            # Schedulers that decided alike would collide again at
+            # once: a random, growing pause sets them apart.
+            time.sleep(random.uniform(0, BACKOFF * 2 ** attempt))
         raise exceptions.NoValidHost(
             len(table), [], count=len(consumers),
             reason=f'other decisions took the chosen hosts {ATTEMPTS} '

@@ -246,18 +246,19 @@ class SchedulerManager:
         :raises InvalidHostData: a host is malformed.
         :raises NoValidHost: fewer than ``count`` placements exist.
         """
-        count = _check_number(count, 'count', MAX_COUNT)
-        request = sora_request.parse_request(request)
-        consumers = _check_consumers(consumers, count)
-        if hosts is not None or dry_run:
-            table = self._table(hosts)
-            return Destinations(self._decide(request, table, count))
-        if consumers is None:
-            consumers = [str(uuid.uuid4()) for _ in range(count)]
-        chosen = self.store.place(
-            request, consumers,
-            lambda table: self._decide(request, table, count))
-        return Destinations(chosen, consumers)
+        with self.store.turn:
+            count = _check_number(count, 'count', MAX_COUNT)
+            request = sora_request.parse_request(request)
+            consumers = _check_consumers(consumers, count)
+            if hosts is not None or dry_run:
+                table = self._table(hosts)
+                return Destinations(self._decide(request, table, count))
+            if consumers is None:
+                consumers = [str(uuid.uuid4()) for _ in range(count)]
+            chosen = self.store.place(
+                request, consumers,
+                lambda table: self._decide(request, table, count))
+            return Destinations(chosen, consumers)
 
     def explain(self, request, hosts=None, top=5, count=None):
         """Return how the driver ranks hosts for *request*; claims nothing.
