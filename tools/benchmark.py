@@ -49,7 +49,7 @@ Hosts come from a seeded generator, so runs compare.
     python tools/benchmark.py --live [--driver filter] [--rate 1000]
         [--seconds 3] [--p99-factor 2]
     python tools/benchmark.py --store etcd [--etcd URL] [--hosts 10000]
-        [--seconds 3]
+        [--seconds 3] [--rounds 3]
 """
 
 import argparse
@@ -444,13 +444,16 @@ def main(argv=None):
     parser.add_argument('--etcd', default='http://127.0.0.1:2379',
                         help='the etcd of --store etcd (default: '
                              '%(default)s)')
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='--store etcd: runs of each rate, the median '
+                             'shown (default: %(default)s)')
     parser.add_argument('--p99-factor', type=float, default=2.0,
                         help='--live: how much the decisions\' p99 may grow '
                              'under reports (default: %(default)s)')
     args = parser.parse_args(argv)
     if args.store == 'etcd':
         etcd_benchmark.run(args.etcd, int(args.hosts.split(',')[-1]),
-                           args.seconds, synthetic_hosts)
+                           args.seconds, synthetic_hosts, args.rounds)
         return 0
     if args.live:
         live([int(text) for text in args.hosts.split(',')], args.driver,

@@ -19,17 +19,21 @@ prints
   on the etcd store, make together (each claim one decision and one etcd
   transaction; ``[filter_scheduler] host_subset_size = 8``, as several
   schedulers should run), beside the raw rate of single-key etcd
-  transactions the
-  same number of processes reach in the same run, and the conflicts
-  (decisions made again because another process got there first) per
-  1,000 claims;
+  transactions the same number of processes reach in the same run, the
+  same rate while each process also follows every process's writes with
+  a watch (as every manager follows every claim: what sharing costs
+  whoever does it), and the conflicts (decisions made again because
+  another process got there first) per 1,000 claims;
 * the latency of one decision with a warm cache at ``--hosts`` hosts
   (decided on the manager's mirror, nothing claimed) and of a decision
   that claims, beside the in-process store's on the same hosts.
 """
 
+import collections
+import functools
 import multiprocessing
 import statistics
+import threading
 import time
 import uuid
 
@@ -82,9 +86,17 @@ def _claimer(endpoint, prefix, seconds, start, results):
     mgr.close()
 
 
-def _raw(endpoint, prefix, seconds, start, results):
+def _raw(endpoint, prefix, seconds, start, results, watch=False):
+    # With *watch*, a thread follows every process's writes, as each
+    # manager's watch follows every claim.
     client = etcd_client.Client([endpoint], 5.0)
     key = f'{prefix}/raw/{uuid.uuid4().hex}'
+    if watch:
+        _, revision, _ = client.txn([], [])
+        follower = client.watch(f'{prefix}/raw/', revision + 1)
+        thread = threading.Thread(target=collections.deque,
+                                  args=(follower, 0), daemon=True)
+        thread.start()
     start.wait()
     deadline = time.monotonic() + seconds
     done = 0
@@ -93,6 +105,9 @@ def _raw(endpoint, prefix, seconds, start, results):
                    [etcd_client.put(key + str(done), b'x')])
         done += 1
     results.put((done, 0))
+    if watch:
+        follower.close()
+        thread.join()
 
 
 def _rate(target, processes, endpoint, prefix, seconds):
@@ -120,8 +135,13 @@ def _latency(call, repeat):
     return statistics.median(times)
 
 
-def run(endpoint, host_count, seconds, hosts):
-    """Print the figures above; *hosts* makes the synthetic hosts."""
+def run(endpoint, host_count, seconds, hosts, rounds=3):
+    """Print the figures above; *hosts* makes the synthetic hosts.
+
+    Each rate is the median of *rounds* runs of *seconds*, the three kinds
+    taking turns, so that etcd's own drift (its disk's sync time varies by
+    the second on shared machines) falls on each alike.
+    """
     prefix = f'/sora-bench-{uuid.uuid4().hex}'
     client = etcd_client.Client([endpoint], 30.0)
     try:
@@ -130,14 +150,19 @@ def run(endpoint, host_count, seconds, hosts):
                              'cpus': 1000} for i in range(100)])
         setup.close()
         print(f'{"processes":>9} {"claims/s":>9} {"raw txn/s":>10} '
-              f'{"sora/raw":>9} {"conflicts/1000":>15}')
+              f'{"sora/raw":>9} {"watched raw/s":>14} {"sora/watched":>13} '
+              f'{"conflicts/1000":>15}')
+        kinds = (_claimer, _raw, functools.partial(_raw, watch=True))
         for processes in (1, 2, 4):
-            claims, conflicts = _rate(_claimer, processes, endpoint, prefix,
-                                      seconds)
-            raw, _ = _rate(_raw, processes, endpoint, prefix, seconds)
-            per_1000 = 1000 * conflicts / max(1, claims * seconds)
+            runs = [[_rate(kind, processes, endpoint, prefix, seconds)
+                     for kind in kinds] for _ in range(rounds)]
+            claims, raw, watched = (statistics.median(
+                figures[k][0] for figures in runs) for k in range(3))
+            per_1000 = 1000 * sum(figures[0][1] for figures in runs) / max(
+                1, sum(figures[0][0] for figures in runs) * seconds)
             print(f'{processes:>9} {claims:>9.0f} {raw:>10.0f} '
-                  f'{claims / raw:>9.0%} {per_1000:>15.1f}', flush=True)
+                  f'{claims / raw:>9.0%} {watched:>14.0f} '
+                  f'{claims / watched:>13.0%} {per_1000:>15.1f}', flush=True)
         table = hosts(host_count, 1)
         print(f'\n{host_count} hosts, median ms: {"decide":>8} '
               f'{"decide+claim":>13}')
