@@ -16,7 +16,6 @@ A plugin is only ever found by its entry point name: a configured value is
 compared with the installed names and never imported as a module path.
 """
 
-import contextlib
 import dataclasses
 import importlib.metadata
 import inspect
@@ -182,34 +181,42 @@ def _load_error(prefix, conf, namespace, name, target, error):
         f'{prefix}could not load {plugin}: {type(error).__name__}: {error}')
 
 
-@contextlib.contextmanager
-def calling(kind, name, time_limit=0):
+class calling:
     """Run one plugin call of a decision; turn its failures into PluginError.
 
-    Anything the plugin raises but a :class:`SchedulerError` (a
-    ``sys.exit()`` included), and a call
-    slower than *time_limit* seconds (0: no limit; drivers pass the
-    ``[DEFAULT] plugin_time_limit`` they were built with), fails the
-    decision with a :class:`PluginError` naming the plugin, logged once.
+    A context manager (a class, not a generator: a decision makes a score
+    of plugin calls). Anything the plugin raises but a
+    :class:`SchedulerError` (a ``sys.exit()`` included), and a call slower
+    than *time_limit* seconds (0: no limit; drivers pass the ``[DEFAULT]
+    plugin_time_limit`` they were built with), fails the decision with a
+    :class:`PluginError` naming the plugin, logged once.
     """
-    start = time.monotonic()
-    try:
-        yield
-    except exceptions.SchedulerError:
-        raise
-    except (Exception, SystemExit) as error:
-        failure = exceptions.PluginError(
-            f'{kind} {name!r} failed: {type(error).__name__}: {error}')
-        failure.__cause__ = error
-    else:
-        took = time.monotonic() - start
-        if not time_limit or took <= time_limit:
-            return
-        failure = exceptions.PluginError(
-            f'{kind} {name!r} took {took:.3g} s, more than [DEFAULT] '
-            f'plugin_time_limit = {time_limit:g} s')
-    LOG.error('Decision failed: %s', failure)
-    raise failure
+
+    __slots__ = ('kind', 'name', 'time_limit', 'start')
+
+    def __init__(self, kind, name, time_limit=0):
+        self.kind, self.name, self.time_limit = kind, name, time_limit
+
+    def __enter__(self):
+        self.start = time.monotonic()
+
+    def __exit__(self, error_type, error, traceback):
+        if error is None:
+            took = time.monotonic() - self.start
+            if not self.time_limit or took <= self.time_limit:
+                return False
+            failure = exceptions.PluginError(
+                f'{self.kind} {self.name!r} took {took:.3g} s, more than '
+                f'[DEFAULT] plugin_time_limit = {self.time_limit:g} s')
+        elif isinstance(error, exceptions.SchedulerError) or \
+                not isinstance(error, (Exception, SystemExit)):
+            return False
+        else:
+            failure = exceptions.PluginError(
+                f'{self.kind} {self.name!r} failed: '
+                f'{error_type.__name__}: {error}')
+        LOG.error('Decision failed: %s', failure)
+        raise failure from error
 
 
 def describe(plugin):
