@@ -130,10 +130,11 @@ class Command(fixtures.Fixture):
         self.home = self.useFixture(fixtures.TempDir()).path
         self.useFixture(fixtures.EnvironmentVariable('HOME', self.home))
 
-    def __call__(self, *args, stdin=''):
+    def __call__(self, *args, stdin='', stdout=True):
         """Return the CommandResult of ``sora-scheduler ARGS``.
 
         :param stdin: text for stdin, or None for a closed stdin.
+        :param stdout: False for a closed stdout.
         """
         out, err = io.StringIO(), io.StringIO()
         if isinstance(stdin, str):
@@ -142,7 +143,7 @@ class Command(fixtures.Fixture):
         root = logging.getLogger()
         saved = root.handlers[:], root.level, sys.excepthook
         try:
-            with fixtures.MonkeyPatch('sys.stdout', out), \
+            with fixtures.MonkeyPatch('sys.stdout', out if stdout else None), \
                     fixtures.MonkeyPatch('sys.stderr', err), \
                     fixtures.MonkeyPatch('sys.stdin', stdin):
                 status = scheduler.main(list(args))

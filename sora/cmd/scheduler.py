@@ -390,6 +390,9 @@ def main(argv=None):
         many times in one process.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
+    if sys.stdout is None:  # started with >&-: results would be lost
+        return _fail('stdout is closed: there is nowhere to write the '
+                     'results (redirect it to /dev/null to discard them)')
     try:
         status = _run(argv)
         sys.stdout.flush()  # a closed pipe shows here, not at exit

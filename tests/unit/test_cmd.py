@@ -41,9 +41,9 @@ class CommandTestCase(base.TestCase):
         self.command = self.useFixture(base.Command())
         self.home = self.command.home
 
-    def run_command(self, *args, stdin='', conf=SHIPPED_CONF):
+    def run_command(self, *args, conf=SHIPPED_CONF, **streams):
         argv = (['--config-file', conf] if conf else []) + list(args)
-        return self.command(*argv, stdin=stdin)
+        return self.command(*argv, **streams)
 
 
 class SelectTest(CommandTestCase):
@@ -599,6 +599,12 @@ class BadInputTest(CommandTestCase):
         self.assert_fails(
             self.run_command('select', '--hosts', '-', stdin=None),
             'cannot read hosts file -: stdin is closed')
+
+    def test_a_closed_stdout_is_refused_before_anything_runs(self):
+        self.assert_fails(
+            self.run_command('select', '--hosts', EXAMPLE_HOSTS,
+                             stdout=False),
+            'stdout is closed: there is nowhere to write the results')
 
     def test_ctrl_c_is_one_line_and_exit_130(self):
         class Interrupted:
