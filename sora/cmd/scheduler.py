@@ -20,8 +20,10 @@ one line on stderr, never a traceback; a closed stdout is no error.
 """
 
 import argparse
+import contextlib
 import functools
 import inspect
+import io
 import json
 import os
 import sys
@@ -46,7 +48,8 @@ from sora import version
 LOG = logging.getLogger(__name__)
 
 PROG = 'sora-scheduler'
-COMMANDS = ('select', 'check', 'drivers', 'filters', 'weighers')
+COMMANDS = ('select', 'check', 'report', 'hosts', 'claims', 'release',
+            'drivers', 'filters', 'weighers')
 EXIT_NO_VALID_HOST = 1
 EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -467,14 +470,18 @@ def _parse(conf, argv):
     files = _config_files_to_read(argv, default_files, default_dirs)
     for path in files:
         sora_conf.check_config_file(path)
+    said = io.StringIO()  # what argparse says, shown once we know more
     try:
-        conf(argv, project='sora', prog=PROG,
-             version=version.version_info.release_string(),
-             default_config_files=default_files,
-             default_config_dirs=default_dirs)
+        with contextlib.redirect_stderr(said):
+            conf(argv, project='sora', prog=PROG,
+                 version=version.version_info.release_string(),
+                 default_config_files=default_files,
+                 default_config_dirs=default_dirs)
     except SystemExit as stop:
         if stop.code:  # argparse or oslo.config has said what is wrong
-            _explain_exit(conf, argv, stop.code, files)
+            _explain_exit(conf, argv, stop.code, files, said.getvalue())
+        else:
+            sys.stderr.write(said.getvalue())
         raise
     except (RecursionError, cfg.NoSuchOptError,
             cfg.TemplateSubstitutionError) as error:
@@ -496,6 +503,7 @@ def _parse(conf, argv):
                 pass
         raise exceptions.InvalidConfig(
             f'a config file is not UTF-8 text: {error}') from None
+    sys.stderr.write(said.getvalue())
 
 
 class _ArgvScan(argparse.ArgumentParser):
@@ -535,15 +543,24 @@ def _given(argv, flag):
     return any(arg == flag or arg.startswith(flag + '=') for arg in argv)
 
 
-def _explain_exit(conf, argv, code, files):
-    """Add what argparse's or oslo.config's message leaves unsaid."""
+def _explain_exit(conf, argv, code, files, said):
+    """Show *said* (argparse's or oslo.config's words), completed.
+
+    A global option after the command gets one error line saying so, in
+    place of argparse's "unrecognized arguments".
+    """
     misplaced = _global_option_after_command(conf, argv)
     if misplaced:
         flag, command = misplaced
+        sys.stderr.write(''.join(
+            line for line in said.splitlines(keepends=True)
+            if not line.startswith(f'{PROG}: error:')))
         print(f'sora-scheduler: error: {flag} is a global option: global '
               'options go before the command, e.g. '
               f'sora-scheduler {flag} ... {command} ...', file=sys.stderr)
-    elif code == 1:  # oslo.config refused a value from a config file
+        return
+    sys.stderr.write(said)
+    if code == 1:  # oslo.config refused a value from a config file
         print('sora-scheduler: error: invalid configuration (config files: '
               f'{", ".join(files) or "none"})', file=sys.stderr)
 

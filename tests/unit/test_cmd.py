@@ -686,7 +686,8 @@ class CommandLineTest(CommandTestCase):
                 (['select', '--config-file', SHIPPED_CONF, '--hosts',
                   EXAMPLE_HOSTS], '--config-file'),
                 (['check', '--debug'], '--debug'),
-                (['drivers', f'--log-file={self.home}/x.log'], '--log-file')):
+                (['drivers', f'--log-file={self.home}/x.log'], '--log-file'),
+                (['claims', '--debug'], '--debug')):
             with self.subTest(args=args):
                 result = self.run_command(*args, conf=None)
                 self.assertEqual(2, result.returncode)
@@ -695,6 +696,8 @@ class CommandLineTest(CommandTestCase):
                     'global options go before the command, e.g. '
                     f'sora-scheduler {flag} ... {args[0]} ...',
                     result.stderr.splitlines()[-1])
+                self.assertEqual(1, result.stderr.count('error:'),
+                                 result.stderr)
                 self.assertNotIn('config files:', result.stderr)
 
     def test_a_misspelt_option_is_a_warning_at_start(self):
