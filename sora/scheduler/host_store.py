@@ -64,8 +64,8 @@ class HostStore(metaclass=abc.ABCMeta):
     :param clock: a function returning seconds, for claim ages and expiry;
         ``time.monotonic`` when omitted.
     :ivar turn: the lock a manager holds around each whole decision it
-        makes on the store (parsing the request included), so that the
-        decisions of one process take turns. Under CPython's global
+        makes on the tracked hosts (parsing the request included), so that
+        the decisions of one process take turns. Under CPython's global
         interpreter lock, NumPy-heavy decisions running at once slow each
         other down: a thread that releases the interpreter lock around an
         array operation then waits for another thread's Python code to

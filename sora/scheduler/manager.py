@@ -20,6 +20,7 @@ claims out) in a :class:`~sora.scheduler.host_store.HostStore`.
 """
 
 import collections.abc
+import contextlib
 import operator
 import threading
 import uuid
@@ -246,7 +247,10 @@ class SchedulerManager:
         :raises InvalidHostData: a host is malformed.
         :raises NoValidHost: fewer than ``count`` placements exist.
         """
-        with self.store.turn:
+        # Decisions on the tracked hosts take the store's turn, request
+        # parsing included; one on given hosts or a dry run waits for none.
+        tracked = hosts is None and not dry_run
+        with self.store.turn if tracked else contextlib.nullcontext():
             count = _check_number(count, 'count', MAX_COUNT)
             request = sora_request.parse_request(request)
             consumers = _check_consumers(consumers, count)
