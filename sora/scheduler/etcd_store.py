@@ -189,9 +189,10 @@ class EtcdHostStore(host_store.HostStore):
         created = self._created.get(entry.consumer, 0)
         done, now, _ = self._client.txn(
             [etcd_client.created_at(key, created)], [etcd_client.delete(key)])
-        # Gone as of *now* either way (deleted here or by someone else).
-        self._own(now, lambda: self._forget(entry.consumer))
         if done:
+            # Else it was released, settled or claimed again meanwhile: the
+            # watch tells which.
+            self._own(now, lambda: self._forget(entry.consumer))
             LOG.warning('Claim of consumer %(consumer)s on host %(host)s '
                         'expired: no node report listed it within '
                         '[scheduler] claim_timeout = %(timeout)g s',
