@@ -113,19 +113,25 @@ def summary(latencies):
     return statistics.median(ordered), p95
 
 
-def threaded_rate(mgr, threads, per_thread):
-    """Return decisions per second of *threads* threads on one manager."""
-    def work():
-        for _ in range(per_thread):
-            mgr.select_destinations(REQUEST)
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
+def in_threads(work, threads):
+    """Run ``work(n)`` in *threads* threads at once; return the seconds."""
+    workers = [threading.Thread(target=work, args=(n,))
+               for n in range(threads)]
     start = time.perf_counter()
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return threads * per_thread / (time.perf_counter() - start)
+    return time.perf_counter() - start
+
+
+def threaded_rate(mgr, threads, per_thread):
+    """Return decisions per second of *threads* threads on one manager."""
+    def work(_n):
+        for _ in range(per_thread):
+            mgr.select_destinations(REQUEST)
+
+    return threads * per_thread / in_threads(work, threads)
 
 
 def build_manager(driver, hosts):
@@ -299,16 +305,10 @@ class LiveCluster:
             except Exception as error:  # reported with the figures
                 failed.append(error)
 
-        workers = [threading.Thread(target=work, args=(n,))
-                   for n in range(threads)]
-        start = time.perf_counter()
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
+        elapsed = in_threads(work, threads)
         if failed:
             raise failed[0]
-        return sum(done) / (time.perf_counter() - start)
+        return sum(done) / elapsed
 
 
 def _busy(steps):
@@ -347,14 +347,8 @@ def turn_ceiling(per_op, threads, seconds):
                     _busy(steps)
                 done[n] += 1
 
-        workers = [threading.Thread(target=work, args=(n,))
-                   for n in range(count)]
-        start = time.perf_counter()
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        return sum(done) / (time.perf_counter() - start)
+        elapsed = in_threads(work, count)
+        return sum(done) / elapsed
 
     return rate(threads) / rate(1)
 

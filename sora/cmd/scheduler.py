@@ -478,10 +478,7 @@ def _parse(conf, argv):
                  default_config_files=default_files,
                  default_config_dirs=default_dirs)
     except SystemExit as stop:
-        if stop.code:  # argparse or oslo.config has said what is wrong
-            _explain_exit(conf, argv, stop.code, files, said.getvalue())
-        else:
-            sys.stderr.write(said.getvalue())
+        _explain_exit(conf, argv, stop.code, files, said.getvalue())
         raise
     except (RecursionError, cfg.NoSuchOptError,
             cfg.TemplateSubstitutionError) as error:
@@ -546,10 +543,11 @@ def _given(argv, flag):
 def _explain_exit(conf, argv, code, files, said):
     """Show *said* (argparse's or oslo.config's words), completed.
 
-    A global option after the command gets one error line saying so, in
-    place of argparse's "unrecognized arguments".
+    On a failure (*code* not 0), a global option after the command gets
+    one error line saying so, in place of argparse's "unrecognized
+    arguments".
     """
-    misplaced = _global_option_after_command(conf, argv)
+    misplaced = code and _global_option_after_command(conf, argv)
     if misplaced:
         flag, command = misplaced
         sys.stderr.write(''.join(

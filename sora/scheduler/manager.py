@@ -254,7 +254,7 @@ class SchedulerManager:
             count = _check_number(count, 'count', MAX_COUNT)
             request = sora_request.parse_request(request)
             consumers = _check_consumers(consumers, count)
-            if hosts is not None or dry_run:
+            if not tracked:
                 table = self._table(hosts)
                 return Destinations(self._decide(request, table, count))
             if consumers is None:
