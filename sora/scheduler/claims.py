@@ -73,6 +73,9 @@ class Ledger:
     def __contains__(self, consumer):
         return consumer in self._entries
 
+    def __getitem__(self, consumer):
+        return self._entries[consumer]
+
     def __iter__(self):
         return iter(self._entries.values())
 

@@ -58,6 +58,13 @@ class Compacted(exceptions.StoreUnavailable):
     """A watch started before etcd's compacted revision: list again."""
 
 
+class Unanswered(exceptions.StoreUnavailable):
+    """A call not to be sent twice reached etcd, which did not answer.
+
+    It may have been carried out: read what it would have changed.
+    """
+
+
 def _encode(text):
     return base64.b64encode(text.encode('utf-8')).decode('ascii')
 
@@ -123,13 +130,13 @@ def created_at(key, revision):
             'create_revision': str(revision)}
 
 
-def read(key):
+def read(key, values=False):
     """Return a transaction operation that reads *key*'s revisions.
 
-    Its answer in :meth:`Client.txn` is ``[KeyValue]`` with an empty
-    value: one item if the key exists, none if not.
+    Its answer in :meth:`Client.txn` is ``[KeyValue]``: one item if the
+    key exists, none if not; its value is empty unless *values*.
     """
-    return {'request_range': {'key': _encode(key), 'keys_only': True}}
+    return {'request_range': {'key': _encode(key), 'keys_only': not values}}
 
 
 class Client:
@@ -166,10 +173,16 @@ class Client:
             host=url.hostname, port=url.port or 2379, protocol=url.scheme,
             timeout=timeout, api_path='/v3/', session=self._session)
 
-    def call(self, path, body):
+    def call(self, path, body, resend=True):
         """POST *body* to ``/v3/<path>`` and return the JSON answer.
 
+        A call that failed is sent again (to the next endpoint) until the
+        timeout; one that must not be carried out twice (*resend* false)
+        only if it surely did not reach etcd.
+
         :raises StoreUnavailable: no endpoint answered within the timeout.
+        :raises Unanswered: a call not to be sent again may have been
+            carried out.
         """
         deadline = time.monotonic() + self.timeout
         first, tried, last = self._first, 0, None
@@ -187,6 +200,10 @@ class Client:
                     etcd_exceptions.InternalServerError,
                     requests.RequestException) as error:
                 last = error
+                if not resend and not _unsent(error):
+                    raise Unanswered(
+                        f'etcd at {", ".join(self.endpoints)} did not '
+                        f'answer {path}: {_reason(error)}') from None
                 if tried >= len(self._urls):
                     time.sleep(min(0.05, max(0, deadline - time.monotonic())))
                 continue
@@ -220,15 +237,17 @@ class Client:
             found += [_key_value(item) for item in answer.get('kvs', ())]
         return revision, found
 
-    def txn(self, compare, success, failure=()):
+    def txn(self, compare, success, failure=(), resend=True):
         """Run one transaction; return ``(succeeded, revision, found)``.
 
         *found* has, for each operation of the branch that ran, the
         ``[KeyValue]`` a :func:`read` found (``None`` for other operations).
+        *resend* as for :meth:`call`: a transaction sent again after its
+        answer was lost runs its compare on what it did the first time.
         """
         answer = self.call('kv/txn', {'compare': list(compare),
                                       'success': list(success),
-                                      'failure': list(failure)})
+                                      'failure': list(failure)}, resend)
         found = [[_key_value(kv) for kv in item['response_range'].get(
                      'kvs', ())] if 'response_range' in item else None
                  for item in answer.get('responses', ())]
@@ -269,6 +288,8 @@ class Client:
 
 
 _TIMEOUTS = (TimeoutError, urllib3.exceptions.ReadTimeoutError)
+_UNSENT = (requests.ConnectTimeout, urllib3.exceptions.NewConnectionError,
+           ConnectionRefusedError)
 
 
 def _causes(error):
@@ -285,6 +306,11 @@ def _causes(error):
             current.__cause__, current.__context__,
             getattr(current, 'reason', None),
             *getattr(current, 'args', ())) if isinstance(item, BaseException)]
+
+
+def _unsent(error):
+    # Whether the request surely never reached etcd: no connection was made.
+    return any(isinstance(cause, _UNSENT) for cause in _causes(error))
 
 
 def _reason(error):

@@ -54,10 +54,26 @@ MAX_OPS = 120
 
 
 class _Mirror(host_store.MemoryHostStore):
-    """The in-process copy of what etcd holds; etcd decides expiry."""
+    """The in-process copy of what etcd holds; etcd decides expiry.
+
+    It holds every claim etcd holds, those on hosts it does not track
+    included (a claim can arrive before its host's report, and outlives a
+    report that expired): they count as soon as their host is reported.
+    """
 
     def _expire(self):
         pass  # claims expire when the shared store deletes them
+
+    def report(self, reports):
+        """Add or replace hosts; return the consumers they list with claims.
+
+        The claims stay until etcd's go: the report's writer deletes those
+        it knew of, and the store deletes the rest.
+        """
+        with self._lock:
+            self._track(reports)
+            return [consumer for consumers in reports.consumers
+                    for consumer in consumers if consumer in self._ledger]
 
     def record(self, entry):
         """Add a claim made by any manager (once per consumer)."""
@@ -75,10 +91,10 @@ class _Mirror(host_store.MemoryHostStore):
             self._drop(consumer)
 
     def drop_host(self, host_id):
-        """Forget a host and its claims, if it is tracked."""
+        """Forget a host, if it is tracked; its claims stay until etcd's go."""
         with self._lock:
             if self._live.slot_of(host_id) is not None:
-                self.remove(host_id)
+                self._live.remove(host_id)
 
     def holds(self, consumer):
         """Whether *consumer* holds a claim here."""
@@ -175,29 +191,41 @@ class EtcdHostStore(host_store.HostStore):
         return table, (mirror, version, revision)
 
     def _ready(self):
-        # Fail as the watch does while etcd is away; expire old claims.
+        # Fail as the watch does while etcd is away; delete the claims that
+        # expired, and those reports settled that are still in etcd.
+        if self._closed.is_set():
+            raise exceptions.StoreUnavailable('the etcd host store is closed')
         error = self._error
         if error is not None:
             raise error
         timeout = self.conf.scheduler.claim_timeout
         if timeout:
             for entry in self._mirror.older_than(self.clock() - timeout):
-                self._expire(entry, timeout)
-
-    def _expire(self, entry, timeout):
-        key = self._key('claims', entry.consumer)
-        created = self._created.get(entry.consumer, 0)
-        done, now, _ = self._client.txn(
-            [etcd_client.created_at(key, created)], [etcd_client.delete(key)])
-        if done:
-            # Else it was released, settled or claimed again meanwhile: the
-            # watch tells which.
-            self._own(now, lambda: self._forget(entry.consumer))
-            LOG.warning('Claim of consumer %(consumer)s on host %(host)s '
+                if self._delete_claim(entry.consumer):
+                    LOG.warning(
+                        'Claim of consumer %(consumer)s on host %(host)s '
                         'expired: no node report listed it within '
                         '[scheduler] claim_timeout = %(timeout)g s',
                         {'consumer': entry.consumer, 'host': entry.host,
                          'timeout': timeout})
+        with self._changed:
+            settled = list(self._settled)
+        for consumer in settled:
+            self._delete_claim(consumer)
+
+    def _delete_claim(self, consumer):
+        # Delete the claim of *consumer* this manager knows of; whether it
+        # did (else it was released, settled or claimed again meanwhile:
+        # the watch tells which).
+        key = self._key('claims', consumer)
+        with self._changed:
+            created = self._created.get(consumer, 0)
+            self._settled.discard(consumer)
+        done, now, _ = self._client.txn(
+            [etcd_client.created_at(key, created)], [etcd_client.delete(key)])
+        if done:
+            self._own(now, lambda: self._forget(consumer))
+        return done
 
     # Writing
 
@@ -207,14 +235,15 @@ class EtcdHostStore(host_store.HostStore):
                 local_version, request, placements):
             return False
         made = self.clock()
-        compare, success, failure = [], [], []
+        compare, success, failure, values = [], [], [], []
         for consumer, host_id in placements:
             key = self._key('claims', consumer)
-            compare.append(etcd_client.absent(key))
-            success.append(etcd_client.put(key, json.dumps({
+            values.append(json.dumps({
                 'host': host_id, 'needs': list(request.units),
-                'group': request.group, 'made': made}).encode()))
-            failure.append(etcd_client.read(key))
+                'group': request.group, 'made': made}).encode())
+            compare.append(etcd_client.absent(key))
+            success.append(etcd_client.put(key, values[-1]))
+            failure.append(etcd_client.read(key, values=True))
         # What the decision relied on: the chosen hosts' reports, and the
         # claims on them and in the group, which rewrite version keys.
         hosts = dict.fromkeys(host_id for _, host_id in placements)
@@ -229,39 +258,64 @@ class EtcdHostStore(host_store.HostStore):
         success += [etcd_client.put(key, b'') for key in versions]
         failure += [etcd_client.read(key) for key in relied]
         done, now, found = self._client.txn(compare, success, failure)
+        held = found[:len(placements)]
+        if not done and all(kvs and kvs[0].value == value
+                            for kvs, value in zip(held, values)):
+            # This very transaction, sent again after its answer was lost.
+            done, now = True, held[0][0].mod_revision
         if done:
             self._own(now, lambda: self._record(
                 [(consumer, claims.Entry(consumer, host_id, request.units,
                                          request.group, made), now)
                  for consumer, host_id in placements]))
             return True
-        held = [consumer for (consumer, _), kvs in zip(placements, found)
-                if kvs]
-        if held:
+        taken = [consumer for (consumer, _), kvs in zip(placements, held)
+                 if kvs]
+        if taken:
             raise exceptions.InvalidRequest(
-                'consumer ' + ', '.join(map(repr, held)) + ' already '
+                'consumer ' + ', '.join(map(repr, taken)) + ' already '
                 'holds a claim; a consumer id names one container')
         # Decide again once the mirror has seen what beat this decision:
-        # the newest write to what it relied on (a host removed meanwhile
-        # fails the next commit at once, by then the watch has told).
-        self._catch_up(max((kv.mod_revision for kvs in found[len(
-            placements):] for kv in kvs), default=0))
+        # the newest write to what it relied on, or all that came before
+        # if a chosen host was removed (its key is gone).
+        relied_found = found[len(placements):]
+        if not all(relied_found[:len(hosts)]):
+            self._catch_up(now)
+        else:
+            self._catch_up(max(kv.mod_revision for kvs in relied_found
+                               for kv in kvs))
         return False
 
     def update(self, reports):
         lease = self._current_lease()
         start = 0
-        while start < len(reports):
-            end, ops = start, []
-            while end < len(reports) and len(ops) < MAX_OPS:
-                ops += self._report_ops(reports, end, lease)
-                end += 1
-            _, now, _ = self._client.txn([], ops)
-            part = _slice(reports, start, end)
-            self._own(now, lambda: self._mirror.update(part))
-            start = end
+        try:
+            while start < len(reports):
+                end, ops, deleted = start, [], []
+                while end < len(reports):
+                    host_ops, host_deleted = self._report_ops(
+                        reports, end, lease)
+                    if ops and len(ops) + len(host_ops) > MAX_OPS:
+                        break
+                    ops += host_ops
+                    deleted += host_deleted
+                    end += 1
+                _, now, _ = self._client.txn([], ops)
+                part = _slice(reports, start, end)
+                self._own(now, lambda: self._reported(part, deleted))
+                start = end
+        except exceptions.StoreUnavailable as error:
+            if not start:
+                raise
+            raise exceptions.StoreUnavailable(
+                f'{error}; the reports of the first {start} of '
+                f'{len(reports)} hosts were stored: report the rest again'
+            ) from None
 
     def _report_ops(self, reports, i, lease):
+        # The operations storing one report, and the consumers whose claims
+        # they delete: those this manager knows of, as many as fit in one
+        # transaction (the store deletes the rest later).
         host_id = reports.ids[i]
         record = {'amounts': {name: column[i] for name, column in
                               reports.amounts.items()},
@@ -270,27 +324,52 @@ class EtcdHostStore(host_store.HostStore):
                   'labels': dict(reports.labels[i]),
                   'groups': list(reports.groups[i]),
                   'consumers': list(reports.consumers[i])}
+        deleted = [consumer for consumer in reports.consumers[i]
+                   if self._mirror.holds(consumer)][:MAX_OPS - 1]
         ops = [etcd_client.put(self._key('hosts', host_id),
                                json.dumps(record).encode(), lease)]
         ops += [etcd_client.delete(self._key('claims', consumer))
-                for consumer in reports.consumers[i]
-                if self._mirror.holds(consumer)]
-        return ops
+                for consumer in deleted]
+        return ops, deleted
 
     def remove(self, host_id):
-        if not self._mirror.tracks(host_id):
-            raise exceptions.InvalidRequest(f'no host has id {host_id!r}')
-        ops = [etcd_client.delete(self._key('hosts', host_id)),
-               etcd_client.delete(self._key('versions/hosts', host_id))]
-        ops += [etcd_client.delete(self._key('claims', consumer))
-                for consumer in self._mirror.of_host(host_id)]
-        _, now, _ = self._client.txn([], ops)
-        self._own(now, lambda: self._mirror.drop_host(host_id))
+        # Every claim on the host rewrites its version key: if that is not
+        # newer than the mirror, the mirror knows every claim to delete.
+        version = self._key('versions/hosts', host_id)
+        for _ in range(host_store.ATTEMPTS):
+            with self._changed:
+                if not self._mirror.tracks(host_id):
+                    raise exceptions.InvalidRequest(
+                        f'no host has id {host_id!r}')
+                revision = self._revision
+                consumers = self._mirror.of_host(host_id)
+            ops = [etcd_client.delete(self._key('hosts', host_id)),
+                   etcd_client.delete(version)]
+            ops += [etcd_client.delete(self._key('claims', consumer))
+                    for consumer in consumers]
+            done, now, found = self._client.txn(
+                [etcd_client.unchanged_since(version, revision)], ops,
+                [etcd_client.read(version)])
+            if done:
+                self._own(now, lambda: self._removed(host_id, consumers))
+                return
+            self._catch_up(found[0][0].mod_revision if found[0] else now)
+        raise exceptions.StoreUnavailable(
+            f'could not remove host {host_id!r}: claims on it kept being '
+            f'made {host_store.ATTEMPTS} times in a row')
 
     def release(self, consumer):
         key = self._key('claims', consumer)
-        done, now, _ = self._client.txn([etcd_client.present(key)],
-                                        [etcd_client.delete(key)])
+        try:
+            done, now, _ = self._client.txn(
+                [etcd_client.present(key)], [etcd_client.delete(key)],
+                resend=False)
+        except etcd_client.Unanswered:
+            # The delete may have been made: it was if the claim is gone.
+            now, found = self._client.range(key, key + '\0')
+            if found:
+                raise
+            done = True
         if not done:
             raise exceptions.InvalidRequest(
                 f'no claim is held for consumer {consumer!r}')
@@ -316,25 +395,18 @@ class EtcdHostStore(host_store.HostStore):
     def _list(self):
         revision, found = self._client.range(*self._followed)
         mirror = _Mirror(self.conf, self.clock)
-        hosts, claims_found = [], []
-        for item in found:
+        hosts, created = [], {}
+        for item in sorted(found, key=lambda item: item.create_revision):
             kind, _, name = item.key[len(self._prefix):].partition('/')
             if kind == 'hosts':
                 hosts.append((name, json.loads(item.value)))
             elif kind == 'claims':
-                claims_found.append((name, json.loads(item.value),
-                                     item.create_revision))
-        mirror.update(_reports(hosts))
-        settled = {consumer for _, record in hosts
-                   for consumer in record['consumers']}
-        created = {}
-        for consumer, claim, made_at in sorted(claims_found,
-                                               key=lambda c: c[1]['made']):
-            if consumer not in settled:
-                mirror.record(_entry(consumer, claim))
-                created[consumer] = made_at
+                mirror.record(_entry(name, json.loads(item.value)))
+                created[name] = item.create_revision
+        settled = mirror.report(_reports(hosts))
         with self._changed:
             self._mirror, self._created = mirror, created
+            self._settled = set(settled)
             self._revision = revision
             self._changed.notify_all()
 
@@ -375,20 +447,23 @@ class EtcdHostStore(host_store.HostStore):
             self._error = error
 
     def _apply(self, events):
+        # The events of one or more whole revisions, in order.
         with self._changed:
+            listed = []
             for event in events:
                 kind, _, name = event.kv.key[len(self._prefix):].partition(
                     '/')
                 if kind == 'hosts' and event.deleted:
                     self._mirror.drop_host(name)
                 elif kind == 'hosts':
-                    self._mirror.update(_reports(
+                    listed += self._mirror.report(_reports(
                         [(name, json.loads(event.kv.value))]))
                 elif kind == 'claims' and event.deleted:
                     self._forget(name)
                 elif kind == 'claims':
                     self._record([(name, _entry(name, json.loads(
                         event.kv.value)), event.kv.create_revision)])
+            self._settle(listed)
             self._revision = events[-1].kv.mod_revision
             self._changed.notify_all()
 
@@ -409,6 +484,25 @@ class EtcdHostStore(host_store.HostStore):
     def _forget(self, consumer):
         self._mirror.forget(consumer)
         self._created.pop(consumer, None)
+        self._settled.discard(consumer)
+
+    def _reported(self, reports, deleted):
+        # This manager's reports, and the claims they deleted.
+        listed = self._mirror.report(reports)
+        for consumer in deleted:
+            self._forget(consumer)
+        self._settle(listed)
+
+    def _removed(self, host_id, consumers):
+        self._mirror.drop_host(host_id)
+        for consumer in consumers:
+            self._forget(consumer)
+
+    def _settle(self, listed):
+        # Reports listed these consumers: the claims still held after the
+        # same writes are to be deleted (by the next call that reads).
+        self._settled.update(consumer for consumer in listed
+                             if self._mirror.holds(consumer))
 
     def _catch_up(self, revision):
         # Wait until the mirror has seen *revision*, so that the decision

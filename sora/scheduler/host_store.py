@@ -200,7 +200,7 @@ class MemoryHostStore(HostStore):
     def update(self, reports):
         with self._lock:
             self._expire()
-            self._live.update(reports)
+            self._track(reports)
             for consumers in reports.consumers:
                 for consumer in consumers:
                     if consumer in self._ledger:
@@ -273,6 +273,21 @@ class MemoryHostStore(HostStore):
             raise exceptions.InvalidRequest(
                 'consumer ' + ', '.join(map(repr, held)) + ' already '
                 'holds a claim; a consumer id names one container')
+
+    def _track(self, reports):
+        # Add or replace the hosts; a host added holds the ledger's claims
+        # on it. Only a shared store's copy has claims on hosts it does not
+        # track: one made elsewhere that arrived before its host's report,
+        # or one that outlives its host's report (expired or removed).
+        live = self._live
+        new = [host_id for host_id in reports.ids
+               if live.slot_of(host_id) is None]
+        live.update(reports)
+        for host_id in new:
+            slot = live.slot_of(host_id)
+            for consumer in self._ledger.of_host(host_id):
+                entry = self._ledger[consumer]
+                live.claim(slot, entry.needs, entry.group)
 
     def _drop(self, consumer):
         # End the claim of *consumer*; whether there was one.

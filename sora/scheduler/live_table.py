@@ -240,7 +240,7 @@ class LiveTable:
             self._add(reports, new)
 
     def remove(self, host_id):
-        """Forget the host *host_id* (its claims must be gone already)."""
+        """Forget the host *host_id*, and the claims held on it."""
         self.version += 1
         slot = self._slot_of.pop(host_id)
         row = self._rows[slot]

@@ -137,6 +137,24 @@ class UnreachableEtcdTest(base.TestCase):
         endpoint = f'http://127.0.0.1:{silent.getsockname()[1]}'
         self.assertFailsWithin([endpoint], 0.5, 'timed out')
 
+    def test_a_call_not_to_repeat_is_sent_again_only_if_never_sent(self):
+        silent = socket.socket()
+        self.addCleanup(silent.close)
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(8)
+        endpoint = f'http://127.0.0.1:{silent.getsockname()[1]}'
+        client = etcd_client.Client(['http://127.0.0.1:1', endpoint], 0.5)
+        self.addCleanup(client.close)
+        error = self.assertRaises(etcd_client.Unanswered, client.txn, [],
+                                  [], resend=False)
+        self.assertEqual(f'etcd at http://127.0.0.1:1, {endpoint} did not '
+                         'answer kv/txn: timed out', str(error))
+        client = etcd_client.Client(['http://127.0.0.1:1'], 0.5)
+        self.addCleanup(client.close)
+        error = self.assertRaises(exceptions.StoreUnavailable, client.txn,
+                                  [], [], resend=False)
+        self.assertNotIsInstance(error, etcd_client.Unanswered)
+
     def test_the_next_endpoint_answers(self):
         endpoint = etcd.shared_endpoint()
         client = etcd_client.Client(['http://127.0.0.1:1', endpoint], 5.0)

@@ -1,0 +1,265 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The etcd store's books against a real etcd, when the order of things
+is not the usual one: hosts that go and come back under their claims,
+reports and removals by a manager that has not seen every claim yet,
+answers lost on the way back."""
+
+import logging
+import threading
+
+import fixtures
+
+from sora.scheduler import etcd_client
+from sora.scheduler import etcd_store
+from sora.scheduler import exceptions
+from sora.scheduler import host_store
+from tests.unit import test_etcd_store
+
+settle = test_etcd_store.settle
+
+
+class BooksTestCase(test_etcd_store.EtcdStoreTestCase):
+
+    def hold_watch(self, mgr):
+        """Hold back what *mgr*'s watch brings until the event is set."""
+        gate = threading.Event()
+        apply = mgr.store._apply
+        mgr.store._apply = lambda events: (gate.wait(), apply(events))
+        self.addCleanup(gate.set)
+        return gate
+
+    def stored(self, kind):
+        """The names stored under ``<prefix>/<kind>/`` in etcd."""
+        start = f'{self.etcd.prefix}/{kind}/'
+        _, found = self.etcd.client.range(start)
+        return sorted(item.key[len(start):] for item in found)
+
+    def memory(self, mgr):
+        return {host.id: host.memory_mb for host in mgr.hosts()}
+
+
+class HostsComeAndGoTest(BooksTestCase):
+
+    def test_a_claim_outlives_its_host_and_counts_when_it_returns(self):
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        settle(lambda: len(two.hosts()) == 1)
+        one.select_destinations({'memory_mb': 500, 'group': 'g',
+                                 'group_policy': 'anti-affinity'},
+                                consumers=['c1'])
+        # The report expires (its lease ends): etcd keeps the claim.
+        self.etcd.client.txn([], [etcd_client.delete(
+            f'{self.etcd.prefix}/hosts/a')])
+        settle(lambda: not one.hosts() and not two.hosts())
+        self.assertEqual(['c1'], [c.consumer for c in two.claims()])
+        three = self.manager()  # lists a claim on no tracked host
+        two.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        for mgr in (one, two, three):
+            settle(lambda: self.memory(mgr) == {'a': 500})
+        self.assertRaises(exceptions.NoValidHost, three.select_destinations,
+                          {'memory_mb': 600})
+        self.assertRaises(exceptions.NoValidHost, one.select_destinations,
+                          {'group': 'g', 'group_policy': 'anti-affinity'})
+        two.release('c1')
+        for mgr in (one, two, three):
+            settle(lambda: self.memory(mgr) == {'a': 1000})
+            self.assertEqual([], mgr.claims())
+        self.assertEqual(['a'], one.select_destinations(
+            {'group': 'g', 'group_policy': 'anti-affinity'}))
+
+    def test_removing_a_host_deletes_claims_the_remover_had_not_seen(self):
+        one, two = self.manager(), self.manager(self.conf(timeout=5))
+        one.update_hosts([{'id': 'n0', 'memory_mb': 1024}])
+        settle(lambda: len(two.hosts()) == 1)
+        gate = self.hold_watch(two)
+        one.select_destinations({'memory_mb': 512}, consumers=['c1'])
+        threading.Timer(0.3, gate.set).start()
+        two.remove_host('n0')
+        self.assertEqual([], self.stored('hosts'))
+        self.assertEqual([], self.stored('claims'))
+        settle(lambda: one.claims() == [] and not one.hosts())
+        self.assertEqual([], two.claims())
+
+    def test_a_decision_on_a_host_removed_meanwhile_waits_to_see_it(self):
+        one, two = self.manager(), self.manager(self.conf(timeout=5))
+        one.update_hosts([{'id': 'n0', 'memory_mb': 4096},
+                          {'id': 'n1', 'memory_mb': 1024}])
+        settle(lambda: len(two.hosts()) == 2)
+        self.assertEqual(['n0'], two.select_destinations(
+            {'memory_mb': 512}, dry_run=True))
+        gate = self.hold_watch(two)
+        one.remove_host('n0')
+        # Longer than every pause between attempts put together.
+        threading.Timer(host_store.BACKOFF * 2 ** host_store.ATTEMPTS,
+                        gate.set).start()
+        self.assertEqual(['n1'], two.select_destinations(
+            {'memory_mb': 512}, consumers=['c1']))
+
+
+class SettlingTest(BooksTestCase):
+
+    def test_a_report_settles_claims_its_writer_had_not_seen(self):
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        settle(lambda: len(two.hosts()) == 1)
+        gate = self.hold_watch(two)
+        one.select_destinations({'memory_mb': 500}, consumers=['c1'])
+        two.update_hosts([{'id': 'a', 'memory_mb': 500,
+                           'consumers': ['c1']}])
+        self.assertEqual(['c1'], self.stored('claims'))
+        gate.set()
+        settle(lambda: two.claims() == [] and one.claims() == [])
+        self.assertEqual([], self.stored('claims'))
+        self.assertEqual({'a': 500}, self.memory(one))
+        self.assertEqual(['a'], one.select_destinations(
+            {}, consumers=['c1']))  # the id is free to claim again
+
+    def test_a_report_settling_more_claims_than_a_transaction_holds(self):
+        mgr = self.manager(self.make_conf(
+            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
+            'host_store = etcd\n[filter_scheduler]\n'
+            'max_containers_per_host = 200\n[etcd]\n'
+            f'endpoints = {self.etcd.endpoint}\n'
+            f'prefix = {self.etcd.prefix}\n'))
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 1000},
+                          {'id': 'b', 'memory_mb': 1000}])
+        on_a = [f'a-{n}' for n in range(150)]
+        on_b = [f'b-{n}' for n in range(20)]
+        for consumers in (on_a[:100], on_a[100:]):
+            mgr.select_destinations({'memory_mb': 1, 'same_host': ['a']},
+                                    count=len(consumers),
+                                    consumers=consumers)
+        mgr.select_destinations({'memory_mb': 1, 'same_host': ['b']},
+                                count=20, consumers=on_b)
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 850,
+                           'consumers': on_a},
+                          {'id': 'b', 'memory_mb': 980,
+                           'consumers': on_b}])
+        self.assertEqual([], mgr.claims())
+        self.assertEqual([], self.stored('claims'))
+        self.assertEqual({'a': 850, 'b': 980}, self.memory(mgr))
+
+
+class ExpiryRaceTest(BooksTestCase):
+
+    def test_an_expiry_that_finds_the_claim_made_again_deletes_nothing(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        conf = self.conf()
+        clock = test_etcd_store.Clock()
+        one = self.manager(conf)
+        two = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        one.select_destinations({}, consumers=['c1'])
+        settle(lambda: len(two.claims()) == 1)
+        self.hold_watch(two)
+        one.release('c1')
+        one.select_destinations({}, consumers=['c1'])
+        clock.now += 601
+        self.assertEqual(['c1'], [c.consumer for c in two.claims()])
+        self.assertEqual(['c1'], self.stored('claims'))
+        self.assertEqual(['c1'], [c.consumer for c in one.claims()])
+        self.assertNotIn('expired', logs.output)
+
+
+class LostAnswerTest(BooksTestCase):
+
+    def lose_answer(self, mgr):
+        """Make *mgr*'s next call reach etcd and its answer get lost.
+
+        Then the client sends it again if it may, or says so.
+        """
+        client = mgr.store._client
+        call = client.call
+
+        def lost(path, body, resend=True):
+            client.call = call
+            call(path, body)
+            if resend:
+                return call(path, body)
+            raise etcd_client.Unanswered('the answer was lost')
+
+        client.call = lost
+
+    def test_a_claim_sent_again_after_its_answer_was_lost_is_made_once(self):
+        mgr = self.manager()
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        self.lose_answer(mgr)
+        self.assertEqual(['a'], mgr.select_destinations(
+            {'memory_mb': 400}, consumers=['c1']))
+        self.assertEqual(['c1'], [c.consumer for c in mgr.claims()])
+        self.assertEqual({'a': 600}, self.memory(mgr))
+
+    def test_a_release_whose_answer_was_lost_is_done(self):
+        mgr = self.manager()
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        mgr.select_destinations({'memory_mb': 400}, consumers=['c1'])
+        self.lose_answer(mgr)
+        mgr.release('c1')
+        self.assertEqual([], mgr.claims())
+        self.assertEqual([], self.stored('claims'))
+        self.assertRaises(exceptions.InvalidRequest, mgr.release, 'c1')
+
+    def test_a_release_etcd_never_saw_says_so_and_keeps_the_claim(self):
+        mgr = self.manager()
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        mgr.select_destinations({'memory_mb': 400}, consumers=['c1'])
+        client = mgr.store._client
+        call = client.call
+
+        def unanswered(path, body, resend=True):
+            client.call = call
+            raise etcd_client.Unanswered('no answer')
+
+        client.call = unanswered
+        self.assertRaises(exceptions.StoreUnavailable, mgr.release, 'c1')
+        self.assertEqual(['c1'], self.stored('claims'))
+        self.assertEqual({'a': 600}, self.memory(mgr))
+
+
+class PartialUpdateTest(BooksTestCase):
+
+    def test_reports_stored_before_etcd_went_away_are_told(self):
+        mgr = self.manager()
+        client = mgr.store._client
+        txn = client.txn
+        calls = []
+
+        def fail_second(*args, **kwargs):
+            calls.append(args)
+            if len(calls) == 2:
+                raise exceptions.StoreUnavailable('etcd went away')
+            return txn(*args, **kwargs)
+
+        client.txn = fail_second
+        error = self.assertRaises(
+            exceptions.StoreUnavailable, mgr.update_hosts,
+            [{'id': f'n{i:03}', 'memory_mb': 64} for i in range(200)])
+        self.assertEqual(
+            f'etcd went away; the reports of the first '
+            f'{etcd_store.MAX_OPS} of 200 hosts were stored: report the '
+            'rest again', str(error))
+        self.assertEqual(etcd_store.MAX_OPS, len(mgr.hosts()))
+        self.assertEqual(etcd_store.MAX_OPS, len(self.stored('hosts')))
+
+
+class ClosedStoreTest(BooksTestCase):
+
+    def test_a_closed_store_decides_nothing(self):
+        mgr = self.manager()
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        mgr.store.close()
+        for call in (mgr.hosts, mgr.claims,
+                     lambda: mgr.select_destinations({})):
+            error = self.assertRaises(exceptions.StoreUnavailable, call)
+            self.assertEqual('the etcd host store is closed', str(error))
