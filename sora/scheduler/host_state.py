@@ -161,7 +161,8 @@ def _quick(data):
         return None
     get = data.get
     host_id, memory = get('id'), get('memory_mb')
-    if type(host_id) is not str or not host_id:
+    if type(host_id) is not str or not host_id or \
+            not validate.is_text(host_id):
         return None
     memory_units = _amount(memory, 1)
     if memory_units is None:
@@ -202,6 +203,9 @@ def _quick(data):
         for key, value in labels.items():
             if type(key) is not str or type(value) is not str:
                 return None
+        if not validate.is_text(''.join(itertools.chain.from_iterable(
+                labels.items()))):
+            return None
         labels = types.MappingProxyType(labels.copy())
     else:
         return None
@@ -211,8 +215,9 @@ def _quick(data):
     containers, enabled = get('containers'), get('enabled', True)
     if containers is None and consumers is not None:
         containers = len(consumers)
-    if groups is None or consumers is None or type(enabled) is not bool \
-            or type(containers) is not int \
+    if groups is None or consumers is None or \
+            not validate.is_text(''.join(groups) + ''.join(consumers)) or \
+            type(enabled) is not bool or type(containers) is not int \
             or not 0 <= containers <= MAX_CONTAINERS:
         return None
     return [host_id, memory_units, total_units, cpus_units,
@@ -239,7 +244,7 @@ def _bulk(data):
               for field in HOST_FIELDS}
     ids = column['id']
     if set(map(type, ids)) != {str} or not all(ids) or \
-            len(set(ids)) != len(ids):
+            len(set(ids)) != len(ids) or not validate.is_text(''.join(ids)):
         return None
     numbers = {}
     for field in _AMOUNTS + ('containers',):
@@ -287,7 +292,8 @@ def _bulk(data):
         except KeyError:
             if type(value) is not dict or not set(map(
                     type, itertools.chain.from_iterable(value.items()))) \
-                    <= {str}:
+                    <= {str} or not validate.is_text(''.join(
+                        itertools.chain.from_iterable(value.items()))):
                 return None
             labels[at] = shared[tuple(value.items())] = \
                 types.MappingProxyType(value.copy())
@@ -297,7 +303,8 @@ def _bulk(data):
     for field in ('groups', 'consumers'):
         names[field] = [() if value is None else _names(value)
                         for value in column[field]]
-        if None in names[field]:
+        if None in names[field] or not validate.is_text(''.join(
+                itertools.chain.from_iterable(names[field]))):
             return None
     containers, absent = numbers['containers']
     if absent is not None:

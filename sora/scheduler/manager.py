@@ -38,6 +38,7 @@ from sora.scheduler import host_state
 from sora.scheduler import host_store
 from sora.scheduler import plugins
 from sora.scheduler import request as sora_request
+from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
 
@@ -424,7 +425,8 @@ def _check_id(value, what='host id'):
     if not isinstance(value, str) or not value:
         raise exceptions.InvalidRequest(
             f'a {what} is a non-empty string, got {value!r:.60}')
-    return value
+    return validate.text(value, f'the {what}', 'request',
+                         exceptions.InvalidRequest)
 
 
 def _check_consumers(consumers, count):

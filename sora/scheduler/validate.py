@@ -62,15 +62,40 @@ def labels(value, where, error):
         if not isinstance(key, str) or not isinstance(item, str):
             raise error(f'{where}: labels must map strings to strings, '
                         f'got {show(key)}: {show(item)}')
+        text(key, 'a label', where, error)
+        text(item, f'label {key!r}', where, error)
     return types.MappingProxyType(dict(value))
 
 
 def name(value, field, where, error):
-    """Return *value*: a non-empty string."""
+    """Return *value*: a non-empty string of text."""
     if not isinstance(value, str) or not value:
         raise error(f'{where}: {field} must be a non-empty string, '
                     f'got {show(value)}')
+    return text(value, field, where, error)
+
+
+def text(value, field, where, error):
+    """Return the string *value* if UTF-8 can encode it.
+
+    A lone surrogate (JSON's ``"\\ud800"``, or a command-line argument
+    that was not UTF-8) cannot be stored, printed or sent to etcd.
+    """
+    if not is_text(value):
+        raise error(f'{where}: {field} is not Unicode text (it holds a '
+                    f'lone surrogate): {show(value)}')
     return value
+
+
+def is_text(value):
+    """Whether UTF-8 can encode the string *value* (fast when ASCII)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def names(value, field, where, error):

@@ -500,7 +500,7 @@ class BadInputTest(CommandTestCase):
                           f'{host_state.MAX_CONTAINERS}')
 
     def test_ids_that_are_not_plain_text_are_shown_as_json_strings(self):
-        ids = ['plain', 'two\nlines', '\ud800', '"quoted', 'tab\there',
+        ids = ['plain', 'two\nlines', '\u2028', '"quoted', 'tab\there',
                'été', '# 1 node']
         hosts = self.write_file('hosts.json', json.dumps(
             [{'id': host_id, 'memory_mb': 100} for host_id in ids]))
@@ -511,7 +511,7 @@ class BadInputTest(CommandTestCase):
         lines = result.stdout.splitlines()
         self.assertEqual(len(ids), len(lines))
         self.assertEqual(
-            sorted(['plain', '"two\\nlines"', '"\\ud800"', '"\\"quoted"',
+            sorted(['plain', '"two\\nlines"', '"\\u2028"', '"\\"quoted"',
                     '"tab\\there"', 'été', '"# 1 node"']), sorted(lines))
         self.assertEqual(sorted(ids), sorted(
             json.loads(line) if line.startswith('"') else line
@@ -526,6 +526,19 @@ class BadInputTest(CommandTestCase):
                                   '--top', '7', conf=conf)
         self.assertEqual(0, result.returncode, result.stderr)
         self.assertEqual(1 + 1 + 7 + 1, len(result.stdout.splitlines()))
+
+    def test_strings_that_are_not_unicode_text_are_refused(self):
+        hosts = self.write_file('hosts.json', json.dumps(
+            [{'id': 'n\ud800', 'memory_mb': 100}]))
+        self.assert_fails(self.run_command('select', '--hosts', hosts),
+                          "host 0: id is not Unicode text (it holds a lone "
+                          "surrogate): 'n\\ud800' (a string)")
+        hosts = self.write_file('hosts.json', '[]')
+        self.assert_fails(
+            self.run_command('select', '--hosts', hosts, '--request',
+                             '{"group": "\\udcff", "group_policy": '
+                             '"affinity"}'),
+            'request: group is not Unicode text')
 
     def test_a_request_nested_too_deeply(self):
         hosts = self.write_file('hosts.json', '[]')

@@ -146,6 +146,13 @@ class ParseHostsTest(base.TestCase):
             ([dict(good, groups='web')], "groups must be a list of strings"),
             ([dict(good, groups=['web', 3])], "each of groups must be a "
                                               "non-empty string, got 3"),
+            ([{'id': 'n\ud800', 'memory_mb': 1}], "host 0: id is not "
+             "Unicode text (it holds a lone surrogate): 'n\\ud800'"),
+            ([dict(good, labels={'zone': '\udcff'})], "label 'zone' is not "
+                                                      "Unicode text"),
+            ([dict(good, labels={'\udcff': 'a'})], "a label is not Unicode"),
+            ([dict(good, consumers=['\ud800'])], "each of consumers is "
+                                                 "not Unicode text"),
             ([dict(good, memroy_mb=1)], "unknown field 'memroy_mb'; "
                                         "accepted fields: id, memory_mb"),
             ([good, {'id': 'm', 'memory_mb': 1}, good],
@@ -226,6 +233,9 @@ class ParseRequestTest(base.TestCase):
              "(a string)"),
             ({'group': '', 'group_policy': 'affinity'},
              'group must be a non-empty string'),
+            ({'group': '\ud800', 'group_policy': 'affinity'},
+             'group is not Unicode text (it holds a lone surrogate)'),
+            ({'same_host': ['\udcff']}, 'each of same_host is not Unicode'),
         ]
         for data, message in cases:
             with self.subTest(data=data):
@@ -450,16 +460,18 @@ class ReportsTest(base.TestCase):
         'enabled': st.one_of(st.none(), st.booleans(), st.just(1)),
         'labels': st.one_of(st.none(), st.dictionaries(
             st.sampled_from(['zone', 'ssd']),
-            st.one_of(st.sampled_from(['a', 'b']), st.integers()))),
+            st.one_of(st.sampled_from(['a', 'b', '\udcff']),
+                      st.integers()))),
         'groups': st.one_of(st.none(), st.lists(st.sampled_from(
-            ['web', '']))),
+            ['web', '', 'w\ud800']))),
         'consumers': st.one_of(st.none(), st.lists(st.sampled_from(
-            ['c1', 'c2']), unique=True))}), min_size=1, max_size=4))
-    def test_checking_in_bulk_agrees_with_one_by_one(self, hosts):
+            ['c1', 'c2', '\udc80']), unique=True))}),
+        min_size=1, max_size=4), st.sampled_from(['h', '\ud800']))
+    def test_checking_in_bulk_agrees_with_one_by_one(self, hosts, name):
         padding = [{'id': f'pad{n}', 'memory_mb': n, 'cpus': n / 10,
                     'labels': {'zone': 'a'}} for n in range(
                         host_state.BULK)]
-        data = padding + [dict(host, id=f'h{n}')
+        data = padding + [dict(host, id=f'{name}{n}')
                           for n, host in enumerate(hosts)]
         try:
             expected = host_state.Reports._of_rows(

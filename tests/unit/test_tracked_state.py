@@ -164,6 +164,8 @@ class ClaimTest(TrackedStateTestCase):
             ('xy', 2, 'consumers must be a list of 2 consumer ids'),
             ([''], 1, 'a consumer id is a non-empty string'),
             ([7], 1, 'a consumer id is a non-empty string, got 7'),
+            (['\udcff'], 1, "request: the consumer id is not Unicode "
+             "text (it holds a lone surrogate): '\\udcff'"),
         ]
         for consumers, count, message in cases:
             with self.subTest(consumers=consumers):
@@ -179,7 +181,8 @@ class ClaimTest(TrackedStateTestCase):
         mgr.update_hosts(REPORTS)
         cases = [('nobody', "no claim is held for consumer 'nobody'"),
                  (['a'], "a consumer id is a non-empty string, got ['a']"),
-                 ('', 'a consumer id is a non-empty string')]
+                 ('', 'a consumer id is a non-empty string'),
+                 ('\ud800', 'the consumer id is not Unicode text')]
         for consumer, message in cases:
             error = self.assertRaises(exceptions.InvalidRequest,
                                       mgr.release, consumer)
