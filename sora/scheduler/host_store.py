@@ -359,9 +359,21 @@ def load(conf):
         raise exceptions.DriverLoadError(
             f'{where}: host store name {name!r} is registered more than '
             f'once: {error}') from None
-    store = manager.driver
+    return checked(manager.driver, f'{where}: {NAMESPACE} plugin {name!r}')
+
+
+def checked(store, what):
+    """Return *store* if it is a :class:`HostStore` that was set up as one.
+
+    :param what: how messages name it.
+    :raises DriverLoadError: it is not a store, or its ``__init__`` did not
+        call :meth:`HostStore.__init__` (which makes its ``turn``).
+    """
     if not isinstance(store, HostStore):
         raise exceptions.DriverLoadError(
-            f'{where}: {NAMESPACE} plugin {name!r} is not a '
-            'sora.scheduler.host_store.HostStore')
+            f'{what} is not a sora.scheduler.host_store.HostStore')
+    if not hasattr(store, 'turn'):
+        raise exceptions.DriverLoadError(
+            f'{what} did not call HostStore.__init__ (super().__init__(conf, '
+            'clock)), which sets up its conf, clock and turn')
     return store

@@ -72,7 +72,8 @@ class SchedulerManager:
         self._followers = _Followers.of(self.conf)
         sora_conf.register_opts(self.conf)
         self._owns_store = store is None
-        self.store = host_store.load(self.conf) if store is None else store
+        self.store = host_store.load(self.conf) if store is None else \
+            host_store.checked(store, 'the store given')
         self._lock = threading.Lock()
         self._error = None
         try:

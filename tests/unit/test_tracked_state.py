@@ -660,6 +660,11 @@ class NotAStore:
         pass
 
 
+class Unready(host_store.MemoryHostStore):
+    def __init__(self, conf=None):
+        pass
+
+
 class Broken(host_store.MemoryHostStore):
     def __init__(self, conf=None):
         raise RuntimeError('cannot reach the cluster')
@@ -670,12 +675,20 @@ class Broken(host_store.MemoryHostStore):
         self.add_plugins('sora-stores', {'sora.scheduler.host_stores': {
             'counting': 'sora_stores:Counting',
             'not_a_store': 'sora_stores:NotAStore',
+            'unready': 'sora_stores:Unready',
             'broken': 'sora_stores:Broken',
             'missing': 'sora_no_such_module:Store'}},
             {'sora_stores': self.STORES})
 
     def store_conf(self, name):
         return f'[scheduler]\nhost_store = {name}\n'
+
+    def test_a_store_given_is_checked_too(self):
+        error = self.assertRaises(exceptions.DriverLoadError,
+                                  manager.SchedulerManager, self.make_conf(),
+                                  store=object())
+        self.assertEqual('the store given is not a '
+                         'sora.scheduler.host_store.HostStore', str(error))
 
     def test_memory_is_the_default(self):
         mgr = self.manager()
@@ -695,14 +708,17 @@ class Broken(host_store.MemoryHostStore):
                  ('nosuch', exceptions.DriverNotFound,
                   "no plugin named 'nosuch' in namespace "
                   "'sora.scheduler.host_stores'; installed: broken, "
-                  "counting, etcd, memory, missing, not_a_store"),
+                  "counting, etcd, memory, missing, not_a_store, unready"),
                  ('broken', exceptions.DriverLoadError,
                   "could not load host store 'broken' (sora_stores:Broken):"
                   " RuntimeError: cannot reach the cluster"),
                  ('missing', exceptions.DriverLoadError,
                   'ModuleNotFoundError'),
                  ('not_a_store', exceptions.DriverLoadError,
-                  'is not a sora.scheduler.host_store.HostStore')]
+                  'is not a sora.scheduler.host_store.HostStore'),
+                 ('unready', exceptions.DriverLoadError,
+                  "sora.scheduler.host_stores plugin 'unready' did not call "
+                  'HostStore.__init__')]
         for name, error_class, message in cases:
             with self.subTest(name=name):
                 error = self.assertRaises(error_class, self.manager,
