@@ -171,7 +171,17 @@ class EtcdHostStore(host_store.HostStore):
     # Keys
 
     def _key(self, kind, name):
-        return f'{self._prefix}{kind}/{name}'
+        # A name holds no "/": a key with one after its kind belongs to a
+        # deployment whose prefix is nested in this one.
+        return (f'{self._prefix}{kind}/'
+                f'{name.replace("%", "%25").replace("/", "%2F")}')
+
+    def _name(self, key):
+        # (kind, name) of a followed key; name None if it is not Sora's.
+        kind, _, name = key[len(self._prefix):].partition('/')
+        if not name or '/' in name:
+            return kind, None
+        return kind, name.replace('%2F', '/').replace('%25', '%')
 
     # Reading
 
@@ -301,7 +311,7 @@ class EtcdHostStore(host_store.HostStore):
                     deleted += host_deleted
                     end += 1
                 _, now, _ = self._client.txn([], ops)
-                part = _slice(reports, start, end)
+                part = reports.part(start, end)
                 self._own(now, lambda: self._reported(part, deleted))
                 start = end
         except exceptions.StoreUnavailable as error:
@@ -397,13 +407,13 @@ class EtcdHostStore(host_store.HostStore):
         mirror = _Mirror(self.conf, self.clock)
         hosts, created = [], {}
         for item in sorted(found, key=lambda item: item.create_revision):
-            kind, _, name = item.key[len(self._prefix):].partition('/')
+            kind, name, held = self._read(item)
             if kind == 'hosts':
-                hosts.append((name, json.loads(item.value)))
+                hosts.append(held)
             elif kind == 'claims':
-                mirror.record(_entry(name, json.loads(item.value)))
+                mirror.record(held)
                 created[name] = item.create_revision
-        settled = mirror.report(_reports(hosts))
+        settled = mirror.report(host_state.Reports.joined(hosts))
         with self._changed:
             self._mirror, self._created = mirror, created
             self._settled = set(settled)
@@ -451,21 +461,38 @@ class EtcdHostStore(host_store.HostStore):
         with self._changed:
             listed = []
             for event in events:
-                kind, _, name = event.kv.key[len(self._prefix):].partition(
-                    '/')
-                if kind == 'hosts' and event.deleted:
-                    self._mirror.drop_host(name)
-                elif kind == 'hosts':
-                    listed += self._mirror.report(_reports(
-                        [(name, json.loads(event.kv.value))]))
-                elif kind == 'claims' and event.deleted:
-                    self._forget(name)
+                if event.deleted:
+                    kind, name = self._name(event.kv.key)
+                    if kind == 'hosts' and name is not None:
+                        self._mirror.drop_host(name)
+                    elif kind == 'claims' and name is not None:
+                        self._forget(name)
+                    continue
+                kind, name, held = self._read(event.kv)
+                if kind == 'hosts':
+                    listed += self._mirror.report(held)
                 elif kind == 'claims':
-                    self._record([(name, _entry(name, json.loads(
-                        event.kv.value)), event.kv.create_revision)])
+                    self._record([(name, held, event.kv.create_revision)])
             self._settle(listed)
             self._revision = events[-1].kv.mod_revision
             self._changed.notify_all()
+
+    def _read(self, kv):
+        # (kind, name, its Reports or claims.Entry) of a followed key;
+        # kind None for a key that is not Sora's or holds neither (logged).
+        kind, name = self._name(kv.key)
+        if name is not None and kind in ('hosts', 'claims'):
+            try:
+                value = json.loads(kv.value)
+                return kind, name, (_report(name, value) if
+                                    kind == 'hosts' else _entry(name, value))
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                LOG.warning('Ignoring etcd key %(key)s: it holds no Sora '
+                            '%(what)s (%(error)s: %(detail)s)',
+                            {'key': kv.key, 'what': 'node report' if kind ==
+                             'hosts' else 'claim',
+                             'error': type(error).__name__, 'detail': error})
+        return None, name, None
 
     def _own(self, revision, change):
         # Apply this manager's write, made at *revision*, to the mirror at
@@ -517,25 +544,11 @@ def _entry(consumer, claim):
                         claim['group'], claim['made'])
 
 
-def _reports(hosts):
-    # [(host id, stored record)] -> Reports
-    records = [record for _, record in hosts]
+def _report(host_id, record):
+    # A stored record -> Reports of one host
     return host_state.Reports(
-        [host_id for host_id, _ in hosts],
-        {name: [record['amounts'][name] for record in records]
-         for name in host_table.FLOATS},
-        [record['containers'] for record in records],
-        [record['enabled'] for record in records],
-        [types.MappingProxyType(record['labels']) for record in records],
-        [tuple(record['groups']) for record in records],
-        [tuple(record['consumers']) for record in records])
-
-
-def _slice(reports, start, end):
-    return host_state.Reports(
-        reports.ids[start:end],
-        {name: column[start:end] for name, column in
-         reports.amounts.items()},
-        reports.containers[start:end], reports.enabled[start:end],
-        reports.labels[start:end], reports.groups[start:end],
-        reports.consumers[start:end])
+        [host_id], {name: [record['amounts'][name]]
+                    for name in host_table.FLOATS},
+        [record['containers']], [record['enabled']],
+        [types.MappingProxyType(record['labels'])],
+        [tuple(record['groups'])], [tuple(record['consumers'])])

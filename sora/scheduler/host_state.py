@@ -106,6 +106,21 @@ class Reports:
     def __len__(self):
         return len(self.ids)
 
+    def part(self, start, end):
+        """Return the reports from *start* up to *end* as ``Reports``."""
+        return Reports(self.ids[start:end], {
+            name: column[start:end] for name, column in self.amounts.items()},
+            *(getattr(self, name)[start:end] for name in self.__slots__[2:]))
+
+    @classmethod
+    def joined(cls, parts):
+        """Return the ``Reports`` holding each of *parts* in turn."""
+        return cls([host_id for part in parts for host_id in part.ids], {
+            name: [amount for part in parts for amount in part.amounts[name]]
+            for name in _AMOUNTS},
+            *([item for part in parts for item in getattr(part, name)]
+              for name in cls.__slots__[2:]))
+
     def table(self):
         """Return these hosts as a :class:`HostTable` sorted by id."""
         return HostTable.build(self.ids, self.amounts, self.containers,

@@ -253,6 +253,43 @@ class PartialUpdateTest(BooksTestCase):
         self.assertEqual(etcd_store.MAX_OPS, len(self.stored('hosts')))
 
 
+class ForeignKeysTest(BooksTestCase):
+
+    def test_keys_that_hold_no_report_or_claim_are_ignored(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        prefix = self.etcd.prefix
+        self.etcd.client.txn([], [
+            etcd_client.put(f'{prefix}/hosts/junk', b'not json'),
+            etcd_client.put(f'{prefix}/claims/junk', b'{"host": 1}')])
+        one = self.manager()  # lists them
+        inner = self.manager(self.conf(prefix=f'{prefix}/hosts'))
+        inner.update_hosts([{'id': 'x', 'memory_mb': 64}])
+        inner.select_destinations({}, consumers=['c1'])  # one watches
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        settle(lambda: self.memory(one) == {'a': 1000})
+        self.assertEqual(['a'], one.select_destinations({}))
+        self.assertEqual({'x': 64}, self.memory(inner))
+        for key in ('hosts/junk', 'claims/junk'):
+            self.assertIn(f'Ignoring etcd key {prefix}/{key}: it holds no '
+                          'Sora', logs.output)
+        self.assertNotIn(f'{prefix}/hosts/hosts/x', logs.output)
+
+    def test_ids_with_slashes_and_percent_signs_keep_their_keys_apart(self):
+        one, two = self.manager(), self.manager()
+        ids = ['a/b', 'a%2Fb', 'a%b', 'hosts', '%']
+        one.update_hosts([{'id': host_id, 'memory_mb': 64}
+                          for host_id in ids])
+        settle(lambda: sorted(self.memory(two)) == sorted(ids))
+        self.assertEqual(sorted(['a%2Fb', 'a%252Fb', 'a%25b', 'hosts',
+                                 '%25']), self.stored('hosts'))
+        two.select_destinations({'same_host': ['a/b']}, consumers=['c/1'])
+        settle(lambda: [c.consumer for c in one.claims()] == ['c/1'])
+        self.assertEqual(['c%2F1'], self.stored('claims'))
+        one.remove_host('a/b')
+        settle(lambda: 'a/b' not in self.memory(two))
+        self.assertEqual([], two.claims())
+
+
 class ClosedStoreTest(BooksTestCase):
 
     def test_a_closed_store_decides_nothing(self):
