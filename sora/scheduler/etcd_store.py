@@ -230,11 +230,13 @@ class EtcdHostStore(host_store.HostStore):
         key = self._key('claims', consumer)
         with self._changed:
             created = self._created.get(consumer, 0)
-            self._settled.discard(consumer)
         done, now, _ = self._client.txn(
             [etcd_client.created_at(key, created)], [etcd_client.delete(key)])
-        if done:
-            self._own(now, lambda: self._forget(consumer))
+        with self._changed:
+            if done and self._revision < now:
+                self._forget(consumer)
+            if self._settled.get(consumer) == created:
+                del self._settled[consumer]  # else settled again since
         return done
 
     # Writing
@@ -416,7 +418,8 @@ class EtcdHostStore(host_store.HostStore):
         settled = mirror.report(host_state.Reports.joined(hosts))
         with self._changed:
             self._mirror, self._created = mirror, created
-            self._settled = set(settled)
+            self._settled = {consumer: created[consumer]
+                             for consumer in settled}
             self._revision = revision
             self._changed.notify_all()
 
@@ -459,8 +462,11 @@ class EtcdHostStore(host_store.HostStore):
     def _apply(self, events):
         # The events of one or more whole revisions, in order.
         with self._changed:
-            listed = []
+            listed, revision = [], events[0].kv.mod_revision
             for event in events:
+                if event.kv.mod_revision != revision:
+                    self._settle(listed)
+                    listed, revision = [], event.kv.mod_revision
                 if event.deleted:
                     kind, name = self._name(event.kv.key)
                     if kind == 'hosts' and name is not None:
@@ -474,7 +480,7 @@ class EtcdHostStore(host_store.HostStore):
                 elif kind == 'claims':
                     self._record([(name, held, event.kv.create_revision)])
             self._settle(listed)
-            self._revision = events[-1].kv.mod_revision
+            self._revision = revision
             self._changed.notify_all()
 
     def _read(self, kv):
@@ -511,7 +517,7 @@ class EtcdHostStore(host_store.HostStore):
     def _forget(self, consumer):
         self._mirror.forget(consumer)
         self._created.pop(consumer, None)
-        self._settled.discard(consumer)
+        self._settled.pop(consumer, None)
 
     def _reported(self, reports, deleted):
         # This manager's reports, and the claims they deleted.
@@ -527,8 +533,10 @@ class EtcdHostStore(host_store.HostStore):
 
     def _settle(self, listed):
         # Reports listed these consumers: the claims still held after the
-        # same writes are to be deleted (by the next call that reads).
-        self._settled.update(consumer for consumer in listed
+        # rest of the same revision's writes are to be deleted (by the next
+        # call that reads).
+        self._settled.update((consumer, self._created[consumer])
+                             for consumer in listed
                              if self._mirror.holds(consumer))
 
     def _catch_up(self, revision):

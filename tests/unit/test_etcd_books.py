@@ -125,6 +125,52 @@ class SettlingTest(BooksTestCase):
         self.assertEqual(['a'], one.select_destinations(
             {}, consumers=['c1']))  # the id is free to claim again
 
+    def test_a_settled_claim_etcd_did_not_delete_is_deleted_later(self):
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        settle(lambda: len(two.hosts()) == 1)
+        gate = self.hold_watch(one)
+        two.select_destinations({'memory_mb': 500}, consumers=['c1'])
+        one.update_hosts([{'id': 'a', 'memory_mb': 500,
+                           'consumers': ['c1']}])
+        settle(lambda: 'c1' in two.store._settled)
+        client = two.store._client
+        txn = client.txn
+
+        def away(*args, **kwargs):
+            client.txn = txn
+            raise exceptions.StoreUnavailable('etcd went away')
+
+        client.txn = away
+        self.assertRaises(exceptions.StoreUnavailable, two.claims)
+        self.assertEqual(['c1'], self.stored('claims'))
+        self.assertEqual([], two.claims())
+        self.assertEqual([], self.stored('claims'))
+        gate.set()
+        settle(lambda: one.claims() == [])
+
+    def test_a_claim_made_again_after_its_settlement_stays(self):
+        # One batch of events: the report settling c1 (with its delete),
+        # then c1 claimed again. The report settles what came before it.
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        one.select_destinations({'memory_mb': 100}, consumers=['c1'])
+        settle(lambda: len(two.claims()) == 1)
+        self.hold_watch(two)
+        start = two.store._revision + 1
+        one.update_hosts([{'id': 'a', 'memory_mb': 900,
+                           'consumers': ['c1']}])
+        one.select_destinations({'memory_mb': 100}, consumers=['c1'])
+        watch = self.etcd.client.watch(two.store._followed[0], start,
+                                       two.store._followed[1])
+        events = next(iter(watch))
+        watch.close()
+        self.assertEqual(2, len({event.kv.mod_revision for event in events}))
+        etcd_store.EtcdHostStore._apply(two.store, events)  # not held
+        self.assertEqual(['c1'], [c.consumer for c in two.claims()])
+        self.assertEqual(['c1'], self.stored('claims'))
+        self.assertEqual({'a': 800}, self.memory(two))
+
     def test_a_report_settling_more_claims_than_a_transaction_holds(self):
         mgr = self.manager(self.make_conf(
             '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
