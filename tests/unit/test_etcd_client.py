@@ -125,24 +125,24 @@ class UnreachableEtcdTest(base.TestCase):
         self.assertEqual(f'etcd at {", ".join(endpoints)} did not answer '
                          f'within {seconds:g} s: {reason}', str(error))
 
+    def silent_endpoint(self):
+        """The URL of a server that accepts connections and never answers."""
+        silent = socket.socket()
+        self.addCleanup(silent.close)
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(8)
+        return f'http://127.0.0.1:{silent.getsockname()[1]}'
+
     def test_nothing_listening(self):
         self.assertFailsWithin(['http://127.0.0.1:1'], 0.5,
                                'Connection refused')
 
     def test_a_server_that_never_answers(self):
-        silent = socket.socket()
-        self.addCleanup(silent.close)
-        silent.bind(('127.0.0.1', 0))
-        silent.listen(8)
-        endpoint = f'http://127.0.0.1:{silent.getsockname()[1]}'
+        endpoint = self.silent_endpoint()
         self.assertFailsWithin([endpoint], 0.5, 'timed out')
 
     def test_a_call_not_to_repeat_is_sent_again_only_if_never_sent(self):
-        silent = socket.socket()
-        self.addCleanup(silent.close)
-        silent.bind(('127.0.0.1', 0))
-        silent.listen(8)
-        endpoint = f'http://127.0.0.1:{silent.getsockname()[1]}'
+        endpoint = self.silent_endpoint()
         client = etcd_client.Client(['http://127.0.0.1:1', endpoint], 0.5)
         self.addCleanup(client.close)
         error = self.assertRaises(etcd_client.Unanswered, client.txn, [],
