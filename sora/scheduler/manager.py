@@ -102,6 +102,19 @@ class SchedulerManager:
             self.store.close()
 
     def _build(self):
+        # Build until the settings read before and after agree: another
+        # manager may reload the same configuration meanwhile. Settings
+        # that kept changing are recorded as none, so the next follow
+        # builds again.
+        for _ in range(3):
+            settings = self._followers.settings(self.conf)
+            active = self._built(settings)
+            if self._followers.settings(self.conf) == settings:
+                return active
+        active.settings = {}
+        return active
+
+    def _built(self, settings):
         sora_conf.check(self.conf)
         sora_conf.warn_unknown_options(self.conf)
         name = self.conf.scheduler_driver
@@ -119,8 +132,7 @@ class SchedulerManager:
         LOG.info('Loaded scheduler driver %(name)s (%(module)s:%(cls)s)',
                  {'name': name, 'module': type(driver).__module__,
                   'cls': type(driver).__qualname__})
-        return _Active(name, driver, constraints,
-                       self._followers.settings(self.conf))
+        return _Active(name, driver, constraints, settings)
 
     @property
     def driver(self):
