@@ -232,9 +232,9 @@ class EtcdHostStore(host_store.HostStore):
             created = self._created.get(consumer, 0)
         done, now, _ = self._client.txn(
             [etcd_client.created_at(key, created)], [etcd_client.delete(key)])
+        if done:
+            self._own(now, lambda: self._forget(consumer))
         with self._changed:
-            if done and self._revision < now:
-                self._forget(consumer)
             if self._settled.get(consumer) == created:
                 del self._settled[consumer]  # else settled again since
         return done

@@ -45,6 +45,13 @@ class BooksTestCase(test_etcd_store.EtcdStoreTestCase):
         _, found = self.etcd.client.range(start)
         return sorted(item.key[len(start):] for item in found)
 
+    def sharing_host_a(self):
+        """Two managers that both see host a (1000 MB)."""
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        settle(lambda: len(two.hosts()) == 1)
+        return one, two
+
     def memory(self, mgr):
         return {host.id: host.memory_mb for host in mgr.hosts()}
 
@@ -52,9 +59,7 @@ class BooksTestCase(test_etcd_store.EtcdStoreTestCase):
 class HostsComeAndGoTest(BooksTestCase):
 
     def test_a_claim_outlives_its_host_and_counts_when_it_returns(self):
-        one, two = self.manager(), self.manager()
-        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
-        settle(lambda: len(two.hosts()) == 1)
+        one, two = self.sharing_host_a()
         one.select_destinations({'memory_mb': 500, 'group': 'g',
                                  'group_policy': 'anti-affinity'},
                                 consumers=['c1'])
@@ -110,9 +115,7 @@ class HostsComeAndGoTest(BooksTestCase):
 class SettlingTest(BooksTestCase):
 
     def test_a_report_settles_claims_its_writer_had_not_seen(self):
-        one, two = self.manager(), self.manager()
-        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
-        settle(lambda: len(two.hosts()) == 1)
+        one, two = self.sharing_host_a()
         gate = self.hold_watch(two)
         one.select_destinations({'memory_mb': 500}, consumers=['c1'])
         two.update_hosts([{'id': 'a', 'memory_mb': 500,
@@ -126,9 +129,7 @@ class SettlingTest(BooksTestCase):
             {}, consumers=['c1']))  # the id is free to claim again
 
     def test_a_settled_claim_etcd_did_not_delete_is_deleted_later(self):
-        one, two = self.manager(), self.manager()
-        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
-        settle(lambda: len(two.hosts()) == 1)
+        one, two = self.sharing_host_a()
         gate = self.hold_watch(one)
         two.select_destinations({'memory_mb': 500}, consumers=['c1'])
         one.update_hosts([{'id': 'a', 'memory_mb': 500,
