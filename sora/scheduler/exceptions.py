@@ -95,8 +95,9 @@ class NoValidHost(SchedulerError):
         if count > 1:
             message += f' for container {placed + 1} of {count}'
             if placed:
-                message += (f' (all or nothing: the {placed} that fitted '
-                            'were not placed)')
+                fitted = ('the one that fitted was' if placed == 1 else
+                          f'the {placed} that fitted were')
+                message += f' (all or nothing: {fitted} not placed)'
         if steps:
             message += f': {steps}'
         if reason:

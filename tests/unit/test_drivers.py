@@ -89,6 +89,11 @@ class DriverContractTest(base.TestCase):
                           'or nothing: the 2 that fitted were not placed): '
                           'enabled 2, memory 1 (needs 1024 MB), cpu 0 (needs '
                           '1 CPUs)', str(error))
+            error = self.assertRaises(
+                exceptions.NoValidHost, load(name).select_destinations,
+                sora_request.Request(memory_mb=2048), table, 2)
+            self.assertIn('for container 2 of 2 (all or nothing: the one '
+                          'that fitted was not placed)', str(error))
 
     def test_no_valid_host_says_why(self):
         table = hosts(('a', {'memory_mb': 512}),
