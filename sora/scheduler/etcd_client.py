@@ -44,8 +44,8 @@ with warnings.catch_warnings():
     from etcd3gw import exceptions as etcd_exceptions
 
 KeyValue = collections.namedtuple(
-    'KeyValue', 'key value mod_revision create_revision')
-"""One key: ``key`` (str), ``value`` (bytes) and its revisions."""
+    'KeyValue', 'key value mod_revision create_revision lease')
+"""One key: ``key`` (str), ``value`` (bytes), its revisions and lease."""
 
 Event = collections.namedtuple('Event', 'deleted kv')
 """One change seen by a watch: a put (``deleted`` false) or a delete."""
@@ -89,7 +89,8 @@ def _key_value(item):
     return KeyValue(_decode(item['key']).decode('utf-8'),
                     _decode(item.get('value')),
                     int(item.get('mod_revision', 0)),
-                    int(item.get('create_revision', 0)))
+                    int(item.get('create_revision', 0)),
+                    int(item.get('lease', 0)))
 
 
 def put(key, value, lease=0):

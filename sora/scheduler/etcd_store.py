@@ -23,7 +23,9 @@ Every manager configured with it sees the same hosts and claims. Under
 ``versions/hosts/<host id>`` and ``versions/groups/<group>``
     empty keys every claim on the host (of the group) rewrites, so that a
     claim commits only if nothing it relied on changed. Managers watch
-    ``claims/`` and ``hosts/`` only: these keys cost no watch traffic.
+    ``claims/`` and ``hosts/`` only: these keys cost no watch traffic. A
+    host's version key has its report's lease: it goes when the report
+    expires.
 
 Each manager mirrors the hosts and claims in an in-process store, kept
 current by a watch, and decides on it at in-process speed. A decision made
@@ -258,16 +260,23 @@ class EtcdHostStore(host_store.HostStore):
             failure.append(etcd_client.read(key, values=True))
         # What the decision relied on: the chosen hosts' reports, and the
         # claims on them and in the group, which rewrite version keys.
-        hosts = dict.fromkeys(host_id for _, host_id in placements)
-        versions = [self._key('versions/hosts', host_id) for host_id in hosts]
+        # A host's version key takes its report's lease (the one the
+        # mirror knows: if the report changed, the transaction fails).
+        with self._changed:
+            hosts = {host_id: self._leases.get(host_id, 0)
+                     for _, host_id in placements}
+        versions = {self._key('versions/hosts', host_id): lease
+                    for host_id, lease in hosts.items()}
         if request.group is not None:
-            versions.append(self._key('versions/groups', request.group))
-        relied = [self._key('hosts', host_id) for host_id in hosts] + versions
+            versions[self._key('versions/groups', request.group)] = 0
+        relied = [self._key('hosts', host_id) for host_id in hosts]
+        relied += versions
         compare += [etcd_client.present(self._key('hosts', host_id))
                     for host_id in hosts]
         compare += [etcd_client.unchanged_since(key, revision)
                     for key in relied]
-        success += [etcd_client.put(key, b'') for key in versions]
+        success += [etcd_client.put(key, b'', lease)
+                    for key, lease in versions.items()]
         failure += [etcd_client.read(key) for key in relied]
         done, now, found = self._client.txn(compare, success, failure)
         held = found[:len(placements)]
@@ -314,7 +323,7 @@ class EtcdHostStore(host_store.HostStore):
                     end += 1
                 _, now, _ = self._client.txn([], ops)
                 part = reports.part(start, end)
-                self._own(now, lambda: self._reported(part, deleted))
+                self._own(now, lambda: self._reported(part, deleted, lease))
                 start = end
         except exceptions.StoreUnavailable as error:
             if not start:
@@ -407,17 +416,19 @@ class EtcdHostStore(host_store.HostStore):
     def _list(self):
         revision, found = self._client.range(*self._followed)
         mirror = _Mirror(self.conf, self.clock)
-        hosts, created = [], {}
+        hosts, created, leases = [], {}, {}
         for item in sorted(found, key=lambda item: item.create_revision):
             kind, name, held = self._read(item)
             if kind == 'hosts':
                 hosts.append(held)
+                leases[name] = item.lease
             elif kind == 'claims':
                 mirror.record(held)
                 created[name] = item.create_revision
         settled = mirror.report(host_state.Reports.joined(hosts))
         with self._changed:
             self._mirror, self._created = mirror, created
+            self._leases = leases
             self._settled = {consumer: created[consumer]
                              for consumer in settled}
             self._revision = revision
@@ -471,12 +482,14 @@ class EtcdHostStore(host_store.HostStore):
                     kind, name = self._name(event.kv.key)
                     if kind == 'hosts' and name is not None:
                         self._mirror.drop_host(name)
+                        self._leases.pop(name, None)
                     elif kind == 'claims' and name is not None:
                         self._forget(name)
                     continue
                 kind, name, held = self._read(event.kv)
                 if kind == 'hosts':
                     listed += self._mirror.report(held)
+                    self._leases[name] = event.kv.lease
                 elif kind == 'claims':
                     self._record([(name, held, event.kv.create_revision)])
             self._settle(listed)
@@ -519,15 +532,18 @@ class EtcdHostStore(host_store.HostStore):
         self._created.pop(consumer, None)
         self._settled.pop(consumer, None)
 
-    def _reported(self, reports, deleted):
-        # This manager's reports, and the claims they deleted.
+    def _reported(self, reports, deleted, lease):
+        # This manager's reports, written with *lease*, and the claims
+        # they deleted.
         listed = self._mirror.report(reports)
+        self._leases.update(dict.fromkeys(reports.ids, lease))
         for consumer in deleted:
             self._forget(consumer)
         self._settle(listed)
 
     def _removed(self, host_id, consumers):
         self._mirror.drop_host(host_id)
+        self._leases.pop(host_id, None)
         for consumer in consumers:
             self._forget(consumer)
 

@@ -41,7 +41,7 @@ class EtcdClientTest(base.TestCase):
             [etcd_client.absent(key)], [etcd_client.put(key, b'two')],
             [etcd_client.read(key), etcd_client.read(key + 'x')])
         self.assertFalse(ok)
-        self.assertEqual([[(key, b'', revision, revision)], []], found)
+        self.assertEqual([[(key, b'', revision, revision, 0)], []], found)
         ok, _, _ = self.client.txn(
             [etcd_client.present(key),
              etcd_client.unchanged_since(key, revision),

@@ -55,13 +55,13 @@ class EtcdStoreTestCase(base.TestCase):
         super().setUp()
         self.etcd = self.useFixture(etcd.EtcdPrefix())
 
-    def conf(self, endpoint=None, **etcd_options):
+    def conf(self, endpoint=None, name='sora.conf', **etcd_options):
         options = {'endpoints': endpoint or self.etcd.endpoint,
                    'prefix': self.etcd.prefix, 'timeout': 2, **etcd_options}
         text = ('[DEFAULT]\nscheduler_driver = filter\n'
                 '[scheduler]\nhost_store = etcd\n[etcd]\n' + ''.join(
                     f'{key} = {value}\n' for key, value in options.items()))
-        return self.make_conf(text)
+        return self.make_conf(text, name)
 
     def manager(self, conf=None, store=None):
         mgr = manager.SchedulerManager(conf or self.conf(), store=store)
@@ -220,6 +220,42 @@ class HostTtlTest(EtcdStoreTestCase):
         mgr.update_hosts(HOSTS)
         self.assertEqual(2, len(mgr.hosts()))
         settle(lambda: len(mgr.hosts()) == 0, timeout=15)
+
+    def test_what_a_claim_wrote_for_its_host_goes_with_the_report(self):
+        mgr = self.manager(self.conf(host_ttl=1))
+        mgr.update_hosts(HOSTS[:1])
+        mgr.select_destinations({'memory_mb': 1}, consumers=['c'])
+        versions = self.etcd.prefix + '/versions/hosts/'
+        _, found = self.etcd.client.range(versions, versions + '\uffff')
+        self.assertEqual([versions + 'a'], [kv.key for kv in found])
+        self.assertNotEqual(0, found[0].lease)
+        settle(lambda: len(mgr.hosts()) == 0, timeout=15)
+        _, found = self.etcd.client.range(versions, versions + '\uffff')
+        self.assertEqual([], found)
+
+    def test_a_claim_takes_the_lease_of_the_report_it_relied_on(self):
+        reporter = self.manager(self.conf(name='reporter.conf', host_ttl=1))
+        one = self.manager()
+
+        def leases():
+            _, found = self.etcd.client.range(self.etcd.prefix + '/',
+                                              self.etcd.prefix + '0')
+            return {kv.key[len(self.etcd.prefix):]: kv.lease for kv in found
+                    if '/claims/' not in kv.key}
+
+        used = []
+        for consumer in ('c', 'd'):
+            reporter.update_hosts(HOSTS[:1])
+            used.append(leases()['/hosts/a'])
+            settle(one.hosts)
+            # The second claim is decided on the first report, fails and
+            # is made again on the second one.
+            one.select_destinations({'memory_mb': 1}, consumers=[consumer])
+            self.assertEqual({'/hosts/a': used[-1],
+                              '/versions/hosts/a': used[-1]}, leases())
+            time.sleep(1.1)  # the reports' next lease
+        self.assertNotEqual(used[0], used[1])
+        self.assertEqual(['c', 'd'], sorted(c.consumer for c in one.claims()))
 
 
 class UnreachableTest(EtcdStoreTestCase):
