@@ -63,17 +63,23 @@ class _Mirror(host_store.MemoryHostStore):
     report that expired): they count as soon as their host is reported.
     """
 
+    def __init__(self, conf, clock):
+        super().__init__(conf, clock)
+        self._leases = {}  # {host id: the lease of its report, or 0}
+
     def _expire(self):
         pass  # claims expire when the shared store deletes them
 
-    def report(self, reports):
+    def report(self, reports, leases):
         """Add or replace hosts; return the consumers they list with claims.
 
-        The claims stay until etcd's go: the report's writer deletes those
-        it knew of, and the store deletes the rest.
+        *leases* maps each host id to its report's lease. The claims stay
+        until etcd's go: the report's writer deletes those it knew of, and
+        the store deletes the rest.
         """
         with self._lock:
             self._track(reports)
+            self._leases.update(leases)
             return [consumer for consumers in reports.consumers
                     for consumer in consumers if consumer in self._ledger]
 
@@ -97,6 +103,12 @@ class _Mirror(host_store.MemoryHostStore):
         with self._lock:
             if self._live.slot_of(host_id) is not None:
                 self._live.remove(host_id)
+            self._leases.pop(host_id, None)
+
+    def lease_of(self, host_id):
+        """Return the lease of the report of *host_id* (0 for none)."""
+        with self._lock:
+            return self._leases.get(host_id, 0)
 
     def holds(self, consumer):
         """Whether *consumer* holds a claim here."""
@@ -262,9 +274,8 @@ class EtcdHostStore(host_store.HostStore):
         # claims on them and in the group, which rewrite version keys.
         # A host's version key takes its report's lease (the one the
         # mirror knows: if the report changed, the transaction fails).
-        with self._changed:
-            hosts = {host_id: self._leases.get(host_id, 0)
-                     for _, host_id in placements}
+        hosts = {host_id: mirror.lease_of(host_id)
+                 for _, host_id in placements}
         versions = {self._key('versions/hosts', host_id): lease
                     for host_id, lease in hosts.items()}
         if request.group is not None:
@@ -425,10 +436,9 @@ class EtcdHostStore(host_store.HostStore):
             elif kind == 'claims':
                 mirror.record(held)
                 created[name] = item.create_revision
-        settled = mirror.report(host_state.Reports.joined(hosts))
+        settled = mirror.report(host_state.Reports.joined(hosts), leases)
         with self._changed:
             self._mirror, self._created = mirror, created
-            self._leases = leases
             self._settled = {consumer: created[consumer]
                              for consumer in settled}
             self._revision = revision
@@ -482,14 +492,13 @@ class EtcdHostStore(host_store.HostStore):
                     kind, name = self._name(event.kv.key)
                     if kind == 'hosts' and name is not None:
                         self._mirror.drop_host(name)
-                        self._leases.pop(name, None)
                     elif kind == 'claims' and name is not None:
                         self._forget(name)
                     continue
                 kind, name, held = self._read(event.kv)
                 if kind == 'hosts':
-                    listed += self._mirror.report(held)
-                    self._leases[name] = event.kv.lease
+                    listed += self._mirror.report(
+                        held, {name: event.kv.lease})
                 elif kind == 'claims':
                     self._record([(name, held, event.kv.create_revision)])
             self._settle(listed)
@@ -535,15 +544,14 @@ class EtcdHostStore(host_store.HostStore):
     def _reported(self, reports, deleted, lease):
         # This manager's reports, written with *lease*, and the claims
         # they deleted.
-        listed = self._mirror.report(reports)
-        self._leases.update(dict.fromkeys(reports.ids, lease))
+        listed = self._mirror.report(reports,
+                                     dict.fromkeys(reports.ids, lease))
         for consumer in deleted:
             self._forget(consumer)
         self._settle(listed)
 
     def _removed(self, host_id, consumers):
         self._mirror.drop_host(host_id)
-        self._leases.pop(host_id, None)
         for consumer in consumers:
             self._forget(consumer)
 

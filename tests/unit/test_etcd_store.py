@@ -226,11 +226,13 @@ class HostTtlTest(EtcdStoreTestCase):
         mgr.update_hosts(HOSTS[:1])
         mgr.select_destinations({'memory_mb': 1}, consumers=['c'])
         versions = self.etcd.prefix + '/versions/hosts/'
-        _, found = self.etcd.client.range(versions, versions + '\uffff')
+        _, found = self.etcd.client.range(
+            versions, etcd_client.prefix_end(versions))
         self.assertEqual([versions + 'a'], [kv.key for kv in found])
         self.assertNotEqual(0, found[0].lease)
         settle(lambda: len(mgr.hosts()) == 0, timeout=15)
-        _, found = self.etcd.client.range(versions, versions + '\uffff')
+        _, found = self.etcd.client.range(
+            versions, etcd_client.prefix_end(versions))
         self.assertEqual([], found)
 
     def test_a_claim_takes_the_lease_of_the_report_it_relied_on(self):
@@ -238,8 +240,9 @@ class HostTtlTest(EtcdStoreTestCase):
         one = self.manager()
 
         def leases():
-            _, found = self.etcd.client.range(self.etcd.prefix + '/',
-                                              self.etcd.prefix + '0')
+            keys = self.etcd.prefix + '/'
+            _, found = self.etcd.client.range(keys,
+                                              etcd_client.prefix_end(keys))
             return {kv.key[len(self.etcd.prefix):]: kv.lease for kv in found
                     if '/claims/' not in kv.key}
 
