@@ -71,10 +71,7 @@ def do_select(conf):
             '--consumer names the claims made on the tracked hosts; a '
             'hosts file claims nothing')
     if args.hosts is None:
-        if args.explain:
-            raise exceptions.InvalidRequest('--explain needs --hosts')
-        chosen = tracked.select(conf, request, args)
-        explanation = None
+        chosen, explanation = tracked.select(conf, request, args, top)
     else:
         chosen, explanation = _select_from_file(conf, request, args, top)
     if args.format == 'json':
@@ -361,7 +358,8 @@ def add_command_parsers(subparsers):
                         help='claim nothing (always so with --hosts)')
     select.add_argument('--explain', action='store_true',
                         help='also show the filter counts and the ranking '
-                             'of the best hosts with their weigher scores')
+                             'of the best hosts with their weigher scores '
+                             '(on the tracked hosts: with --dry-run)')
     select.add_argument('--top', type=int, metavar='N',
                         help='how many hosts --explain ranks (default '
                              f'{DEFAULT_TOP}); only with --explain')

@@ -48,17 +48,30 @@ def shared_manager(conf, command, hint=''):
         yield scheduler
 
 
-def select(conf, request, args):
-    """Decide on the tracked hosts; return the destinations."""
+def select(conf, request, args, top):
+    """Decide on the tracked hosts; return the destinations, explanation.
+
+    With ``--explain`` (which needs ``--dry-run``: one run of the filters
+    both explains and decides, and claims nothing) the explanation, else
+    ``None``.
+    """
     with shared_manager(conf, 'select without --hosts',
                         ', or give select --hosts') as scheduler:
+        if args.explain and not args.dry_run:
+            raise exceptions.InvalidRequest(
+                '--explain on the tracked hosts claims nothing: add '
+                '--dry-run')
+        if args.explain:
+            explanation = scheduler.explain(request, top=top,
+                                            count=args.count)
+            return explanation.pop('destinations'), explanation
         chosen = scheduler.select_destinations(
             request, count=args.count, dry_run=args.dry_run,
             consumers=args.consumer)
     for host_id, consumer in zip(chosen, chosen.consumers):
         LOG.info('Claimed %(host)s for consumer %(consumer)s',
                  {'host': host_id, 'consumer': consumer})
-    return chosen
+    return chosen, None
 
 
 def do_report(conf):

@@ -88,7 +88,7 @@ class DriverContractTest(base.TestCase):
             self.assertIn('no valid host among 2 for container 3 of 3 (all '
                           'or nothing: the 2 that fitted were not placed): '
                           'enabled 2, memory 1 (needs 1024 MB), cpu 0 (needs '
-                          '1 CPUs)', str(error))
+                          '1 CPU)', str(error))
             error = self.assertRaises(
                 exceptions.NoValidHost, load(name).select_destinations,
                 sora_request.Request(memory_mb=2048), table, 2)

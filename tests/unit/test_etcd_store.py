@@ -352,6 +352,26 @@ class CommandTest(EtcdStoreTestCase):
         self.assertIn('OK      host store etcd: answers: 2 hosts, 1 claims',
                       result.stdout)
 
+        # --explain decides on the tracked hosts, claims deducted, and
+        # claims nothing.
+        self.assertEqual(2, run('--config-file', conf, 'select',
+                                '--explain').returncode)
+        self.assertIn('--explain on the tracked hosts claims nothing: add '
+                      '--dry-run', run.last.stderr)
+        result = run('--config-file', conf, 'select', '--memory-mb', '2500',
+                     '--explain', '--dry-run', '--format', 'json')
+        self.assertEqual(0, result.returncode, result.stderr)
+        shown = json.loads(result.stdout)
+        self.assertEqual(['b/1'], shown['destinations'])
+        self.assertEqual(2, shown['explanation']['hosts_total'])
+        self.assertEqual(1, run('--config-file', conf, 'select',
+                                '--memory-mb', '2501', '--explain',
+                                '--dry-run').returncode)
+        self.assertIn('memory 0 (needs 2501 MB)', run.last.stderr)
+        self.assertEqual(1, len(json.loads(run(
+            '--config-file', conf, 'claims', '--format', 'json').stdout)[
+                'claims']))
+
     def test_commands_that_need_a_shared_store(self):
         run = self.useFixture(base.Command())
         conf = self.write_file('memory.conf', '[DEFAULT]\n')

@@ -68,6 +68,17 @@ class BuiltInFiltersTest(FilterTestCase):
         self.assertEqual(['a', 'b', 'c'], self.passing('cpu', cpus=1))
         self.assertEqual(['b', 'c'], self.passing('cpu', cpus=1.5))
 
+    def test_resource_filters_describe_what_the_request_needs(self):
+        for name, request, said in (
+                ('memory', {'memory_mb': 512}, 'needs 512 MB'),
+                ('disk', {'disk_gb': 1}, 'needs 1 GB'),
+                ('cpu', {'cpus': 1}, 'needs 1 CPU'),
+                ('cpu', {'cpus': 0.5}, 'needs 0.5 CPUs'),
+                ('cpu', {'cpus': 2}, 'needs 2 CPUs')):
+            [(_, plugin)] = filtering.load([name], self.conf)
+            self.assertEqual(said, plugin.describe(
+                sora_request.parse_request(request)))
+
     def test_disk(self):
         self.assertEqual(['b', 'c'], self.passing('disk', disk_gb=11))
 

@@ -19,4 +19,6 @@ class CpuFilter(resource.ResourceFilter):
     """Keep the hosts with at least the request's free CPUs."""
 
     resource = 'cpus'
-    unit = 'CPUs'
+
+    def describe(self, request):
+        return f'needs {request.cpus:g} CPU{"" if request.cpus == 1 else "s"}'
