@@ -1,0 +1,76 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The Python examples of the README and the embedding guide run as shown.
+
+Each page's literal blocks that start with an import run in order in one
+namespace, which supplies only what the examples call the service's own
+work (``start_container``).
+"""
+
+import os
+import textwrap
+
+import fixtures
+
+from tests import base
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+
+def python_blocks(path):
+    """Return the literal blocks (``::``) of *path* that start an import."""
+    with open(os.path.join(ROOT, path), encoding='utf-8') as page:
+        lines = page.read().splitlines()
+    blocks, block = [], None
+    for line in lines + ['']:
+        if block is not None:
+            if not line.strip() or line[:1].isspace():
+                block.append(line)
+                continue
+            code = textwrap.dedent('\n'.join(block)).strip()
+            if code.startswith(('import ', 'from ')):
+                blocks.append(code)
+            block = None
+        if line.rstrip().endswith('::') and not line.startswith('..'):
+            block = []
+    return blocks
+
+
+class ExamplesTest(base.TestCase):
+
+    def run_examples(self, path):
+        # No ~/.sora/sora.conf of the machine: conf([], project='sora').
+        self.useFixture(fixtures.EnvironmentVariable(
+            'HOME', self.useFixture(fixtures.TempDir()).path))
+        started = []
+        namespace = {'start_container': lambda node, container:
+                     started.append((node, container))}
+        blocks = python_blocks(path)
+        self.assertTrue(blocks, f'{path} shows no Python example')
+        for code in blocks:
+            exec(compile(code, path, 'exec'), namespace)
+        self.addCleanup(namespace['scheduler'].close)
+        return namespace, started
+
+    def test_readme_embedding_example(self):
+        namespace, started = self.run_examples('README.rst')
+        self.assertEqual([('node-2', namespace['container'])], started)
+        self.assertEqual([], namespace['scheduler'].claims())
+
+    def test_embedding_guide_life_of_a_claim(self):
+        namespace, started = self.run_examples(
+            'doc/source/user/embedding.rst')
+        self.assertEqual([('node-1', namespace['container'])], started)
+        self.assertEqual([], namespace['scheduler'].claims())
+        [host] = namespace['scheduler'].hosts()
+        self.assertEqual((3584, 3.5), (host.memory_mb, host.cpus))
