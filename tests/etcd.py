@@ -20,6 +20,7 @@ loopback); without it, the tests start their own from the ``etcd`` binary
 import atexit
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -73,9 +74,18 @@ class EtcdServer(fixtures.Fixture):
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_until_healthy(self.endpoint)
 
+    def freeze(self):
+        """Stop etcd's process (SIGSTOP): connections open, no answers."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        """Let a frozen etcd go on (SIGCONT)."""
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self):
         """Stop etcd (SIGTERM, then SIGKILL) and wait for it."""
         if self.process is not None and self.process.poll() is None:
+            self.thaw()
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)

@@ -177,23 +177,28 @@ class Client:
     def call(self, path, body, resend=True):
         """POST *body* to ``/v3/<path>`` and return the JSON answer.
 
-        A call that failed is sent again (to the next endpoint) until the
+        A call that failed is sent again, to the next endpoint, until the
         timeout; one that must not be carried out twice (*resend* false)
-        only if it surely did not reach etcd.
+        only if it surely did not reach etcd. Each endpoint of a round gets
+        an equal share of the time left, so one that accepts connections
+        but never answers (a frozen member) leaves time for the others; the
+        next call starts with the endpoint after one that failed.
 
         :raises StoreUnavailable: no endpoint answered within the timeout.
         :raises Unanswered: a call not to be sent again may have been
             carried out.
         """
         deadline = time.monotonic() + self.timeout
+        count = len(self._urls)
         first, tried, last = self._first, 0, None
-        while tried < len(self._urls) or time.monotonic() < deadline:
-            index = (first + tried) % len(self._urls)
-            tried += 1
-            left = deadline - time.monotonic()
-            if left <= 0:
+        while tried < count or time.monotonic() < deadline:
+            index = (first + tried) % count
+            share = deadline - time.monotonic()
+            if share <= 0:
                 break
-            client = self._client(index, (left, left))
+            share /= count - tried % count  # this round's endpoints left
+            tried += 1
+            client = self._client(index, (share, share))
             try:
                 answer = client.post(client.get_url(path), json=body)
             except (etcd_exceptions.ConnectionFailedError,
@@ -201,6 +206,7 @@ class Client:
                     etcd_exceptions.InternalServerError,
                     requests.RequestException) as error:
                 last = error
+                self._first = (index + 1) % count
                 if not resend and not _unsent(error):
                     raise Unanswered(
                         f'etcd at {", ".join(self.endpoints)} did not '
@@ -274,14 +280,17 @@ class Client:
                      idle)
 
     def _stream(self, body, idle):
-        # The endpoint that answered last holds the watch.
-        client = self._client(self._first, (self.timeout, idle))
+        # The endpoint that answered last holds the watch; if it cannot,
+        # the next one is tried the next time.
+        index = self._first
+        client = self._client(index, (self.timeout, idle))
         try:
             response = self._session.post(
                 client.get_url('watch'), json=body, stream=True,
                 timeout=(self.timeout, idle))
             response.raise_for_status()
         except requests.RequestException as error:
+            self._first = (index + 1) % len(self._urls)
             raise exceptions.StoreUnavailable(
                 f'etcd at {", ".join(self.endpoints)} did not start a '
                 f'watch: {_reason(error)}') from None

@@ -448,8 +448,11 @@ class EtcdHostStore(host_store.HostStore):
         delay = 0.1
         while not self._closed.is_set():
             try:
+                # A stream quiet for timeout seconds is opened again: an
+                # etcd that stopped answering is noticed within twice that.
                 self._watch = self._client.watch(
-                    self._followed[0], self._revision + 1, self._followed[1])
+                    self._followed[0], self._revision + 1, self._followed[1],
+                    idle=self._client.timeout)
                 if self._error is not None:
                     self._list()
                     LOG.info('etcd at %s answers again',

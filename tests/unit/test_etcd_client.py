@@ -155,6 +155,19 @@ class UnreachableEtcdTest(base.TestCase):
                                   [], [], resend=False)
         self.assertNotIsInstance(error, etcd_client.Unanswered)
 
+    def test_a_frozen_endpoint_leaves_time_for_the_next(self):
+        # It accepts connections and never answers: each endpoint of a
+        # round gets its share of the timeout, and the next call starts
+        # with the one that answered.
+        endpoint = etcd.shared_endpoint()
+        client = etcd_client.Client([self.silent_endpoint(), endpoint], 2.0)
+        self.addCleanup(client.close)
+        for bound in (1.5, 0.5):
+            start = time.monotonic()
+            revision, _ = client.range('/sora-test-none/')
+            self.assertLess(time.monotonic() - start, bound)
+            self.assertGreater(revision, 0)
+
     def test_the_next_endpoint_answers(self):
         endpoint = etcd.shared_endpoint()
         client = etcd_client.Client(['http://127.0.0.1:1', endpoint], 5.0)

@@ -296,6 +296,25 @@ class OutageTest(EtcdStoreTestCase):
                timeout=20)
         self.assertEqual(['b/1'], one.select_destinations({'memory_mb': 2000}))
 
+    def test_a_frozen_etcd_fails_every_call_then_service_resumes(self):
+        # SIGSTOP: connections are accepted and never answered. Listings
+        # answer from the mirror until its watch notices, within twice
+        # the timeout; calls that reach etcd fail within it.
+        server = self.useFixture(etcd.EtcdServer())
+        mgr = self.manager(self.conf(server.endpoint, timeout=1))
+        mgr.update_hosts(HOSTS)
+        server.freeze()
+        start = time.monotonic()
+        self.assertRaises(exceptions.StoreUnavailable,
+                          mgr.select_destinations, {})
+        self.assertLess(time.monotonic() - start, 1.5)
+        settle(lambda: not self._answers(mgr), timeout=2.5 - (
+            time.monotonic() - start))
+        self.assertRaises(exceptions.StoreUnavailable, mgr.claims)
+        server.thaw()
+        settle(lambda: self._answers(mgr), timeout=20)
+        self.assertEqual(['b/1'], mgr.select_destinations({'memory_mb': 2000}))
+
     @staticmethod
     def _answers(mgr):
         try:
