@@ -13,8 +13,10 @@
 """Options of the [etcd] group: the shared host store ``etcd``."""
 
 import copy
+import urllib.parse
 
 from oslo_config import cfg
+from oslo_config import types
 
 GROUP = 'etcd'
 
@@ -25,9 +27,43 @@ etcd_group = cfg.OptGroup(
          'configured alike shares one set of node reports and claims '
          'through this etcd cluster.')
 
+
+class Endpoint(types.String):
+    """An etcd client URL: ``http(s)://HOST[:PORT]``."""
+
+    def __call__(self, value):
+        value = super().__call__(value)
+        url = urllib.parse.urlsplit(value)
+        try:
+            port_ok = url.port is not None or not url.netloc.endswith(':')
+        except ValueError:  # not a number, or out of range
+            port_ok = False
+        if not port_ok or url.scheme not in ('http', 'https') or \
+                not url.hostname or url.path not in ('', '/') or \
+                url.query or url.fragment:
+            raise ValueError(f'{value!r} is not an etcd URL: give '
+                             'http://HOST:PORT or https://HOST:PORT')
+        return value
+
+
+class Endpoints(types.List):
+    """A non-empty list of etcd client URLs."""
+
+    def __init__(self):
+        super().__init__(item_type=Endpoint())
+
+    def __call__(self, value):
+        endpoints = super().__call__(value)
+        if not endpoints:
+            raise ValueError('no etcd URL given: give at least one, such '
+                             'as http://127.0.0.1:2379')
+        return endpoints
+
+
 etcd_opts = [
-    cfg.ListOpt(
+    cfg.Opt(
         'endpoints',
+        type=Endpoints(),
         default=['http://127.0.0.1:2379'],
         help='URLs of the etcd cluster\'s client endpoints (http:// or '
              'https://), tried in turn. HTTP(S)_PROXY settings are not used '

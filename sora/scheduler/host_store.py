@@ -39,6 +39,7 @@ from sora import conf as sora_conf
 from sora.scheduler import claims
 from sora.scheduler import exceptions
 from sora.scheduler import live_table
+from sora.scheduler import plugins
 
 LOG = logging.getLogger(__name__)
 
@@ -338,12 +339,8 @@ def load(conf):
     where = sora_conf.setting(conf, 'scheduler', 'host_store')
 
     def failed(manager, entry_point, error):
-        if isinstance(error, exceptions.SchedulerError):
-            raise error
-        raise exceptions.DriverLoadError(
-            f'{where}: could not load host store {name!r} '
-            f'({entry_point.value}): {type(error).__name__}: {error}'
-        ) from error
+        raise plugins.load_error(f'{where}: ', conf, NAMESPACE, name,
+                                 entry_point.value, error) from error
 
     try:
         manager = driver.DriverManager(

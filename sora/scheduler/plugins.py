@@ -96,8 +96,8 @@ def load(namespace, names, conf, option=None, methods=()):
     prefix = f'{sora_conf.setting(conf, *option)}: ' if option else ''
 
     def failed(_manager, entry_point, error):
-        raise _load_error(prefix, conf, namespace, entry_point.name,
-                          entry_point.value, error) from error
+        raise load_error(prefix, conf, namespace, entry_point.name,
+                         entry_point.value, error) from error
 
     extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
     loaded = named.NamedExtensionManager(
@@ -165,7 +165,13 @@ def _describe(namespace, name, entry_point):
     return f'{namespace} plugin {name!r} ({entry_point.value})'
 
 
-def _load_error(prefix, conf, namespace, name, target, error):
+def load_error(prefix, conf, namespace, name, target, error):
+    """Return the SchedulerError for a plugin that failed to load.
+
+    A bad option value (the plugin's own, or any other) is an
+    InvalidConfig naming each; any other failure a DriverLoadError naming
+    the plugin, its target and the error. *prefix* starts the message.
+    """
     if isinstance(error, exceptions.SchedulerError):
         return error  # the plugin's own clear error
     plugin = _describe(namespace, name,

@@ -22,6 +22,7 @@ import re
 
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
+from sora.scheduler import host_store
 from sora.scheduler import manager
 from tests import base
 
@@ -59,6 +60,14 @@ CASES = [
      'could not convert string to float'),
     ('filter_scheduler', 'weighers', '$nosuch',
      'its value refers to $nosuch, which is not an option'),
+    ('etcd', 'endpoints', '',
+     'no etcd URL given: give at least one, such as http://127.0.0.1:2379'),
+    ('etcd', 'endpoints', 'http://127.0.0.1:2379,127.0.0.1:2379',
+     "'127.0.0.1:2379' is not an etcd URL: give http://HOST:PORT or "
+     'https://HOST:PORT'),
+    ('etcd', 'endpoints', 'http://127.0.0.1:99999', 'is not an etcd URL'),
+    ('etcd', 'endpoints', 'ftp://127.0.0.1:2379', 'is not an etcd URL'),
+    ('etcd', 'endpoints', 'http://127.0.0.1:2379/v3', 'is not an etcd URL'),
 ]
 
 
@@ -103,6 +112,20 @@ class BadConfigTest(base.TestCase):
                 self.assertRegex(result.stdout,
                                  rf'FAILED  .*{re.escape(where)}: .*'
                                  rf'{re.escape(reason)}')
+
+    def test_a_store_that_rejects_its_options_is_invalid_config(self):
+        path = self.write_file('sora.conf', '[scheduler]\nhost_store = etcd\n'
+                                            '[etcd]\nendpoints = etcd:2379\n')
+        with open(path) as conf_file:
+            conf = self.make_conf(conf_file.read())
+        sora_conf.register_opts(conf)
+        error = self.assertRaises(exceptions.InvalidConfig,
+                                  host_store.load, conf)
+        self.assertIn("[etcd] endpoints (set in ", str(error))
+        self.assertIn("'etcd:2379' is not an etcd URL", str(error))
+        result = self.run_command('--config-file', path, 'check')
+        self.assertIn('SKIPPED host store etcd: not checked while option '
+                      'values are bad', result.stdout)
 
     def test_missing_unreadable_and_undecodable_config_files(self):
         binary = self.write_file('binary.conf', '')

@@ -710,8 +710,9 @@ class Broken(host_store.MemoryHostStore):
                   "'sora.scheduler.host_stores'; installed: broken, "
                   "counting, etcd, memory, missing, not_a_store, unready"),
                  ('broken', exceptions.DriverLoadError,
-                  "could not load host store 'broken' (sora_stores:Broken):"
-                  " RuntimeError: cannot reach the cluster"),
+                  "could not load sora.scheduler.host_stores plugin "
+                  "'broken' (sora_stores:Broken) from sora-stores 1.0: "
+                  "RuntimeError: cannot reach the cluster"),
                  ('missing', exceptions.DriverLoadError,
                   'ModuleNotFoundError'),
                  ('not_a_store', exceptions.DriverLoadError,
