@@ -45,7 +45,8 @@ with warnings.catch_warnings():
 
 KeyValue = collections.namedtuple(
     'KeyValue', 'key value mod_revision create_revision lease')
-"""One key: ``key`` (str), ``value`` (bytes), its revisions and lease."""
+"""One key: ``key`` (str; bytes that are not UTF-8 as lone surrogates),
+``value`` (bytes), its revisions and lease."""
 
 Event = collections.namedtuple('Event', 'deleted kv')
 """One change seen by a watch: a put (``deleted`` false) or a delete."""
@@ -65,8 +66,11 @@ class Unanswered(exceptions.StoreUnavailable):
     """
 
 
-def _encode(text):
-    return base64.b64encode(text.encode('utf-8')).decode('ascii')
+def _encode(key):
+    # Keys are text; bytes that are not UTF-8 (a key some other program
+    # wrote, or the end of a range) travel as lone surrogates.
+    return base64.b64encode(key.encode('utf-8', 'surrogateescape')).decode(
+        'ascii')
 
 
 def _decode(data):
@@ -80,13 +84,8 @@ def prefix_end(prefix):
     return raw.decode('utf-8', 'surrogateescape')
 
 
-def _encode_end(end):
-    return base64.b64encode(end.encode('utf-8', 'surrogateescape')).decode(
-        'ascii')
-
-
 def _key_value(item):
-    return KeyValue(_decode(item['key']).decode('utf-8'),
+    return KeyValue(_decode(item['key']).decode('utf-8', 'surrogateescape'),
                     _decode(item.get('value')),
                     int(item.get('mod_revision', 0)),
                     int(item.get('create_revision', 0)),
@@ -232,7 +231,7 @@ class Client:
         starts with it. Read in pages, all at the revision of the first.
         """
         body = {'key': _encode(key),
-                'range_end': _encode_end(end or prefix_end(key)),
+                'range_end': _encode(end or prefix_end(key)),
                 'limit': PAGE}
         answer = self.call('kv/range', body)
         revision = int(answer['header']['revision'])
@@ -265,7 +264,7 @@ class Client:
         """Delete every key that starts with *prefix*."""
         self.call('kv/deleterange', {
             'key': _encode(prefix),
-            'range_end': _encode_end(prefix_end(prefix))})
+            'range_end': _encode(prefix_end(prefix))})
 
     def grant(self, ttl):
         """Return the id of a new lease of *ttl* seconds."""
@@ -353,7 +352,7 @@ class Watch:
 
     def __init__(self, client, key, end, start_revision, idle):
         self._client = client
-        self._range = {'key': _encode(key), 'range_end': _encode_end(end)}
+        self._range = {'key': _encode(key), 'range_end': _encode(end)}
         self._idle = idle
         self.revision = start_revision - 1
         self._socket = None

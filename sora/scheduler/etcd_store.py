@@ -48,6 +48,7 @@ from sora.scheduler import exceptions
 from sora.scheduler import host_state
 from sora.scheduler import host_store
 from sora.scheduler import host_table
+from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
 
@@ -191,9 +192,10 @@ class EtcdHostStore(host_store.HostStore):
                 f'{name.replace("%", "%25").replace("/", "%2F")}')
 
     def _name(self, key):
-        # (kind, name) of a followed key; name None if it is not Sora's.
+        # (kind, name) of a followed key; name None if it is not Sora's
+        # (Sora's names are text and hold no "/").
         kind, _, name = key[len(self._prefix):].partition('/')
-        if not name or '/' in name:
+        if not name or '/' in name or not validate.is_text(name):
             return kind, None
         return kind, name.replace('%2F', '/').replace('%25', '%')
 
@@ -430,6 +432,8 @@ class EtcdHostStore(host_store.HostStore):
         hosts, created, leases = [], {}, {}
         for item in sorted(found, key=lambda item: item.create_revision):
             kind, name, held = self._read(item)
+            if held is None:
+                continue
             if kind == 'hosts':
                 hosts.append(held)
                 leases[name] = item.lease
@@ -484,46 +488,48 @@ class EtcdHostStore(host_store.HostStore):
             self._error = error
 
     def _apply(self, events):
-        # The events of one or more whole revisions, in order.
+        # The events of one or more whole revisions, in order. A key
+        # written over with what is no Sora value is gone, as for _list.
         with self._changed:
             listed, revision = [], events[0].kv.mod_revision
             for event in events:
                 if event.kv.mod_revision != revision:
                     self._settle(listed)
                     listed, revision = [], event.kv.mod_revision
-                if event.deleted:
-                    kind, name = self._name(event.kv.key)
-                    if kind == 'hosts' and name is not None:
-                        self._mirror.drop_host(name)
-                    elif kind == 'claims' and name is not None:
-                        self._forget(name)
-                    continue
-                kind, name, held = self._read(event.kv)
-                if kind == 'hosts':
+                kind, name, held = self._read(event.kv, event.deleted)
+                if kind == 'hosts' and held is None:
+                    self._mirror.drop_host(name)
+                elif kind == 'hosts':
                     listed += self._mirror.report(
                         held, {name: event.kv.lease})
+                elif kind == 'claims' and held is None:
+                    self._forget(name)
                 elif kind == 'claims':
                     self._record([(name, held, event.kv.create_revision)])
             self._settle(listed)
             self._revision = revision
             self._changed.notify_all()
 
-    def _read(self, kv):
-        # (kind, name, its Reports or claims.Entry) of a followed key;
-        # kind None for a key that is not Sora's or holds neither (logged).
+    def _read(self, kv, deleted=False):
+        # (kind, name, its Reports or claims.Entry) of a followed key: kind
+        # None for a key that is not Sora's; held None for one deleted or
+        # holding no Sora report or claim (logged).
         kind, name = self._name(kv.key)
-        if name is not None and kind in ('hosts', 'claims'):
-            try:
-                value = json.loads(kv.value)
-                return kind, name, (_report(name, value) if
-                                    kind == 'hosts' else _entry(name, value))
-            except (ValueError, TypeError, KeyError, AttributeError) as error:
-                LOG.warning('Ignoring etcd key %(key)s: it holds no Sora '
-                            '%(what)s (%(error)s: %(detail)s)',
-                            {'key': kv.key, 'what': 'node report' if kind ==
-                             'hosts' else 'claim',
-                             'error': type(error).__name__, 'detail': error})
-        return None, name, None
+        if name is None or kind not in ('hosts', 'claims'):
+            return None, name, None
+        if deleted:
+            return kind, name, None
+        try:
+            value = json.loads(kv.value)
+            return kind, name, (_report(name, value) if kind == 'hosts'
+                                else _entry(name, value))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            LOG.warning('Ignoring etcd key %(key)s: it holds no Sora '
+                        '%(what)s (%(error)s: %(detail)s)',
+                        {'key': kv.key, 'what': 'node report' if kind ==
+                         'hosts' else 'claim',
+                         'error': type(error).__name__, 'detail': error})
+        return kind, name, None
 
     def _own(self, revision, change):
         # Apply this manager's write, made at *revision*, to the mirror at

@@ -15,6 +15,7 @@ is not the usual one: hosts that go and come back under their claims,
 reports and removals by a manager that has not seen every claim yet,
 answers lost on the way back."""
 
+import base64
 import logging
 import threading
 
@@ -320,6 +321,40 @@ class ForeignKeysTest(BooksTestCase):
             self.assertIn(f'Ignoring etcd key {prefix}/{key}: it holds no '
                           'Sora', logs.output)
         self.assertNotIn(f'{prefix}/hosts/hosts/x', logs.output)
+
+    def test_keys_that_are_not_utf8_are_ignored(self):
+        # Another program's key, written as bytes: it is listed and
+        # watched, and holds nothing of Sora's.
+        bad = self.etcd.prefix.encode() + b'/hosts/\xff\xfe'
+        self.etcd.client.call('kv/put', {
+            'key': base64.b64encode(bad).decode(),
+            'value': base64.b64encode(b'{}').decode()})
+        one = self.manager()  # lists it
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        self.etcd.client.call('kv/put', {  # and watches it
+            'key': base64.b64encode(bad + b'\xfd').decode(),
+            'value': base64.b64encode(b'{}').decode()})
+        two = self.manager()
+        two.update_hosts([{'id': 'b', 'memory_mb': 500}])
+        settle(lambda: self.memory(one) == {'a': 1000, 'b': 500})
+        self.assertEqual(['a'], one.select_destinations({}))
+        self.assertEqual({'a': 1000, 'b': 500}, self.memory(two))
+
+    def test_a_report_or_claim_written_over_by_another_program_is_gone(self):
+        # As for a manager that lists etcd afresh: every manager agrees.
+        one = self.manager()
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000},
+                          {'id': 'b', 'memory_mb': 1000}])
+        one.select_destinations({'memory_mb': 10}, consumers=['c1'])
+        prefix = self.etcd.prefix
+        self.etcd.client.txn([], [
+            etcd_client.put(f'{prefix}/hosts/a', b'junk'),
+            etcd_client.put(f'{prefix}/claims/c1', b'junk')])
+        settle(lambda: self.memory(one) == {'b': 1000})
+        self.assertEqual([], one.claims())
+        two = self.manager()
+        self.assertEqual({'b': 1000}, self.memory(two))
+        self.assertEqual([], two.claims())
 
     def test_ids_with_slashes_and_percent_signs_keep_their_keys_apart(self):
         one, two = self.manager(), self.manager()
