@@ -91,6 +91,17 @@ etcd_opts = [
         'key_file',
         help='Private key of cert_file.'),
     cfg.IntOpt(
+        'max_txn_ops',
+        default=128,
+        min=16,
+        help='The most operations etcd takes in one transaction (etcd\'s '
+             '--max-txn-ops, 128 by default). Sora writes reports in '
+             'transactions of at most this many operations. The '
+             'placements of one request commit in one transaction that '
+             'compares one key per placement and three per host placed on '
+             '(and one for its group): 32 containers on 32 hosts at once '
+             'by default. Raise both together to place more at once.'),
+    cfg.IntOpt(
         'host_ttl',
         default=0,
         min=0,

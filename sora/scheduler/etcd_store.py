@@ -52,9 +52,6 @@ from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
 
-MAX_OPS = 120
-"""Operations per transaction (etcd refuses more than 128 by default)."""
-
 
 class _Mirror(host_store.MemoryHostStore):
     """The in-process copy of what etcd holds; etcd decides expiry.
@@ -291,6 +288,13 @@ class EtcdHostStore(host_store.HostStore):
         success += [etcd_client.put(key, b'', lease)
                     for key, lease in versions.items()]
         failure += [etcd_client.read(key) for key in relied]
+        if len(compare) > self.conf.etcd.max_txn_ops:
+            raise exceptions.InvalidRequest(
+                f'{len(placements)} placements on {len(hosts)} hosts make '
+                f'{len(compare)} comparisons in one etcd transaction, more '
+                'than [etcd] max_txn_ops = '
+                f'{self.conf.etcd.max_txn_ops} (etcd\'s --max-txn-ops): '
+                'place fewer at a time, or raise both')
         done, now, found = self._client.txn(compare, success, failure)
         held = found[:len(placements)]
         if not done and all(kvs and kvs[0].value == value
@@ -322,6 +326,7 @@ class EtcdHostStore(host_store.HostStore):
 
     def update(self, reports):
         lease = self._current_lease()
+        most = self.conf.etcd.max_txn_ops
         start = 0
         try:
             while start < len(reports):
@@ -329,7 +334,7 @@ class EtcdHostStore(host_store.HostStore):
                 while end < len(reports):
                     host_ops, host_deleted = self._report_ops(
                         reports, end, lease)
-                    if ops and len(ops) + len(host_ops) > MAX_OPS:
+                    if ops and len(ops) + len(host_ops) > most:
                         break
                     ops += host_ops
                     deleted += host_deleted
@@ -359,7 +364,8 @@ class EtcdHostStore(host_store.HostStore):
                   'groups': list(reports.groups[i]),
                   'consumers': list(reports.consumers[i])}
         deleted = [consumer for consumer in reports.consumers[i]
-                   if self._mirror.holds(consumer)][:MAX_OPS - 1]
+                   if self._mirror.holds(consumer)][
+                       :self.conf.etcd.max_txn_ops - 1]
         ops = [etcd_client.put(self._key('hosts', host_id),
                                json.dumps(record).encode(), lease)]
         ops += [etcd_client.delete(self._key('claims', consumer))

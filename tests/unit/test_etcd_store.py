@@ -261,6 +261,38 @@ class HostTtlTest(EtcdStoreTestCase):
         self.assertEqual(['c', 'd'], sorted(c.consumer for c in one.claims()))
 
 
+class CountTest(EtcdStoreTestCase):
+
+    def test_a_request_claims_what_one_transaction_can_hold(self):
+        mgr = self.manager()
+        mgr.update_hosts([{'id': f'n{i:02}', 'memory_mb': 100}
+                          for i in range(40)])
+        error = self.assertRaises(exceptions.InvalidRequest,
+                                  mgr.select_destinations,
+                                  {'memory_mb': 100}, count=33)
+        self.assertEqual(
+            '33 placements on 33 hosts make 132 comparisons in one etcd '
+            'transaction, more than [etcd] max_txn_ops = 128 (etcd\'s '
+            '--max-txn-ops): place fewer at a time, or raise both',
+            str(error))
+        self.assertEqual([], mgr.claims())
+        chosen = mgr.select_destinations({'memory_mb': 100}, count=32)
+        self.assertEqual(32, len(set(chosen)))
+        self.assertEqual(32, len(mgr.claims()))
+        # On given hosts nothing is claimed: no such bound.
+        self.assertEqual(40, len(mgr.select_destinations(
+            {}, hosts=[{'id': f'n{i:02}', 'memory_mb': 1} for i in
+                       range(40)], count=40)))
+        small = self.manager(self.conf(
+            name='small.conf', max_txn_ops=64,
+            prefix=self.etcd.prefix + '-small'))
+        small.update_hosts([{'id': f'n{i:02}', 'memory_mb': 100}
+                            for i in range(40)])
+        self.assertIn('make 68 comparisons', str(self.assertRaises(
+            exceptions.InvalidRequest, small.select_destinations,
+            {'memory_mb': 100}, count=17)))
+
+
 class UnreachableTest(EtcdStoreTestCase):
 
     def test_etcd_down_at_start_is_one_clear_error_in_time(self):
