@@ -124,6 +124,12 @@ def unchanged_since(key, revision):
             'mod_revision': str(revision + 1)}
 
 
+def modified_at(key, revision):
+    """Return a comparison: *key* was last written at *revision*."""
+    return {'key': _encode(key), 'target': 'MOD', 'result': 'EQUAL',
+            'mod_revision': str(revision)}
+
+
 def created_at(key, revision):
     """Return a comparison: *key* is the one created at *revision*."""
     return {'key': _encode(key), 'target': 'CREATE', 'result': 'EQUAL',

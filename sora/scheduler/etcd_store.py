@@ -21,8 +21,9 @@ Every manager configured with it sees the same hosts and claims. Under
 ``claims/<consumer>``
     a claim: host, amounts, group and when it was made (Unix time);
 ``versions/hosts/<host id>`` and ``versions/groups/<group>``
-    empty keys every claim on the host (of the group) rewrites, so that a
-    claim commits only if nothing it relied on changed. Managers watch
+    empty keys every claim on the host (in the group) rewrites, and a
+    report that adds the group to its host, so that a claim commits only
+    if nothing it relied on changed. Managers watch
     ``claims/`` and ``hosts/`` only: these keys cost no watch traffic. A
     host's version key has its report's lease: it goes when the report
     expires.
@@ -32,9 +33,12 @@ current by a watch, and decides on it at in-process speed. A decision made
 on the mirror as of etcd revision R commits with one transaction that
 succeeds only if none of its consumers holds a claim and no chosen host's
 report or version key, nor the group's, was written after R; otherwise it
-is made again once the mirror has caught up.
+is made again once the mirror has caught up. A report commits only if the
+manager knew the host's last report (so it knows which groups it adds);
+otherwise it is written again once the mirror has caught up.
 """
 
+import collections
 import json
 import threading
 import time
@@ -53,6 +57,11 @@ from sora.scheduler import validate
 LOG = logging.getLogger(__name__)
 
 
+Report = collections.namedtuple('Report', 'lease revision groups')
+"""What a mirror knows of a host's report key: its lease (0 for none), the
+revision that wrote it and the groups it lists."""
+
+
 class _Mirror(host_store.MemoryHostStore):
     """The in-process copy of what etcd holds; etcd decides expiry.
 
@@ -63,21 +72,22 @@ class _Mirror(host_store.MemoryHostStore):
 
     def __init__(self, conf, clock):
         super().__init__(conf, clock)
-        self._leases = {}  # {host id: the lease of its report, or 0}
+        self._reports = {}  # {host id: Report of its key}
 
     def _expire(self):
         pass  # claims expire when the shared store deletes them
 
-    def report(self, reports, leases):
+    def report(self, reports, keys):
         """Add or replace hosts; return the consumers they list with claims.
 
-        *leases* maps each host id to its report's lease. The claims stay
-        until etcd's go: the report's writer deletes those it knew of, and
-        the store deletes the rest.
+        *keys* maps each host id to ``(lease, mod revision)`` of its
+        report's key. The claims stay until etcd's go: the report's writer
+        deletes those it knew of, and the store deletes the rest.
         """
         with self._lock:
             self._track(reports)
-            self._leases.update(leases)
+            for host_id, groups in zip(reports.ids, reports.groups):
+                self._reports[host_id] = Report(*keys[host_id], groups)
             return [consumer for consumers in reports.consumers
                     for consumer in consumers if consumer in self._ledger]
 
@@ -101,12 +111,12 @@ class _Mirror(host_store.MemoryHostStore):
         with self._lock:
             if self._live.slot_of(host_id) is not None:
                 self._live.remove(host_id)
-            self._leases.pop(host_id, None)
+            self._reports.pop(host_id, None)
 
-    def lease_of(self, host_id):
-        """Return the lease of the report of *host_id* (0 for none)."""
+    def report_of(self, host_id):
+        """Return the :class:`Report` of *host_id*, or None."""
         with self._lock:
-            return self._leases.get(host_id, 0)
+            return self._reports.get(host_id)
 
     def holds(self, consumer):
         """Whether *consumer* holds a claim here."""
@@ -273,7 +283,7 @@ class EtcdHostStore(host_store.HostStore):
         # claims on them and in the group, which rewrite version keys.
         # A host's version key takes its report's lease (the one the
         # mirror knows: if the report changed, the transaction fails).
-        hosts = {host_id: mirror.lease_of(host_id)
+        hosts = {host_id: getattr(mirror.report_of(host_id), 'lease', 0)
                  for _, host_id in placements}
         versions = {self._key('versions/hosts', host_id): lease
                     for host_id, lease in hosts.items()}
@@ -325,24 +335,14 @@ class EtcdHostStore(host_store.HostStore):
         return False
 
     def update(self, reports):
+        # Each part commits only if the mirror knew the last report of each
+        # of its hosts: so it knows which groups a report adds to its host,
+        # and rewrites their version keys, as a claim in them does.
         lease = self._current_lease()
-        most = self.conf.etcd.max_txn_ops
         start = 0
         try:
             while start < len(reports):
-                end, ops, deleted = start, [], []
-                while end < len(reports):
-                    host_ops, host_deleted = self._report_ops(
-                        reports, end, lease)
-                    if ops and len(ops) + len(host_ops) > most:
-                        break
-                    ops += host_ops
-                    deleted += host_deleted
-                    end += 1
-                _, now, _ = self._client.txn([], ops)
-                part = reports.part(start, end)
-                self._own(now, lambda: self._reported(part, deleted, lease))
-                start = end
+                start = self._update_part(reports, start, lease)
         except exceptions.StoreUnavailable as error:
             if not start:
                 raise
@@ -351,11 +351,53 @@ class EtcdHostStore(host_store.HostStore):
                 f'{len(reports)} hosts were stored: report the rest again'
             ) from None
 
+    def _update_part(self, reports, start, lease):
+        # Store the reports from *start* on that one transaction holds;
+        # return where the next part starts.
+        most = self.conf.etcd.max_txn_ops
+        for _ in range(host_store.ATTEMPTS):
+            end, compare, ops, deleted, groups = start, [], [], [], set()
+            while end < len(reports) and len(compare) < most:
+                host_compare, host_ops, host_deleted, added = \
+                    self._report_ops(reports, end, lease)
+                added -= groups
+                if ops and len(ops) + len(host_ops) + len(added) > most:
+                    break
+                compare.append(host_compare)
+                ops += host_ops + [
+                    etcd_client.put(self._key('versions/groups', group), b'')
+                    for group in sorted(added)]
+                deleted += host_deleted
+                groups |= added
+                end += 1
+            keys = [self._key('hosts', host_id)
+                    for host_id in reports.ids[start:end]]
+            done, now, found = self._client.txn(
+                compare, ops, [etcd_client.read(key) for key in keys])
+            if done:
+                part = reports.part(start, end)
+                self._own(now, lambda: self._reported(part, deleted, lease,
+                                                      now))
+                return end
+            # Another manager wrote or removed one of these reports: wait
+            # until the mirror has seen it (all there is, if one is gone).
+            gone = any(not kvs and self._mirror.report_of(host_id)
+                       for kvs, host_id in zip(found, reports.ids[start:]))
+            self._catch_up(now if gone else max(
+                (kv.mod_revision for kvs in found for kv in kvs),
+                default=now))
+        raise exceptions.StoreUnavailable(
+            f'could not store the report of host {reports.ids[start]!r}: '
+            f'other reports of it kept being written '
+            f'{host_store.ATTEMPTS} times in a row')
+
     def _report_ops(self, reports, i, lease):
-        # The operations storing one report, and the consumers whose claims
-        # they delete: those this manager knows of, as many as fit in one
-        # transaction (the store deletes the rest later).
+        # The comparison and operations storing one report, the consumers
+        # whose claims they delete (those this manager knows of, as many as
+        # fit in one transaction: the store deletes the rest later) and the
+        # groups it adds to its host.
         host_id = reports.ids[i]
+        key = self._key('hosts', host_id)
         record = {'amounts': {name: column[i] for name, column in
                               reports.amounts.items()},
                   'containers': reports.containers[i],
@@ -366,11 +408,15 @@ class EtcdHostStore(host_store.HostStore):
         deleted = [consumer for consumer in reports.consumers[i]
                    if self._mirror.holds(consumer)][
                        :self.conf.etcd.max_txn_ops - 1]
-        ops = [etcd_client.put(self._key('hosts', host_id),
-                               json.dumps(record).encode(), lease)]
+        ops = [etcd_client.put(key, json.dumps(record).encode(), lease)]
         ops += [etcd_client.delete(self._key('claims', consumer))
                 for consumer in deleted]
-        return ops, deleted
+        known = self._mirror.report_of(host_id)
+        if known is None:
+            return etcd_client.absent(key), ops, deleted, set(
+                reports.groups[i])
+        return (etcd_client.modified_at(key, known.revision), ops, deleted,
+                set(reports.groups[i]) - set(known.groups))
 
     def remove(self, host_id):
         # Every claim on the host rewrites its version key: if that is not
@@ -435,18 +481,18 @@ class EtcdHostStore(host_store.HostStore):
     def _list(self):
         revision, found = self._client.range(*self._followed)
         mirror = _Mirror(self.conf, self.clock)
-        hosts, created, leases = [], {}, {}
+        hosts, created, keys = [], {}, {}
         for item in sorted(found, key=lambda item: item.create_revision):
             kind, name, held = self._read(item)
             if held is None:
                 continue
             if kind == 'hosts':
                 hosts.append(held)
-                leases[name] = item.lease
+                keys[name] = (item.lease, item.mod_revision)
             elif kind == 'claims':
                 mirror.record(held)
                 created[name] = item.create_revision
-        settled = mirror.report(host_state.Reports.joined(hosts), leases)
+        settled = mirror.report(host_state.Reports.joined(hosts), keys)
         with self._changed:
             self._mirror, self._created = mirror, created
             self._settled = {consumer: created[consumer]
@@ -506,8 +552,8 @@ class EtcdHostStore(host_store.HostStore):
                 if kind == 'hosts' and held is None:
                     self._mirror.drop_host(name)
                 elif kind == 'hosts':
-                    listed += self._mirror.report(
-                        held, {name: event.kv.lease})
+                    listed += self._mirror.report(held, {name: (
+                        event.kv.lease, event.kv.mod_revision)})
                 elif kind == 'claims' and held is None:
                     self._forget(name)
                 elif kind == 'claims':
@@ -556,11 +602,11 @@ class EtcdHostStore(host_store.HostStore):
         self._created.pop(consumer, None)
         self._settled.pop(consumer, None)
 
-    def _reported(self, reports, deleted, lease):
-        # This manager's reports, written with *lease*, and the claims
-        # they deleted.
-        listed = self._mirror.report(reports,
-                                     dict.fromkeys(reports.ids, lease))
+    def _reported(self, reports, deleted, lease, revision):
+        # This manager's reports, written with *lease* at *revision*, and
+        # the claims they deleted.
+        listed = self._mirror.report(
+            reports, dict.fromkeys(reports.ids, (lease, revision)))
         for consumer in deleted:
             self._forget(consumer)
         self._settle(listed)

@@ -191,6 +191,51 @@ class SharedTruthTest(EtcdStoreTestCase):
         self.assertRaises(exceptions.NoValidHost, two.select_destinations,
                           request)
 
+    def test_a_report_that_adds_a_group_beats_a_decision_on_it(self):
+        # A report lists a container of the group on n2 (its claim was
+        # settled, or it was started outside Sora) while another manager,
+        # whose watch has not shown it yet, places the group's first
+        # container: its claim must not commit on a view without n2's
+        # membership.
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'n1', 'memory_mb': 4000},
+                          {'id': 'n2', 'memory_mb': 1000}])
+        settle(lambda: len(two.hosts()) == 2)
+        gate = threading.Event()
+        apply = two.store._apply
+        self.patch(two.store, '_apply',
+                   lambda events: gate.wait() and apply(events))
+        one.update_hosts([{'id': 'n2', 'memory_mb': 500, 'groups': ['g']}])
+        threading.Timer(0.3, gate.set).start()
+        self.assertEqual(['n2'], two.select_destinations(
+            {'memory_mb': 100, 'group': 'g', 'group_policy': 'affinity'}))
+        # A report that lists no new group rewrites no group's key.
+        _, [version] = self.etcd.client.range(
+            f'{self.etcd.prefix}/versions/groups/g')
+        one.update_hosts([{'id': 'n2', 'memory_mb': 400, 'groups': ['g']}])
+        _, [again] = self.etcd.client.range(
+            f'{self.etcd.prefix}/versions/groups/g')
+        self.assertEqual(version.mod_revision, again.mod_revision)
+
+    def test_a_report_made_on_a_late_view_waits_and_goes_in(self):
+        # Another manager wrote, then removed, the host's report: a report
+        # from a manager that has not seen that yet waits until it has.
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'n1', 'memory_mb': 100}])
+        settle(lambda: len(two.hosts()) == 1)
+        for change in (lambda: one.update_hosts([{'id': 'n1',
+                                                  'memory_mb': 200}]),
+                       lambda: one.remove_host('n1')):
+            gate = threading.Event()
+            apply = two.store._apply
+            self.patch(two.store, '_apply',
+                       lambda events: gate.wait() and apply(events))
+            change()
+            threading.Timer(0.3, gate.set).start()
+            two.update_hosts([{'id': 'n1', 'memory_mb': 300}])
+            settle(lambda: self.free(one) == {'n1': (300, float('inf'))})
+            self.assertEqual({'n1': (300, float('inf'))}, self.free(two))
+
 
 class ExpiryTest(EtcdStoreTestCase):
 
