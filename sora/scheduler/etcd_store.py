@@ -56,6 +56,10 @@ from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
 
+MAX_BYTES = 1 << 20
+"""The most bytes of reports (or claims) Sora writes in one transaction:
+etcd refuses a request over ``--max-request-bytes``, 1.5 MiB by default."""
+
 
 Report = collections.namedtuple('Report', 'lease revision groups')
 """What a mirror knows of a host's report key: its lease (0 for none), the
@@ -271,6 +275,7 @@ class EtcdHostStore(host_store.HostStore):
             return False
         made = self.clock()
         compare, success, failure, values = [], [], [], []
+        size = 0  # each consumer's key goes three times, its value once
         for consumer, host_id in placements:
             key = self._key('claims', consumer)
             values.append(json.dumps({
@@ -279,6 +284,12 @@ class EtcdHostStore(host_store.HostStore):
             compare.append(etcd_client.absent(key))
             success.append(etcd_client.put(key, values[-1]))
             failure.append(etcd_client.read(key, values=True))
+            size += 3 * len(key.encode()) + len(values[-1])
+        if size > MAX_BYTES:
+            raise exceptions.InvalidRequest(
+                f'the claims of this request take {size} bytes in etcd, '
+                f'more than one etcd request holds ({MAX_BYTES}): use '
+                'shorter consumer ids or group name')
         # What the decision relied on: the chosen hosts' reports, and the
         # claims on them and in the group, which rewrite version keys.
         # A host's version key takes its report's lease (the one the
@@ -338,11 +349,13 @@ class EtcdHostStore(host_store.HostStore):
         # Each part commits only if the mirror knew the last report of each
         # of its hosts: so it knows which groups a report adds to its host,
         # and rewrites their version keys, as a claim in them does.
+        records = [self._stored_report(reports, i)
+                   for i in range(len(reports))]
         lease = self._current_lease()
         start = 0
         try:
             while start < len(reports):
-                start = self._update_part(reports, start, lease)
+                start = self._update_part(reports, records, start, lease)
         except exceptions.StoreUnavailable as error:
             if not start:
                 raise
@@ -351,17 +364,41 @@ class EtcdHostStore(host_store.HostStore):
                 f'{len(reports)} hosts were stored: report the rest again'
             ) from None
 
-    def _update_part(self, reports, start, lease):
+    def _stored_report(self, reports, i):
+        # The stored form of report *i*, refused if it cannot be stored.
+        record = json.dumps({
+            'amounts': {name: column[i] for name, column in
+                        reports.amounts.items()},
+            'containers': reports.containers[i],
+            'enabled': reports.enabled[i],
+            'labels': dict(reports.labels[i]),
+            'groups': list(reports.groups[i]),
+            'consumers': list(reports.consumers[i])}).encode()
+        # Its key goes three times: put, compared, read if that fails.
+        size = len(record) + 3 * len(self._key('hosts', reports.ids[i])
+                                     .encode())
+        if size > MAX_BYTES:
+            raise exceptions.InvalidHostData(
+                f'host {i} (id {reports.ids[i]!r:.60}): its report takes '
+                f'{size} bytes in etcd, more than one etcd request holds '
+                f'({MAX_BYTES}): report a shorter id, or fewer or shorter '
+                'labels, groups or consumers')
+        return record, size
+
+    def _update_part(self, reports, records, start, lease):
         # Store the reports from *start* on that one transaction holds;
         # return where the next part starts.
         most = self.conf.etcd.max_txn_ops
         for _ in range(host_store.ATTEMPTS):
             end, compare, ops, deleted, groups = start, [], [], [], set()
+            size = 0
             while end < len(reports) and len(compare) < most:
+                record, record_size = records[end]
                 host_compare, host_ops, host_deleted, added = \
-                    self._report_ops(reports, end, lease)
+                    self._report_ops(reports, record, end, lease)
                 added -= groups
-                if ops and len(ops) + len(host_ops) + len(added) > most:
+                if ops and (len(ops) + len(host_ops) + len(added) > most or
+                            size + record_size > MAX_BYTES):
                     break
                 compare.append(host_compare)
                 ops += host_ops + [
@@ -369,6 +406,7 @@ class EtcdHostStore(host_store.HostStore):
                     for group in sorted(added)]
                 deleted += host_deleted
                 groups |= added
+                size += record_size
                 end += 1
             keys = [self._key('hosts', host_id)
                     for host_id in reports.ids[start:end]]
@@ -391,24 +429,17 @@ class EtcdHostStore(host_store.HostStore):
             f'other reports of it kept being written '
             f'{host_store.ATTEMPTS} times in a row')
 
-    def _report_ops(self, reports, i, lease):
-        # The comparison and operations storing one report, the consumers
+    def _report_ops(self, reports, record, i, lease):
+        # The comparison and operations storing report *i*, the consumers
         # whose claims they delete (those this manager knows of, as many as
         # fit in one transaction: the store deletes the rest later) and the
         # groups it adds to its host.
         host_id = reports.ids[i]
         key = self._key('hosts', host_id)
-        record = {'amounts': {name: column[i] for name, column in
-                              reports.amounts.items()},
-                  'containers': reports.containers[i],
-                  'enabled': reports.enabled[i],
-                  'labels': dict(reports.labels[i]),
-                  'groups': list(reports.groups[i]),
-                  'consumers': list(reports.consumers[i])}
         deleted = [consumer for consumer in reports.consumers[i]
                    if self._mirror.holds(consumer)][
                        :self.conf.etcd.max_txn_ops - 1]
-        ops = [etcd_client.put(key, json.dumps(record).encode(), lease)]
+        ops = [etcd_client.put(key, record, lease)]
         ops += [etcd_client.delete(self._key('claims', consumer))
                 for consumer in deleted]
         known = self._mirror.report_of(host_id)

@@ -301,6 +301,35 @@ class PartialUpdateTest(BooksTestCase):
         self.assertEqual(128, len(self.stored('hosts')))
 
 
+class SizeTest(BooksTestCase):
+    """What one etcd request cannot hold (etcd's --max-request-bytes)."""
+
+    def test_big_reports_go_in_as_many_transactions_as_they_need(self):
+        labels = {f'k{n:03}': 'v' * 150 for n in range(100)}  # ~16 KB
+        mgr = self.manager()
+        mgr.update_hosts([{'id': f'n{i:03}', 'memory_mb': 64,
+                           'labels': labels} for i in range(100)])
+        self.assertEqual(100, len(self.stored('hosts')))
+
+    def test_what_no_request_can_hold_is_refused_whole(self):
+        mgr = self.manager()
+        huge = 'x' * etcd_store.MAX_BYTES
+        error = self.assertRaises(
+            exceptions.InvalidHostData, mgr.update_hosts,
+            [{'id': 'a', 'memory_mb': 64},
+             {'id': 'b', 'memory_mb': 64, 'labels': {'k': huge}}])
+        self.assertIn("host 1 (id 'b'): its report takes ", str(error))
+        self.assertIn('more than one etcd request holds (1048576)',
+                      str(error))
+        self.assertEqual([], self.stored('hosts'))
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 64}])
+        error = self.assertRaises(
+            exceptions.InvalidRequest, mgr.select_destinations, {},
+            consumers=[huge])
+        self.assertIn('the claims of this request take ', str(error))
+        self.assertEqual(([], []), (mgr.claims(), self.stored('claims')))
+
+
 class ForeignKeysTest(BooksTestCase):
 
     def test_keys_that_hold_no_report_or_claim_are_ignored(self):
