@@ -136,6 +136,15 @@ def created_at(key, revision):
             'create_revision': str(revision)}
 
 
+def delete_created_at(key, revision):
+    """Return an operation that deletes *key* if created at *revision*.
+
+    A nested transaction: the rest of the transaction goes on either way.
+    """
+    return {'request_txn': {'compare': [created_at(key, revision)],
+                            'success': [delete(key)]}}
+
+
 def read(key, values=False):
     """Return a transaction operation that reads *key*'s revisions.
 

@@ -452,28 +452,43 @@ class EtcdHostStore(host_store.HostStore):
     def remove(self, host_id):
         # Every claim on the host rewrites its version key: if that is not
         # newer than the mirror, the mirror knows every claim to delete.
+        # Each is deleted only if it is the claim the mirror knows (its
+        # consumer may have been released and claimed again elsewhere);
+        # those one transaction cannot hold go after the host, in more.
         version = self._key('versions/hosts', host_id)
+        room = self.conf.etcd.max_txn_ops - 2
         for _ in range(host_store.ATTEMPTS):
             with self._changed:
                 if not self._mirror.tracks(host_id):
                     raise exceptions.InvalidRequest(
                         f'no host has id {host_id!r}')
                 revision = self._revision
-                consumers = self._mirror.of_host(host_id)
+                held = [(consumer, self._created.get(consumer, 0))
+                        for consumer in self._mirror.of_host(host_id)]
             ops = [etcd_client.delete(self._key('hosts', host_id)),
                    etcd_client.delete(version)]
-            ops += [etcd_client.delete(self._key('claims', consumer))
-                    for consumer in consumers]
             done, now, found = self._client.txn(
-                [etcd_client.unchanged_since(version, revision)], ops,
+                [etcd_client.unchanged_since(version, revision)],
+                ops + self._claims_deleted(held[:room]),
                 [etcd_client.read(version)])
             if done:
-                self._own(now, lambda: self._removed(host_id, consumers))
-                return
+                self._own(now, lambda: self._removed(host_id, held[:room]))
+                break
             self._catch_up(found[0][0].mod_revision if found[0] else now)
-        raise exceptions.StoreUnavailable(
-            f'could not remove host {host_id!r}: claims on it kept being '
-            f'made {host_store.ATTEMPTS} times in a row')
+        else:
+            raise exceptions.StoreUnavailable(
+                f'could not remove host {host_id!r}: claims on it kept '
+                f'being made {host_store.ATTEMPTS} times in a row')
+        for start in range(room, len(held), room + 2):
+            part = held[start:start + room + 2]
+            _, now, _ = self._client.txn([], self._claims_deleted(part))
+            self._own(now, lambda: self._removed(host_id, part))
+
+    def _claims_deleted(self, held):
+        # Operations deleting each claim [(consumer, created revision)].
+        return [etcd_client.delete_created_at(self._key('claims', consumer),
+                                              created)
+                for consumer, created in held]
 
     def release(self, consumer):
         key = self._key('claims', consumer)
@@ -642,10 +657,13 @@ class EtcdHostStore(host_store.HostStore):
             self._forget(consumer)
         self._settle(listed)
 
-    def _removed(self, host_id, consumers):
+    def _removed(self, host_id, held):
+        # The host is gone, and the claims [(consumer, created revision)]
+        # that were still those made then.
         self._mirror.drop_host(host_id)
-        for consumer in consumers:
-            self._forget(consumer)
+        for consumer, created in held:
+            if self._created.get(consumer) == created:
+                self._forget(consumer)
 
     def _settle(self, listed):
         # Reports listed these consumers: the claims still held after the

@@ -32,14 +32,6 @@ settle = test_etcd_store.settle
 
 class BooksTestCase(test_etcd_store.EtcdStoreTestCase):
 
-    def hold_watch(self, mgr):
-        """Hold back what *mgr*'s watch brings until the event is set."""
-        gate = threading.Event()
-        apply = mgr.store._apply
-        mgr.store._apply = lambda events: (gate.wait(), apply(events))
-        self.addCleanup(gate.set)
-        return gate
-
     def stored(self, kind):
         """The names stored under ``<prefix>/<kind>/`` in etcd."""
         start = f'{self.etcd.prefix}/{kind}/'
@@ -299,6 +291,34 @@ class PartialUpdateTest(BooksTestCase):
             str(error))
         self.assertEqual(128, len(mgr.hosts()))
         self.assertEqual(128, len(self.stored('hosts')))
+
+
+class RemoveTest(BooksTestCase):
+
+    def test_a_host_with_more_claims_than_a_transaction_holds(self):
+        # A transaction holds 16 operations here: the report, the version
+        # key and 14 claims go first, the other 6 after. A consumer that
+        # was released and claimed again on another host meanwhile keeps
+        # its new claim, though the remover's view still has the old one.
+        one = self.manager(self.conf(max_txn_ops=16))
+        two = self.manager(self.conf(name='two.conf'))
+        one.update_hosts([{'id': 'n0', 'memory_mb': 1024},
+                          {'id': 'n1', 'memory_mb': 1024}])
+        for n in range(20):
+            one.select_destinations({'memory_mb': 1, 'same_host': ['n0']},
+                                    consumers=[f'c{n:02}'])
+        settle(lambda: len(two.claims()) == 20)
+        gate = self.hold_watch(one)
+        two.release('c00')
+        two.select_destinations({'memory_mb': 1, 'same_host': ['n1']},
+                                consumers=['c00'])
+        one.remove_host('n0')
+        gate.set()
+        self.assertEqual(['n1'], self.stored('hosts'))
+        self.assertEqual(['c00'], self.stored('claims'))
+        for mgr in (one, two):
+            settle(lambda: [(c.consumer, c.host) for c in mgr.claims()] ==
+                   [('c00', 'n1')])
 
 
 class SizeTest(BooksTestCase):

@@ -68,6 +68,14 @@ class EtcdStoreTestCase(base.TestCase):
         self.addCleanup(mgr.close)
         return mgr
 
+    def hold_watch(self, mgr):
+        """Hold back what *mgr*'s watch brings until the event is set."""
+        gate = threading.Event()
+        apply = mgr.store._apply
+        mgr.store._apply = lambda events: (gate.wait(), apply(events))
+        self.addCleanup(gate.set)
+        return gate
+
     def free(self, mgr):
         return {host.id: (host.memory_mb, host.cpus) for host in mgr.hosts()}
 
@@ -201,10 +209,7 @@ class SharedTruthTest(EtcdStoreTestCase):
         one.update_hosts([{'id': 'n1', 'memory_mb': 4000},
                           {'id': 'n2', 'memory_mb': 1000}])
         settle(lambda: len(two.hosts()) == 2)
-        gate = threading.Event()
-        apply = two.store._apply
-        self.patch(two.store, '_apply',
-                   lambda events: gate.wait() and apply(events))
+        gate = self.hold_watch(two)
         one.update_hosts([{'id': 'n2', 'memory_mb': 500, 'groups': ['g']}])
         threading.Timer(0.3, gate.set).start()
         self.assertEqual(['n2'], two.select_destinations(
@@ -226,10 +231,7 @@ class SharedTruthTest(EtcdStoreTestCase):
         for change in (lambda: one.update_hosts([{'id': 'n1',
                                                   'memory_mb': 200}]),
                        lambda: one.remove_host('n1')):
-            gate = threading.Event()
-            apply = two.store._apply
-            self.patch(two.store, '_apply',
-                       lambda events: gate.wait() and apply(events))
+            gate = self.hold_watch(two)
             change()
             threading.Timer(0.3, gate.set).start()
             two.update_hosts([{'id': 'n1', 'memory_mb': 300}])
