@@ -188,7 +188,7 @@ class Client:
             host=url.hostname, port=url.port or 2379, protocol=url.scheme,
             timeout=timeout, api_path='/v3/', session=self._session)
 
-    def call(self, path, body, resend=True):
+    def call(self, path, body, resend=True, deadline=None):
         """POST *body* to ``/v3/<path>`` and return the JSON answer.
 
         A call that failed is sent again, to the next endpoint, until the
@@ -198,11 +198,14 @@ class Client:
         but never answers (a frozen member) leaves time for the others; the
         next call starts with the endpoint after one that failed.
 
+        :param deadline: when to give up (``time.monotonic()``); the
+            timeout from now when omitted.
         :raises StoreUnavailable: no endpoint answered within the timeout.
         :raises Unanswered: a call not to be sent again may have been
             carried out.
         """
-        deadline = time.monotonic() + self.timeout
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         count = len(self._urls)
         first, tried, last = self._first, 0, None
         while tried < count or time.monotonic() < deadline:
@@ -239,36 +242,39 @@ class Client:
             f'etcd at {", ".join(self.endpoints)} did not answer within '
             f'{self.timeout:g} s: {_reason(last)}')
 
-    def range(self, key, end=None):
+    def range(self, key, end=None, deadline=None):
         """Return ``(revision, [KeyValue])`` of the keys in [*key*, *end*).
 
         *end* defaults to :func:`prefix_end` of *key*: every key that
         starts with it. Read in pages, all at the revision of the first.
+        *deadline* as for :meth:`call`, for each page.
         """
         body = {'key': _encode(key),
                 'range_end': _encode(end or prefix_end(key)),
                 'limit': PAGE}
-        answer = self.call('kv/range', body)
+        answer = self.call('kv/range', body, deadline=deadline)
         revision = int(answer['header']['revision'])
         found = [_key_value(item) for item in answer.get('kvs', ())]
         while answer.get('more'):
             body = dict(body, revision=revision,
                         key=_encode(found[-1].key + '\0'))
-            answer = self.call('kv/range', body)
+            answer = self.call('kv/range', body, deadline=deadline)
             found += [_key_value(item) for item in answer.get('kvs', ())]
         return revision, found
 
-    def txn(self, compare, success, failure=(), resend=True):
+    def txn(self, compare, success, failure=(), resend=True, deadline=None):
         """Run one transaction; return ``(succeeded, revision, found)``.
 
         *found* has, for each operation of the branch that ran, the
         ``[KeyValue]`` a :func:`read` found (``None`` for other operations).
         *resend* as for :meth:`call`: a transaction sent again after its
         answer was lost runs its compare on what it did the first time.
+        *deadline* as for :meth:`call`.
         """
         answer = self.call('kv/txn', {'compare': list(compare),
                                       'success': list(success),
-                                      'failure': list(failure)}, resend)
+                                      'failure': list(failure)}, resend,
+                           deadline)
         found = [[_key_value(kv) for kv in item['response_range'].get(
                      'kvs', ())] if 'response_range' in item else None
                  for item in answer.get('responses', ())]

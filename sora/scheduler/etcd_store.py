@@ -492,13 +492,19 @@ class EtcdHostStore(host_store.HostStore):
 
     def release(self, consumer):
         key = self._key('claims', consumer)
+        deadline = time.monotonic() + self._client.timeout
         try:
             done, now, _ = self._client.txn(
                 [etcd_client.present(key)], [etcd_client.delete(key)],
-                resend=False)
-        except etcd_client.Unanswered:
-            # The delete may have been made: it was if the claim is gone.
-            now, found = self._client.range(key, key + '\0')
+                resend=False, deadline=deadline)
+        except etcd_client.Unanswered as unanswered:
+            # The delete may have been made: it was if the claim is gone,
+            # as read in the time left.
+            try:
+                now, found = self._client.range(key, key + '\0',
+                                                deadline=deadline)
+            except exceptions.StoreUnavailable:
+                raise unanswered from None
             if found:
                 raise
             done = True

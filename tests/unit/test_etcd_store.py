@@ -382,11 +382,14 @@ class OutageTest(EtcdStoreTestCase):
         server = self.useFixture(etcd.EtcdServer())
         mgr = self.manager(self.conf(server.endpoint, timeout=1))
         mgr.update_hosts(HOSTS)
+        mgr.select_destinations({}, consumers=['c1'])
         server.freeze()
+        for call in (lambda: mgr.release('c1'),
+                     lambda: mgr.select_destinations({})):
+            start = time.monotonic()
+            self.assertRaises(exceptions.StoreUnavailable, call)
+            self.assertLess(time.monotonic() - start, 1.5)
         start = time.monotonic()
-        self.assertRaises(exceptions.StoreUnavailable,
-                          mgr.select_destinations, {})
-        self.assertLess(time.monotonic() - start, 1.5)
         settle(lambda: not self._answers(mgr), timeout=2.5 - (
             time.monotonic() - start))
         self.assertRaises(exceptions.StoreUnavailable, mgr.claims)
