@@ -222,7 +222,7 @@ class LostAnswerTest(BooksTestCase):
         client = mgr.store._client
         call = client.call
 
-        def lost(path, body, resend=True):
+        def lost(path, body, resend=True, deadline=None):
             client.call = call
             call(path, body)
             if resend:
@@ -257,7 +257,7 @@ class LostAnswerTest(BooksTestCase):
         client = mgr.store._client
         call = client.call
 
-        def unanswered(path, body, resend=True):
+        def unanswered(path, body, resend=True, deadline=None):
             client.call = call
             raise etcd_client.Unanswered('no answer')
 
