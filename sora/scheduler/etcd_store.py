@@ -96,10 +96,16 @@ class _Mirror(host_store.MemoryHostStore):
                     for consumer in consumers if consumer in self._ledger]
 
     def record(self, entry):
-        """Add a claim made by any manager (once per consumer)."""
+        """Add a claim made by any manager (once per consumer).
+
+        One made "later" than this clock says (its maker's clock is ahead)
+        counts as made now: claims expire in the order they arrive, and
+        it would hold back the expiry of every claim after it.
+        """
         with self._lock:
             if entry.consumer in self._ledger:
                 return
+            entry = entry._replace(made=min(entry.made, self.clock()))
             self._ledger.add(entry)
             slot = self._live.slot_of(entry.host)
             if slot is not None:

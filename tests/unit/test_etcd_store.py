@@ -21,6 +21,7 @@ import fixtures
 from oslo_config import cfg
 
 from sora.scheduler import etcd_client
+from sora.scheduler import etcd_store
 from sora.scheduler import exceptions
 from sora.scheduler import manager
 from tests import base
@@ -245,7 +246,6 @@ class ExpiryTest(EtcdStoreTestCase):
         logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
         clock = Clock()
         conf = self.conf()
-        from sora.scheduler import etcd_store
         one = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
         two = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
         one.update_hosts(HOSTS)
@@ -258,6 +258,22 @@ class ExpiryTest(EtcdStoreTestCase):
             "Claim of consumer lost on host a expired"))
         _, found = self.etcd.client.range(self.etcd.prefix + '/claims/')
         self.assertEqual([], found)
+
+    def test_a_claim_from_a_clock_ahead_holds_back_no_expiry(self):
+        # Its maker's clock runs an hour ahead: to the others it is made
+        # when they see it, and the claims after it expire in time.
+        ahead, clock = Clock(), Clock()
+        ahead.now += 3600
+        conf = self.conf()
+        one = self.manager(conf, etcd_store.EtcdHostStore(conf, ahead))
+        two = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
+        one.update_hosts(HOSTS)
+        one.select_destinations({}, consumers=['ahead'])
+        two.select_destinations({}, consumers=['after'])
+        settle(lambda: len(two.claims()) == 2)
+        self.assertEqual([0, 0], [claim.age for claim in two.claims()])
+        clock.now += 601
+        self.assertEqual([], two.claims())
 
 
 class HostTtlTest(EtcdStoreTestCase):
