@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.request
@@ -39,12 +40,25 @@ def _free_port():
         return probe.getsockname()[1]
 
 
+# The machine's temporary directory: oslotest points tempfile at one of
+# each test's own, removed when the test ends.
+_TMP = tempfile.gettempdir()
+
+
 class EtcdServer(fixtures.Fixture):
     """An etcd of its own on loopback, in a temporary data directory.
 
     :meth:`stop` and :meth:`start` stop it (by its PID) and start it again
     on the same ports and data, for outage tests.
+
+    :param rootdir: where its data directory goes; the test's temporary
+        directory when omitted (an etcd that outlives the test needs
+        another: etcd dies when its data directory goes).
     """
+
+    def __init__(self, rootdir=None):
+        super().__init__()
+        self.rootdir = rootdir
 
     def _setUp(self):
         self.binary = shutil.which('etcd')
@@ -52,7 +66,7 @@ class EtcdServer(fixtures.Fixture):
             raise unittest.SkipTest(
                 'no etcd binary on PATH: install Debian\'s etcd-server '
                 '(.ci/run does) to run the etcd store tests')
-        self.data = self.useFixture(fixtures.TempDir()).path
+        self.data = self.useFixture(fixtures.TempDir(self.rootdir)).path
         self.client_port, self.peer_port = _free_port(), _free_port()
         self.endpoint = f'http://127.0.0.1:{self.client_port}'
         self.process = None
@@ -119,7 +133,7 @@ def shared_endpoint():
     if os.environ.get('SORA_TEST_ETCD'):
         return os.environ['SORA_TEST_ETCD']
     if 'server' not in _shared:
-        server = EtcdServer()
+        server = EtcdServer(rootdir=_TMP)
         server.setUp()  # stopped when the test process exits
         atexit.register(server.cleanUp)
         _shared['server'] = server

@@ -198,7 +198,7 @@ class ExpiryRaceTest(BooksTestCase):
         conf = self.conf()
         clock = test_etcd_store.Clock()
         one = self.manager(conf)
-        two = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
+        two = self.clocked(conf, clock)
         one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
         one.select_destinations({}, consumers=['c1'])
         settle(lambda: len(two.claims()) == 1)
@@ -308,13 +308,16 @@ class RemoveTest(BooksTestCase):
             one.select_destinations({'memory_mb': 1, 'same_host': ['n0']},
                                     consumers=[f'c{n:02}'])
         settle(lambda: len(two.claims()) == 20)
+        # Once one's watch shows two's write, it has shown one's own.
+        two.update_hosts([{'id': 'n2', 'memory_mb': 1}])
+        settle(lambda: len(one.hosts()) == 3)
         gate = self.hold_watch(one)
         two.release('c00')
         two.select_destinations({'memory_mb': 1, 'same_host': ['n1']},
                                 consumers=['c00'])
         one.remove_host('n0')
         gate.set()
-        self.assertEqual(['n1'], self.stored('hosts'))
+        self.assertEqual(['n1', 'n2'], self.stored('hosts'))
         self.assertEqual(['c00'], self.stored('claims'))
         for mgr in (one, two):
             settle(lambda: [(c.consumer, c.host) for c in mgr.claims()] ==

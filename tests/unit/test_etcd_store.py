@@ -69,6 +69,15 @@ class EtcdStoreTestCase(base.TestCase):
         self.addCleanup(mgr.close)
         return mgr
 
+    def clocked(self, conf, clock):
+        """A manager on an etcd store of its own that tells time by *clock*.
+
+        A store given to a manager is the giver's to close.
+        """
+        store = etcd_store.EtcdHostStore(conf, clock)
+        self.addCleanup(store.close)
+        return self.manager(conf, store)
+
     def hold_watch(self, mgr):
         """Hold back what *mgr*'s watch brings until the event is set."""
         gate = threading.Event()
@@ -246,8 +255,8 @@ class ExpiryTest(EtcdStoreTestCase):
         logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
         clock = Clock()
         conf = self.conf()
-        one = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
-        two = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
+        one = self.clocked(conf, clock)
+        two = self.clocked(conf, clock)
         one.update_hosts(HOSTS)
         one.select_destinations({'memory_mb': 800}, consumers=['lost'])
         settle(lambda: len(two.claims()) == 1)
@@ -265,8 +274,8 @@ class ExpiryTest(EtcdStoreTestCase):
         ahead, clock = Clock(), Clock()
         ahead.now += 3600
         conf = self.conf()
-        one = self.manager(conf, etcd_store.EtcdHostStore(conf, ahead))
-        two = self.manager(conf, etcd_store.EtcdHostStore(conf, clock))
+        one = self.clocked(conf, ahead)
+        two = self.clocked(conf, clock)
         one.update_hosts(HOSTS)
         one.select_destinations({}, consumers=['ahead'])
         two.select_destinations({}, consumers=['after'])
