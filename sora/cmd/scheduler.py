@@ -66,10 +66,11 @@ def do_select(conf):
     if top < 1:
         raise exceptions.InvalidRequest('--top must be at least 1')
     request = sora_request.parse_request(_request_from(args))
-    if args.consumer and args.hosts:
+    if args.consumer and (args.hosts or args.dry_run):
         raise exceptions.InvalidRequest(
-            '--consumer names the claims made on the tracked hosts; a '
-            'hosts file claims nothing')
+            '--consumer names the claims made on the tracked hosts; '
+            + ('a hosts file' if args.hosts else '--dry-run')
+            + ' claims nothing')
     if args.hosts is None:
         chosen, explanation = tracked.select(conf, request, args, top)
     else:

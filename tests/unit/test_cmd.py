@@ -142,6 +142,12 @@ class SelectTest(CommandTestCase):
               '{"memory_mb": 1, "memory_mb": 2}'],
              "--request is not valid JSON: key 'memory_mb' appears twice"),
             (['select'], 'select without --hosts needs a shared host store'),
+            (['select', '--hosts', EXAMPLE_HOSTS, '--consumer', 'c1'],
+             '--consumer names the claims made on the tracked hosts; a '
+             'hosts file claims nothing'),
+            (['select', '--dry-run', '--consumer', 'c1'],
+             '--consumer names the claims made on the tracked hosts; '
+             '--dry-run claims nothing'),
             ([], 'the following arguments are required: command'),
             (['launch'], "invalid choice: 'launch'"),
         ]
