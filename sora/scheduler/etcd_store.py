@@ -462,7 +462,10 @@ class EtcdHostStore(host_store.HostStore):
         # consumer may have been released and claimed again elsewhere);
         # those one transaction cannot hold go after the host, in more.
         version = self._key('versions/hosts', host_id)
-        room = self.conf.etcd.max_txn_ops - 2
+        # etcd gives a nested transaction what the outer one leaves of
+        # max_txn_ops: each needs one.
+        most = self.conf.etcd.max_txn_ops - 1
+        room = most - 2
         for _ in range(host_store.ATTEMPTS):
             with self._changed:
                 if not self._mirror.tracks(host_id):
@@ -485,8 +488,8 @@ class EtcdHostStore(host_store.HostStore):
             raise exceptions.StoreUnavailable(
                 f'could not remove host {host_id!r}: claims on it kept '
                 f'being made {host_store.ATTEMPTS} times in a row')
-        for start in range(room, len(held), room + 2):
-            part = held[start:start + room + 2]
+        for start in range(room, len(held), most):
+            part = held[start:start + most]
             _, now, _ = self._client.txn([], self._claims_deleted(part))
             self._own(now, lambda: self._removed(host_id, part))
 

@@ -296,32 +296,41 @@ class PartialUpdateTest(BooksTestCase):
 class RemoveTest(BooksTestCase):
 
     def test_a_host_with_more_claims_than_a_transaction_holds(self):
-        # A transaction holds 16 operations here: the report, the version
-        # key and 14 claims go first, the other 6 after. A consumer that
-        # was released and claimed again on another host meanwhile keeps
-        # its new claim, though the remover's view still has the old one.
-        one = self.manager(self.conf(max_txn_ops=16))
-        two = self.manager(self.conf(name='two.conf'))
+        # etcd takes 128 operations in a transaction, and a nested one (a
+        # claim's delete) needs one that the outer one leaves: the report,
+        # the version key and 125 claims go first, the other 5 after. A
+        # consumer that was released and claimed again on another host
+        # meanwhile keeps its new claim, though the remover's view still
+        # has the old one.
+        conf = self.make_conf(
+            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
+            'host_store = etcd\n[filter_scheduler]\n'
+            'max_containers_per_host = 200\n[etcd]\n'
+            f'endpoints = {self.etcd.endpoint}\n'
+            f'prefix = {self.etcd.prefix}\n')
+        one, two = self.manager(conf), self.manager(conf)
         one.update_hosts([{'id': 'n0', 'memory_mb': 1024},
                           {'id': 'n1', 'memory_mb': 1024}])
-        for n in range(20):
+        consumers = [f'c{n:03}' for n in range(130)]
+        for start in range(0, 130, 26):
             one.select_destinations({'memory_mb': 1, 'same_host': ['n0']},
-                                    consumers=[f'c{n:02}'])
-        settle(lambda: len(two.claims()) == 20)
+                                    count=26,
+                                    consumers=consumers[start:start + 26])
+        settle(lambda: len(two.claims()) == 130)
         # Once one's watch shows two's write, it has shown one's own.
         two.update_hosts([{'id': 'n2', 'memory_mb': 1}])
         settle(lambda: len(one.hosts()) == 3)
         gate = self.hold_watch(one)
-        two.release('c00')
+        two.release('c000')
         two.select_destinations({'memory_mb': 1, 'same_host': ['n1']},
-                                consumers=['c00'])
+                                consumers=['c000'])
         one.remove_host('n0')
         gate.set()
         self.assertEqual(['n1', 'n2'], self.stored('hosts'))
-        self.assertEqual(['c00'], self.stored('claims'))
+        self.assertEqual(['c000'], self.stored('claims'))
         for mgr in (one, two):
             settle(lambda: [(c.consumer, c.host) for c in mgr.claims()] ==
-                   [('c00', 'n1')])
+                   [('c000', 'n1')])
 
 
 class SizeTest(BooksTestCase):
