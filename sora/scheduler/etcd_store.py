@@ -397,21 +397,26 @@ class EtcdHostStore(host_store.HostStore):
         most = self.conf.etcd.max_txn_ops
         for _ in range(host_store.ATTEMPTS):
             end, compare, ops, deleted, groups = start, [], [], [], set()
-            size = 0
+            size, late = 0, []
             while end < len(reports) and len(compare) < most:
                 record, record_size = records[end]
                 host_compare, host_ops, host_deleted, added = \
                     self._report_ops(reports, record, end, lease)
-                added -= groups
+                added = sorted(added - groups)
                 if ops and (len(ops) + len(host_ops) + len(added) > most or
                             size + record_size > MAX_BYTES):
                     break
+                # A report alone that adds more groups than the transaction
+                # holds rewrites the rest of their keys right after it.
+                room = most - len(host_ops)
+                late += added[room:]
+                added = added[:room]
                 compare.append(host_compare)
                 ops += host_ops + [
                     etcd_client.put(self._key('versions/groups', group), b'')
-                    for group in sorted(added)]
+                    for group in added]
                 deleted += host_deleted
-                groups |= added
+                groups.update(added)
                 size += record_size
                 end += 1
             keys = [self._key('hosts', host_id)
@@ -422,6 +427,11 @@ class EtcdHostStore(host_store.HostStore):
                 part = reports.part(start, end)
                 self._own(now, lambda: self._reported(part, deleted, lease,
                                                       now))
+                for first in range(0, len(late), most):
+                    self._client.txn([], [
+                        etcd_client.put(self._key('versions/groups', group),
+                                        b'')
+                        for group in late[first:first + most]])
                 return end
             # Another manager wrote or removed one of these reports: wait
             # until the mirror has seen it (all there is, if one is gone).
@@ -438,22 +448,22 @@ class EtcdHostStore(host_store.HostStore):
     def _report_ops(self, reports, record, i, lease):
         # The comparison and operations storing report *i*, the consumers
         # whose claims they delete (those this manager knows of, as many as
-        # fit in one transaction: the store deletes the rest later) and the
-        # groups it adds to its host.
+        # fit in one transaction beside the groups' keys: the store deletes
+        # the rest later) and the groups it adds to its host.
         host_id = reports.ids[i]
         key = self._key('hosts', host_id)
+        known = self._mirror.report_of(host_id)
+        added = set(reports.groups[i]) - set(known.groups if known else ())
         deleted = [consumer for consumer in reports.consumers[i]
                    if self._mirror.holds(consumer)][
-                       :self.conf.etcd.max_txn_ops - 1]
+                       :max(0, self.conf.etcd.max_txn_ops - 1 - len(added))]
         ops = [etcd_client.put(key, record, lease)]
         ops += [etcd_client.delete(self._key('claims', consumer))
                 for consumer in deleted]
-        known = self._mirror.report_of(host_id)
         if known is None:
-            return etcd_client.absent(key), ops, deleted, set(
-                reports.groups[i])
+            return etcd_client.absent(key), ops, deleted, added
         return (etcd_client.modified_at(key, known.revision), ops, deleted,
-                set(reports.groups[i]) - set(known.groups))
+                added)
 
     def remove(self, host_id):
         # Every claim on the host rewrites its version key: if that is not

@@ -165,6 +165,30 @@ class SettlingTest(BooksTestCase):
         self.assertEqual(['c1'], self.stored('claims'))
         self.assertEqual({'a': 800}, self.memory(two))
 
+    def test_reports_that_need_more_than_a_transaction_holds(self):
+        # One settles 127 claims and adds a group (129 operations); one
+        # adds 130 groups. Each group's key is rewritten all the same.
+        mgr = self.manager(self.make_conf(
+            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
+            'host_store = etcd\n[filter_scheduler]\n'
+            'max_containers_per_host = 200\n[etcd]\n'
+            f'endpoints = {self.etcd.endpoint}\n'
+            f'prefix = {self.etcd.prefix}\n'))
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        consumers = [f'c{n:03}' for n in range(127)]
+        for start in range(0, 127, 26):
+            part = consumers[start:start + 26]
+            mgr.select_destinations({'memory_mb': 1}, count=len(part),
+                                    consumers=part)
+        groups = [f'g{n:03}' for n in range(130)]
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 873, 'groups': ['g'],
+                           'consumers': consumers},
+                          {'id': 'b', 'memory_mb': 1000, 'groups': groups}])
+        self.assertEqual({'a': 873, 'b': 1000}, self.memory(mgr))
+        self.assertEqual(sorted(['g'] + groups),
+                         self.stored('versions/groups'))
+        settle(lambda: mgr.claims() == [] and self.stored('claims') == [])
+
     def test_a_report_settling_more_claims_than_a_transaction_holds(self):
         mgr = self.manager(self.make_conf(
             '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
