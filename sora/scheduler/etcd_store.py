@@ -116,12 +116,19 @@ class _Mirror(host_store.MemoryHostStore):
         with self._lock:
             self._drop(consumer)
 
-    def drop_host(self, host_id):
-        """Forget a host, if it is tracked; its claims stay until etcd's go."""
+    def drop_host(self, host_id, written=0):
+        """Forget a host, if it is tracked; its claims stay until etcd's go.
+
+        *written*: the revision that wrote its key over with what is no
+        report, kept so that the next report of the host can replace it.
+        """
         with self._lock:
             if self._live.slot_of(host_id) is not None:
                 self._live.remove(host_id)
-            self._reports.pop(host_id, None)
+            if written:
+                self._reports[host_id] = Report(0, written, ())
+            else:
+                self._reports.pop(host_id, None)
 
     def report_of(self, host_id):
         """Return the :class:`Report` of *host_id*, or None."""
@@ -552,18 +559,22 @@ class EtcdHostStore(host_store.HostStore):
     def _list(self):
         revision, found = self._client.range(*self._followed)
         mirror = _Mirror(self.conf, self.clock)
-        hosts, created, keys = [], {}, {}
+        hosts, created, keys, foreign = [], {}, {}, {}
         for item in sorted(found, key=lambda item: item.create_revision):
             kind, name, held = self._read(item)
-            if held is None:
+            if kind == 'hosts' and held is None:
+                foreign[name] = item.mod_revision
+            elif held is None:
                 continue
-            if kind == 'hosts':
+            elif kind == 'hosts':
                 hosts.append(held)
                 keys[name] = (item.lease, item.mod_revision)
             elif kind == 'claims':
                 mirror.record(held)
                 created[name] = item.create_revision
         settled = mirror.report(host_state.Reports.joined(hosts), keys)
+        for name, written in foreign.items():
+            mirror.drop_host(name, written)
         with self._changed:
             self._mirror, self._created = mirror, created
             self._settled = {consumer: created[consumer]
@@ -621,7 +632,8 @@ class EtcdHostStore(host_store.HostStore):
                     listed, revision = [], event.kv.mod_revision
                 kind, name, held = self._read(event.kv, event.deleted)
                 if kind == 'hosts' and held is None:
-                    self._mirror.drop_host(name)
+                    self._mirror.drop_host(name, 0 if event.deleted else
+                                           event.kv.mod_revision)
                 elif kind == 'hosts':
                     listed += self._mirror.report(held, {name: (
                         event.kv.lease, event.kv.mod_revision)})

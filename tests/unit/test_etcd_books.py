@@ -440,6 +440,11 @@ class ForeignKeysTest(BooksTestCase):
         two = self.manager()
         self.assertEqual({'b': 1000}, self.memory(two))
         self.assertEqual([], two.claims())
+        # The node reports again, through either: its report goes in.
+        for mgr, memory in ((one, 700), (two, 600)):
+            mgr.update_hosts([{'id': 'a', 'memory_mb': memory}])
+            settle(lambda: self.memory(one) == self.memory(two) ==
+                   {'a': memory, 'b': 1000})
 
     def test_ids_with_slashes_and_percent_signs_keep_their_keys_apart(self):
         one, two = self.manager(), self.manager()
