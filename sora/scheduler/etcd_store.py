@@ -508,7 +508,7 @@ class EtcdHostStore(host_store.HostStore):
         for start in range(room, len(held), most):
             part = held[start:start + most]
             _, now, _ = self._client.txn([], self._claims_deleted(part))
-            self._own(now, lambda: self._removed(host_id, part))
+            self._own(now, lambda: self._forget_held(part))
 
     def _claims_deleted(self, held):
         # Operations deleting each claim [(consumer, created revision)].
@@ -695,9 +695,12 @@ class EtcdHostStore(host_store.HostStore):
         self._settle(listed)
 
     def _removed(self, host_id, held):
-        # The host is gone, and the claims [(consumer, created revision)]
-        # that were still those made then.
+        # The host is gone, and the claims of _forget_held.
         self._mirror.drop_host(host_id)
+        self._forget_held(held)
+
+    def _forget_held(self, held):
+        # The claims [(consumer, created revision)] that were still those.
         for consumer, created in held:
             if self._created.get(consumer) == created:
                 self._forget(consumer)
