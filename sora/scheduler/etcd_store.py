@@ -40,6 +40,7 @@ otherwise it is written again once the mirror has caught up.
 
 import collections
 import json
+import random
 import threading
 import time
 import types
@@ -402,13 +403,15 @@ class EtcdHostStore(host_store.HostStore):
         # Store the reports from *start* on that one transaction holds;
         # return where the next part starts.
         most = self.conf.etcd.max_txn_ops
-        for _ in range(host_store.ATTEMPTS):
+        known = {}  # {host id: Report read from etcd, or None: no report}
+        hosts = most  # a part that failed is halved: one of its hosts beat it
+        for attempt in range(host_store.ATTEMPTS):
             end, compare, ops, deleted, groups = start, [], [], [], set()
             size, late = 0, []
-            while end < len(reports) and len(compare) < most:
+            while end < len(reports) and len(compare) < hosts:
                 record, record_size = records[end]
                 host_compare, host_ops, host_deleted, added = \
-                    self._report_ops(reports, record, end, lease)
+                    self._report_ops(reports, record, end, lease, known)
                 added = sorted(added - groups)
                 if ops and (len(ops) + len(host_ops) + len(added) > most or
                             size + record_size > MAX_BYTES):
@@ -429,7 +432,8 @@ class EtcdHostStore(host_store.HostStore):
             keys = [self._key('hosts', host_id)
                     for host_id in reports.ids[start:end]]
             done, now, found = self._client.txn(
-                compare, ops, [etcd_client.read(key) for key in keys])
+                compare, ops, [etcd_client.read(key, values=True)
+                               for key in keys])
             if done:
                 part = reports.part(start, end)
                 self._own(now, lambda: self._reported(part, deleted, lease,
@@ -440,26 +444,27 @@ class EtcdHostStore(host_store.HostStore):
                                         b'')
                         for group in late[first:first + most]])
                 return end
-            # Another manager wrote or removed one of these reports: wait
-            # until the mirror has seen it (all there is, if one is gone).
-            gone = any(not kvs and self._mirror.report_of(host_id)
-                       for kvs, host_id in zip(found, reports.ids[start:]))
-            self._catch_up(now if gone else max(
-                (kv.mod_revision for kvs in found for kv in kvs),
-                default=now))
+            # Another manager wrote or removed some of these reports: go
+            # again, at once, on what etcd holds now.
+            for host_id, kvs in zip(reports.ids[start:], found):
+                known[host_id] = _stored(kvs[0]) if kvs else None
+            hosts = max(1, len(compare) // 2)
+            time.sleep(random.uniform(0, host_store.BACKOFF * 2 ** attempt))
         raise exceptions.StoreUnavailable(
             f'could not store the report of host {reports.ids[start]!r}: '
             f'other reports of it kept being written '
             f'{host_store.ATTEMPTS} times in a row')
 
-    def _report_ops(self, reports, record, i, lease):
+    def _report_ops(self, reports, record, i, lease, read):
         # The comparison and operations storing report *i*, the consumers
         # whose claims they delete (those this manager knows of, as many as
         # fit in one transaction beside the groups' keys: the store deletes
-        # the rest later) and the groups it adds to its host.
+        # the rest later) and the groups it adds to its host. *read* has
+        # the reports read from etcd since the mirror's.
         host_id = reports.ids[i]
         key = self._key('hosts', host_id)
-        known = self._mirror.report_of(host_id)
+        known = read[host_id] if host_id in read else \
+            self._mirror.report_of(host_id)
         added = set(reports.groups[i]) - set(known.groups if known else ())
         deleted = [consumer for consumer in reports.consumers[i]
                    if self._mirror.holds(consumer)][
@@ -719,6 +724,15 @@ class EtcdHostStore(host_store.HostStore):
         with self._changed:
             self._changed.wait_for(lambda: self._revision >= revision,
                                    timeout=self._client.timeout)
+
+
+def _stored(kv):
+    # The Report of a hosts/ key read from etcd (no groups if foreign).
+    try:
+        groups = tuple(json.loads(kv.value)['groups'])
+    except (ValueError, TypeError, KeyError):
+        groups = ()
+    return Report(kv.lease, kv.mod_revision, groups)
 
 
 def _entry(consumer, claim):
