@@ -32,6 +32,15 @@ settle = test_etcd_store.settle
 
 class BooksTestCase(test_etcd_store.EtcdStoreTestCase):
 
+    def crowded(self):
+        """A configuration whose hosts may run 200 containers each."""
+        return self.make_conf(
+            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
+            'host_store = etcd\n[filter_scheduler]\n'
+            'max_containers_per_host = 200\n[etcd]\n'
+            f'endpoints = {self.etcd.endpoint}\n'
+            f'prefix = {self.etcd.prefix}\n')
+
     def stored(self, kind):
         """The names stored under ``<prefix>/<kind>/`` in etcd."""
         start = f'{self.etcd.prefix}/{kind}/'
@@ -168,12 +177,7 @@ class SettlingTest(BooksTestCase):
     def test_reports_that_need_more_than_a_transaction_holds(self):
         # One settles 127 claims and adds a group (129 operations); one
         # adds 130 groups. Each group's key is rewritten all the same.
-        mgr = self.manager(self.make_conf(
-            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
-            'host_store = etcd\n[filter_scheduler]\n'
-            'max_containers_per_host = 200\n[etcd]\n'
-            f'endpoints = {self.etcd.endpoint}\n'
-            f'prefix = {self.etcd.prefix}\n'))
+        mgr = self.manager(self.crowded())
         mgr.update_hosts([{'id': 'a', 'memory_mb': 1000}])
         consumers = [f'c{n:03}' for n in range(127)]
         for start in range(0, 127, 26):
@@ -190,12 +194,7 @@ class SettlingTest(BooksTestCase):
         settle(lambda: mgr.claims() == [] and self.stored('claims') == [])
 
     def test_a_report_settling_more_claims_than_a_transaction_holds(self):
-        mgr = self.manager(self.make_conf(
-            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
-            'host_store = etcd\n[filter_scheduler]\n'
-            'max_containers_per_host = 200\n[etcd]\n'
-            f'endpoints = {self.etcd.endpoint}\n'
-            f'prefix = {self.etcd.prefix}\n'))
+        mgr = self.manager(self.crowded())
         mgr.update_hosts([{'id': 'a', 'memory_mb': 1000},
                           {'id': 'b', 'memory_mb': 1000}])
         on_a = [f'a-{n}' for n in range(150)]
@@ -326,12 +325,7 @@ class RemoveTest(BooksTestCase):
         # consumer that was released and claimed again on another host
         # meanwhile keeps its new claim, though the remover's view still
         # has the old one.
-        conf = self.make_conf(
-            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
-            'host_store = etcd\n[filter_scheduler]\n'
-            'max_containers_per_host = 200\n[etcd]\n'
-            f'endpoints = {self.etcd.endpoint}\n'
-            f'prefix = {self.etcd.prefix}\n')
+        conf = self.crowded()
         one, two = self.manager(conf), self.manager(conf)
         one.update_hosts([{'id': 'n0', 'memory_mb': 1024},
                           {'id': 'n1', 'memory_mb': 1024}])
