@@ -40,6 +40,7 @@ otherwise it is written again once the mirror has caught up.
 
 import collections
 import json
+import math
 import random
 import threading
 import time
@@ -53,6 +54,7 @@ from sora.scheduler import exceptions
 from sora.scheduler import host_state
 from sora.scheduler import host_store
 from sora.scheduler import host_table
+from sora.scheduler import units
 from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
@@ -736,15 +738,40 @@ def _stored(kv):
 
 
 def _entry(consumer, claim):
-    return claims.Entry(consumer, claim['host'], tuple(claim['needs']),
-                        claim['group'], claim['made'])
+    # A stored claim -> claims.Entry; TypeError if it holds no Sora claim.
+    needs, group, made = claim['needs'], claim['group'], claim['made']
+    if not isinstance(needs, list) or len(needs) != len(units.RESOURCES) \
+            or not (group is None or isinstance(group, str)) \
+            or type(made) not in (int, float) or not math.isfinite(made):
+        raise TypeError('its needs, group or time are not a claim\'s')
+    return claims.Entry(consumer, _texts([claim['host']])[0],
+                        tuple(map(_whole, needs)), group, made)
 
 
 def _report(host_id, record):
-    # A stored record -> Reports of one host
+    # A stored record -> Reports of one host; TypeError if it holds none.
+    labels = record['labels']
+    if type(record['enabled']) is not bool or not isinstance(labels, dict):
+        raise TypeError('its enabled or labels are not a report\'s')
+    _texts(list(labels) + list(labels.values()))
     return host_state.Reports(
-        [host_id], {name: [record['amounts'][name]]
+        [host_id], {name: [_whole(record['amounts'][name])]
                     for name in host_table.FLOATS},
-        [record['containers']], [record['enabled']],
-        [types.MappingProxyType(record['labels'])],
-        [tuple(record['groups'])], [tuple(record['consumers'])])
+        [_whole(record['containers'])], [record['enabled']],
+        [types.MappingProxyType(labels)],
+        [_texts(record['groups'])], [_texts(record['consumers'])])
+
+
+def _whole(value):
+    # A stored amount or count: a whole number, not negative.
+    if type(value) is not int or value < 0:
+        raise TypeError(f'{value!r:.40} is not a whole number >= 0')
+    return value
+
+
+def _texts(values):
+    # A stored list of strings, as a tuple.
+    if not isinstance(values, list) or not all(
+            isinstance(value, str) for value in values):
+        raise TypeError(f'{values!r:.40} is not a list of strings')
+    return tuple(values)

@@ -16,6 +16,7 @@ reports and removals by a manager that has not seen every claim yet,
 answers lost on the way back."""
 
 import base64
+import json
 import logging
 import threading
 
@@ -400,6 +401,39 @@ class ForeignKeysTest(BooksTestCase):
             self.assertIn(f'Ignoring etcd key {prefix}/{key}: it holds no '
                           'Sora', logs.output)
         self.assertNotIn(f'{prefix}/hosts/hosts/x', logs.output)
+
+    def test_values_shaped_like_soras_with_wrong_types_are_ignored(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        report = {'amounts': {name: 100 for name in (
+            'memory_mb', 'memory_total_mb', 'cpus', 'cpus_total',
+            'disk_gb')}, 'containers': 0, 'enabled': True, 'labels': {},
+            'groups': [], 'consumers': []}
+        bad = {'hosts/x': dict(report, containers='x'),
+               'hosts/y': dict(report, enabled='no'),
+               'hosts/z': dict(report, groups='abc'),
+               'claims/c': {'host': 'a', 'needs': ['1', 0, 0],
+                            'group': None, 'made': 1.0},
+               'claims/d': {'host': 'a', 'needs': [1],
+                            'group': None, 'made': 1.0}}
+        prefix = self.etcd.prefix
+
+        def write():
+            self.etcd.client.txn([], [
+                etcd_client.put(f'{prefix}/{key}', json.dumps(value).encode())
+                for key, value in bad.items()])
+
+        write()
+        one = self.manager()  # lists them
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        write()  # and watches them
+        two = self.manager()
+        two.select_destinations({'memory_mb': 10}, consumers=['e'])
+        for mgr in (one, two):
+            settle(lambda: [c.consumer for c in mgr.claims()] == ['e'])
+            self.assertEqual({'a': 990}, self.memory(mgr))
+        for key in bad:
+            self.assertIn(f'Ignoring etcd key {prefix}/{key}: it holds no '
+                          'Sora', logs.output)
 
     def test_keys_that_are_not_utf8_are_ignored(self):
         # Another program's key, written as bytes: it is listed and
