@@ -35,7 +35,8 @@ succeeds only if none of its consumers holds a claim and no chosen host's
 report or version key, nor the group's, was written after R; otherwise it
 is made again once the mirror has caught up. A report commits only if the
 manager knew the host's last report (so it knows which groups it adds);
-otherwise it is written again once the mirror has caught up.
+otherwise it is written again on what etcd holds, read by the transaction
+that failed.
 """
 
 import collections
@@ -362,9 +363,9 @@ class EtcdHostStore(host_store.HostStore):
         return False
 
     def update(self, reports):
-        # Each part commits only if the mirror knew the last report of each
-        # of its hosts: so it knows which groups a report adds to its host,
-        # and rewrites their version keys, as a claim in them does.
+        # Each part commits only if this manager knew the last report of
+        # each of its hosts: so it knows which groups a report adds to its
+        # host, and rewrites their version keys, as a claim in them does.
         records = [self._stored_report(reports, i)
                    for i in range(len(reports))]
         lease = self._current_lease()
@@ -424,9 +425,7 @@ class EtcdHostStore(host_store.HostStore):
                 late += added[room:]
                 added = added[:room]
                 compare.append(host_compare)
-                ops += host_ops + [
-                    etcd_client.put(self._key('versions/groups', group), b'')
-                    for group in added]
+                ops += host_ops + self._group_versions(added)
                 deleted += host_deleted
                 groups.update(added)
                 size += record_size
@@ -441,10 +440,8 @@ class EtcdHostStore(host_store.HostStore):
                 self._own(now, lambda: self._reported(part, deleted, lease,
                                                       now))
                 for first in range(0, len(late), most):
-                    self._client.txn([], [
-                        etcd_client.put(self._key('versions/groups', group),
-                                        b'')
-                        for group in late[first:first + most]])
+                    self._client.txn([], self._group_versions(
+                        late[first:first + most]))
                 return end
             # Another manager wrote or removed some of these reports: go
             # again, at once, on what etcd holds now.
@@ -456,6 +453,11 @@ class EtcdHostStore(host_store.HostStore):
             f'could not store the report of host {reports.ids[start]!r}: '
             f'other reports of it kept being written '
             f'{host_store.ATTEMPTS} times in a row')
+
+    def _group_versions(self, groups):
+        # The operations rewriting the version keys of *groups*.
+        return [etcd_client.put(self._key('versions/groups', group), b'')
+                for group in groups]
 
     def _report_ops(self, reports, record, i, lease, read):
         # The comparison and operations storing report *i*, the consumers
@@ -665,7 +667,7 @@ class EtcdHostStore(host_store.HostStore):
             value = json.loads(kv.value)
             return kind, name, (_report(name, value) if kind == 'hosts'
                                 else _entry(name, value))
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
+        except _FOREIGN as error:
             LOG.warning('Ignoring etcd key %(key)s: it holds no Sora '
                         '%(what)s (%(error)s: %(detail)s)',
                         {'key': kv.key, 'what': 'node report' if kind ==
@@ -728,11 +730,15 @@ class EtcdHostStore(host_store.HostStore):
                                    timeout=self._client.timeout)
 
 
+_FOREIGN = (ValueError, TypeError, KeyError, AttributeError)
+"""What reading a value that holds no Sora report or claim raises."""
+
+
 def _stored(kv):
     # The Report of a hosts/ key read from etcd (no groups if foreign).
     try:
-        groups = tuple(json.loads(kv.value)['groups'])
-    except (ValueError, TypeError, KeyError):
+        groups = _report(kv.key, json.loads(kv.value)).groups[0]
+    except _FOREIGN:
         groups = ()
     return Report(kv.lease, kv.mod_revision, groups)
 
@@ -744,7 +750,7 @@ def _entry(consumer, claim):
             or not (group is None or isinstance(group, str)) \
             or type(made) not in (int, float) or not math.isfinite(made):
         raise TypeError('its needs, group or time are not a claim\'s')
-    return claims.Entry(consumer, _texts([claim['host']])[0],
+    return claims.Entry(consumer, _text(claim['host']),
                         tuple(map(_whole, needs)), group, made)
 
 
@@ -753,7 +759,7 @@ def _report(host_id, record):
     labels = record['labels']
     if type(record['enabled']) is not bool or not isinstance(labels, dict):
         raise TypeError('its enabled or labels are not a report\'s')
-    _texts(list(labels) + list(labels.values()))
+    labels = {_text(key): _text(value) for key, value in labels.items()}
     return host_state.Reports(
         [host_id], {name: [_whole(record['amounts'][name])]
                     for name in host_table.FLOATS},
@@ -769,9 +775,15 @@ def _whole(value):
     return value
 
 
+def _text(value):
+    # A stored string.
+    if not isinstance(value, str):
+        raise TypeError(f'{value!r:.40} is not a string')
+    return value
+
+
 def _texts(values):
     # A stored list of strings, as a tuple.
-    if not isinstance(values, list) or not all(
-            isinstance(value, str) for value in values):
+    if not isinstance(values, list):
         raise TypeError(f'{values!r:.40} is not a list of strings')
-    return tuple(values)
+    return tuple(map(_text, values))
