@@ -12,26 +12,15 @@
 
 """How the commands write results: host ids and tables on stdout."""
 
-import json
 import sys
+
+from sora.scheduler import validate
 
 
 def shown(text):
-    """Return a host id as text output shows it, one line, unambiguous.
-
-    An id of printable characters the output can encode, not starting with
-    a double quote or ``#`` (which starts ``--explain``'s lines), is shown
-    as it is; any other is shown as a JSON string (quoted, with escapes),
-    so a newline in an id never splits a line.
-    """
-    encoding = getattr(sys.stdout, 'encoding', None) or 'utf-8'
-    try:
-        text.encode(encoding)
-    except UnicodeError:
-        return json.dumps(text)
-    if not text.isprintable() or text.startswith(('"', '#')):
-        return json.dumps(text)
-    return text
+    """Return a host id as text output shows it (:func:`validate.shown`)."""
+    return validate.shown(
+        text, getattr(sys.stdout, 'encoding', None) or 'utf-8')
 
 
 def table(rows):

@@ -70,7 +70,8 @@ def select(conf, request, args, top):
             consumers=args.consumer)
     for host_id, consumer in zip(chosen, chosen.consumers):
         LOG.info('Claimed %(host)s for consumer %(consumer)s',
-                 {'host': host_id, 'consumer': consumer})
+                 {'host': output.shown(host_id),
+                  'consumer': output.shown(consumer)})
     return chosen, None
 
 

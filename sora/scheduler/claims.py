@@ -22,7 +22,12 @@ it was made. :class:`Ledger` keeps the outstanding ones, oldest first.
 import collections
 import dataclasses
 
+from oslo_log import log as logging
+
 from sora.scheduler import units
+from sora.scheduler import validate
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,6 +60,15 @@ class Claim:
 Entry = collections.namedtuple('Entry', 'consumer host needs group made')
 """A claim in the ledger: *needs* are whole units in the order of
 :data:`units.RESOURCES`; *made* is the store's clock when it was made."""
+
+
+def log_expired(entry, timeout):
+    """Log at WARNING that the claim *entry* expired after *timeout* s."""
+    LOG.warning('Claim of consumer %(consumer)s on host %(host)s expired: '
+                'no node report listed it within [scheduler] claim_timeout '
+                '= %(timeout)g s', {'consumer': validate.shown(entry.consumer),
+                                    'host': validate.shown(entry.host),
+                                    'timeout': timeout})
 
 
 class Ledger:

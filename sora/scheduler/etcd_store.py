@@ -247,8 +247,7 @@ class EtcdHostStore(host_store.HostStore):
     def _ready(self):
         # Fail as the watch does while etcd is away; delete the claims that
         # expired, and those reports settled that are still in etcd.
-        if self._closed.is_set():
-            raise exceptions.StoreUnavailable('the etcd host store is closed')
+        self._check_open()
         error = self._error
         if error is not None:
             raise error
@@ -256,16 +255,16 @@ class EtcdHostStore(host_store.HostStore):
         if timeout:
             for entry in self._mirror.older_than(self.clock() - timeout):
                 if self._delete_claim(entry.consumer):
-                    LOG.warning(
-                        'Claim of consumer %(consumer)s on host %(host)s '
-                        'expired: no node report listed it within '
-                        '[scheduler] claim_timeout = %(timeout)g s',
-                        {'consumer': entry.consumer, 'host': entry.host,
-                         'timeout': timeout})
+                    claims.log_expired(entry, timeout)
         with self._changed:
             settled = list(self._settled)
         for consumer in settled:
             self._delete_claim(consumer)
+
+    def _check_open(self):
+        # Every call but close() fails once the store is closed.
+        if self._closed.is_set():
+            raise exceptions.StoreUnavailable('the etcd host store is closed')
 
     def _delete_claim(self, consumer):
         # Delete the claim of *consumer* this manager knows of; whether it
@@ -366,6 +365,7 @@ class EtcdHostStore(host_store.HostStore):
         # Each part commits only if this manager knew the last report of
         # each of its hosts: so it knows which groups a report adds to its
         # host, and rewrites their version keys, as a claim in them does.
+        self._check_open()
         records = [self._stored_report(reports, i)
                    for i in range(len(reports))]
         lease = self._current_lease()
@@ -487,6 +487,7 @@ class EtcdHostStore(host_store.HostStore):
         # Each is deleted only if it is the claim the mirror knows (its
         # consumer may have been released and claimed again elsewhere);
         # those one transaction cannot hold go after the host, in more.
+        self._check_open()
         version = self._key('versions/hosts', host_id)
         # etcd gives a nested transaction what the outer one leaves of
         # max_txn_ops: each needs one.
@@ -526,6 +527,7 @@ class EtcdHostStore(host_store.HostStore):
                 for consumer, created in held]
 
     def release(self, consumer):
+        self._check_open()
         key = self._key('claims', consumer)
         deadline = time.monotonic() + self._client.timeout
         try:
@@ -664,14 +666,14 @@ class EtcdHostStore(host_store.HostStore):
         if deleted:
             return kind, name, None
         try:
-            value = json.loads(kv.value)
+            value = json.loads(kv.value, parse_int=_bounded_int)
             return kind, name, (_report(name, value) if kind == 'hosts'
                                 else _entry(name, value))
         except _FOREIGN as error:
             LOG.warning('Ignoring etcd key %(key)s: it holds no Sora '
                         '%(what)s (%(error)s: %(detail)s)',
-                        {'key': kv.key, 'what': 'node report' if kind ==
-                         'hosts' else 'claim',
+                        {'key': validate.shown(kv.key),
+                         'what': 'node report' if kind == 'hosts' else 'claim',
                          'error': type(error).__name__, 'detail': error})
         return kind, name, None
 
@@ -730,8 +732,16 @@ class EtcdHostStore(host_store.HostStore):
                                    timeout=self._client.timeout)
 
 
-_FOREIGN = (ValueError, TypeError, KeyError, AttributeError)
-"""What reading a value that holds no Sora report or claim raises."""
+_FOREIGN = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+"""What reading a value that holds no Sora report or claim raises
+(RecursionError: JSON nested deeper than the parser goes)."""
+
+
+def _bounded_int(text):
+    # JSON integers Sora may have written: no longer than units.UNLIMITED.
+    if len(text) > 20:
+        raise ValueError(f'{text:.40}... is not a number Sora writes')
+    return int(text)
 
 
 def _stored(kv):
@@ -751,7 +761,8 @@ def _entry(consumer, claim):
             or type(made) not in (int, float) or not math.isfinite(made):
         raise TypeError('its needs, group or time are not a claim\'s')
     return claims.Entry(consumer, _text(claim['host']),
-                        tuple(map(_whole, needs)), group, made)
+                        tuple(_whole(need, units.MAX + 1) for need in needs),
+                        group, made)
 
 
 def _report(host_id, record):
@@ -763,15 +774,17 @@ def _report(host_id, record):
     return host_state.Reports(
         [host_id], {name: [_whole(record['amounts'][name])]
                     for name in host_table.FLOATS},
-        [_whole(record['containers'])], [record['enabled']],
+        [_whole(record['containers'], host_state.MAX_CONTAINERS)],
+        [record['enabled']],
         [types.MappingProxyType(labels)],
         [_texts(record['groups'])], [_texts(record['consumers'])])
 
 
-def _whole(value):
-    # A stored amount or count: a whole number, not negative.
-    if type(value) is not int or value < 0:
-        raise TypeError(f'{value!r:.40} is not a whole number >= 0')
+def _whole(value, most=units.UNLIMITED):
+    # A stored amount or count: a whole number from 0 to *most*.
+    if type(value) is not int or not 0 <= value <= most:
+        raise TypeError(f'{value!r:.40} is not a whole number from 0 to '
+                        f'{most}')
     return value
 
 

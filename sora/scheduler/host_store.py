@@ -310,11 +310,7 @@ class MemoryHostStore(HostStore):
         deadline = self.clock() - timeout
         while entry is not None and entry.made <= deadline:
             self._drop(entry.consumer)
-            LOG.warning('Claim of consumer %(consumer)s on host %(host)s '
-                        'expired: no node report listed it within '
-                        '[scheduler] claim_timeout = %(timeout)g s',
-                        {'consumer': entry.consumer, 'host': entry.host,
-                         'timeout': timeout})
+            claims.log_expired(entry, timeout)
             entry = self._ledger.oldest()
 
 

@@ -37,6 +37,23 @@ def show(value):
     return f'{text} ({kind})'
 
 
+def shown(text, encoding='utf-8'):
+    """Return an id as output and logs show it: one line, unambiguous.
+
+    An id of printable characters *encoding* can encode, not starting with
+    a double quote or ``#`` (which starts ``--explain``'s lines), is shown
+    as it is; any other as a JSON string (quoted, with escapes), so a
+    newline in an id never splits a line.
+    """
+    try:
+        text.encode(encoding)
+    except UnicodeError:
+        return json.dumps(text)
+    if not text.isprintable() or text.startswith(('"', '#')):
+        return json.dumps(text)
+    return text
+
+
 def number(value, field, where, error):
     """Return *value* as a float: a finite number >= 0, not a boolean."""
     if type(value) is not int and type(value) is not float:

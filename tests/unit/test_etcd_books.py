@@ -435,6 +435,47 @@ class ForeignKeysTest(BooksTestCase):
             self.assertIn(f'Ignoring etcd key {prefix}/{key}: it holds no '
                           'Sora', logs.output)
 
+    def test_hostile_values_are_ignored_and_stop_no_manager(self):
+        # Deep nesting, numbers past any amount or count: each is ignored
+        # with one WARNING, listed or watched, and the managers go on.
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        report = {'amounts': {name: 100 for name in (
+            'memory_mb', 'memory_total_mb', 'cpus', 'cpus_total',
+            'disk_gb')}, 'containers': 0, 'enabled': True, 'labels': {},
+            'groups': [], 'consumers': []}
+        claim = {'host': 'a', 'needs': [1, 0, 0], 'group': None,
+                 'made': 1.0}
+        deep = b'[' * 100000 + b']' * 100000
+        bad = {'hosts/deep': deep, 'claims/deep': deep,
+               'hosts/huge': json.dumps(dict(report, amounts=dict(
+                   report['amounts'], memory_mb=10 ** 400))).encode(),
+               'hosts/many': json.dumps(dict(
+                   report, containers=2 ** 64)).encode(),
+               'claims/huge': json.dumps(dict(
+                   claim, needs=[10 ** 400, 0, 0])).encode(),
+               'claims/when': b'{"host": "a", "needs": [1, 0, 0], '
+                              b'"group": null, "made": 1e999}'}
+        prefix = self.etcd.prefix
+
+        def write():
+            self.etcd.client.txn([], [
+                etcd_client.put(f'{prefix}/{key}', value)
+                for key, value in bad.items()])
+
+        write()
+        one = self.manager()  # lists them
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        write()  # and watches them
+        two = self.manager()
+        two.select_destinations({'memory_mb': 10}, consumers=['e'])
+        for mgr in (one, two):
+            settle(lambda: [c.consumer for c in mgr.claims()] == ['e'])
+            self.assertEqual({'a': 990}, self.memory(mgr))
+        for key in bad:
+            self.assertIn(f'Ignoring etcd key {prefix}/{key}: it holds no '
+                          'Sora', logs.output)
+        self.assertNotIn('Traceback', logs.output)
+
     def test_keys_that_are_not_utf8_are_ignored(self):
         # Another program's key, written as bytes: it is listed and
         # watched, and holds nothing of Sora's.
@@ -495,8 +536,12 @@ class ClosedStoreTest(BooksTestCase):
     def test_a_closed_store_decides_nothing(self):
         mgr = self.manager()
         mgr.update_hosts([{'id': 'a', 'memory_mb': 1000}])
-        mgr.store.close()
+        mgr.select_destinations({}, consumers=['c1'])
+        mgr.close()
         for call in (mgr.hosts, mgr.claims,
-                     lambda: mgr.select_destinations({})):
+                     lambda: mgr.select_destinations({}),
+                     lambda: mgr.update_hosts([{'id': 'b', 'memory_mb': 1}]),
+                     lambda: mgr.remove_host('a'),
+                     lambda: mgr.release('c1')):
             error = self.assertRaises(exceptions.StoreUnavailable, call)
             self.assertEqual('the etcd host store is closed', str(error))

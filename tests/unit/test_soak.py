@@ -190,7 +190,7 @@ class SoakTest(base.TestCase):
 
     def test_soak(self):
         logs = self.useFixture(fixtures.FakeLogger(
-            name='sora.scheduler.host_store', level=logging.WARNING))
+            name='sora.scheduler.claims', level=logging.WARNING))
         path = self.write_file('sora.conf', CONFIGS[0])
         conf = cfg.ConfigOpts()
         conf(['--config-file', path], project='sora',

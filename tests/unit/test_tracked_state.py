@@ -251,6 +251,20 @@ class ClaimTest(TrackedStateTestCase):
         clock.now += 30
         self.assertEqual({'a': 4096, 'b': 2048}, self.free(mgr))
 
+    def test_an_expiry_warning_is_one_line_whatever_the_ids(self):
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        clock = Clock()
+        mgr = self.manager(clock=clock,
+                           text='[scheduler]\nclaim_timeout = 60\n')
+        mgr.update_hosts([{'id': 'a\nb', 'memory_mb': 1000}])
+        mgr.select_destinations({}, consumers=['web\n1'])
+        clock.now += 60
+        self.assertEqual([], mgr.claims())
+        self.assertEqual(['Claim of consumer "web\\n1" on host "a\\nb" '
+                          'expired: no node report listed it within '
+                          '[scheduler] claim_timeout = 60 s'],
+                         logs.output.splitlines())
+
     def test_claim_timeout_is_mutable_and_zero_never_expires(self):
         clock = Clock()
         mgr = self.manager(clock=clock)
