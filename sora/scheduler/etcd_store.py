@@ -89,15 +89,20 @@ class _Mirror(host_store.MemoryHostStore):
         """Add or replace hosts; return the consumers they list with claims.
 
         *keys* maps each host id to ``(lease, mod revision)`` of its
-        report's key. The claims stay until etcd's go: the report's writer
+        report's key. Returns ``[(consumer, revision of the report listing
+        it)]``. The claims stay until etcd's go: the report's writer
         deletes those it knew of, and the store deletes the rest.
         """
         with self._lock:
             self._track(reports)
-            for host_id, groups in zip(reports.ids, reports.groups):
+            listed = []
+            for host_id, groups, consumers in zip(
+                    reports.ids, reports.groups, reports.consumers):
                 self._reports[host_id] = Report(*keys[host_id], groups)
-            return [consumer for consumers in reports.consumers
-                    for consumer in consumers if consumer in self._ledger]
+                listed += [(consumer, keys[host_id][1])
+                           for consumer in consumers
+                           if consumer in self._ledger]
+            return listed
 
     def record(self, entry):
         """Add a claim made by any manager (once per consumer).
@@ -583,13 +588,13 @@ class EtcdHostStore(host_store.HostStore):
             elif kind == 'claims':
                 mirror.record(held)
                 created[name] = item.create_revision
-        settled = mirror.report(host_state.Reports.joined(hosts), keys)
+        listed = mirror.report(host_state.Reports.joined(hosts), keys)
         for name, written in foreign.items():
             mirror.drop_host(name, written)
         with self._changed:
             self._mirror, self._created = mirror, created
-            self._settled = {consumer: created[consumer]
-                             for consumer in settled}
+            self._settled = {}
+            self._settle(listed)
             self._revision = revision
             self._changed.notify_all()
 
@@ -717,12 +722,15 @@ class EtcdHostStore(host_store.HostStore):
                 self._forget(consumer)
 
     def _settle(self, listed):
-        # Reports listed these consumers: the claims still held after the
-        # rest of the same revision's writes are to be deleted (by the next
-        # call that reads).
-        self._settled.update((consumer, self._created[consumer])
-                             for consumer in listed
-                             if self._mirror.holds(consumer))
+        # Reports listed these consumers [(consumer, report's revision)]:
+        # the claims made before the report and still held after the rest
+        # of the same revision's writes are to be deleted (by the next call
+        # that reads). A claim made after the report is not its business,
+        # whatever order this manager learnt of the two in.
+        for consumer, revision in listed:
+            created = self._created.get(consumer)
+            if created is not None and created < revision:
+                self._settled[consumer] = created
 
     def _catch_up(self, revision):
         # Wait until the mirror has seen *revision*, so that the decision

@@ -175,6 +175,34 @@ class SettlingTest(BooksTestCase):
         self.assertEqual(['c1'], self.stored('claims'))
         self.assertEqual({'a': 800}, self.memory(two))
 
+    def test_a_listing_keeps_claims_made_after_the_report(self):
+        # c1 runs on a, and is placed again (a rebuild): the report came
+        # first, so it settles nothing, in a manager that lists etcd
+        # afresh as in one that follows it.
+        one = self.manager()
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000,
+                           'consumers': ['c1']}])
+        one.select_destinations({'memory_mb': 900}, consumers=['c1'])
+        for mgr in (one, self.manager()):
+            self.assertEqual(['c1'], [c.consumer for c in mgr.claims()])
+            self.assertEqual({'a': 100}, self.memory(mgr))
+        self.assertEqual(['c1'], self.stored('claims'))
+
+    def test_a_report_seen_after_the_claims_own_write_settles_nothing(self):
+        # The claim, applied at once by its maker, was made after the
+        # report that lists its consumer, which the watch brings later.
+        one, two = self.sharing_host_a()
+        gate = self.hold_watch(one)
+        two.update_hosts([{'id': 'b', 'memory_mb': 10,
+                           'consumers': ['c1']}])
+        one.select_destinations({'memory_mb': 900}, consumers=['c1'])
+        gate.set()
+        settle(lambda: one.store._revision == two.store._revision)
+        for mgr in (one, two):
+            self.assertEqual(['c1'], [c.consumer for c in mgr.claims()])
+            self.assertEqual({'a': 100, 'b': 10}, self.memory(mgr))
+        self.assertEqual(['c1'], self.stored('claims'))
+
     def test_reports_that_need_more_than_a_transaction_holds(self):
         # One settles 127 claims and adds a group (129 operations); one
         # adds 130 groups. Each group's key is rewritten all the same.
