@@ -20,7 +20,7 @@ Every manager configured with it sees the same hosts and claims. Under
     ``[etcd] host_ttl`` is set;
 ``claims/<consumer>``
     a claim: host, amounts, group and when it was made (Unix time);
-``versions/hosts/<host id>`` and ``versions/groups/<group>``
+``versions-of-hosts/<host id>`` and ``versions-of-groups/<group>``
     empty keys every claim on the host (in the group) rewrites, and a
     report that adds the group to its host, so that a claim commits only
     if nothing it relied on changed. Managers watch
@@ -194,7 +194,7 @@ class EtcdHostStore(host_store.HostStore):
             opts.endpoints, opts.timeout, opts.ca_file, opts.cert_file,
             opts.key_file)
         self._prefix = opts.prefix.rstrip('/') + '/'
-        # What the mirror follows: claims/ and hosts/, not versions/.
+        # What the mirror follows: claims/ and hosts/, not versions-of-*/.
         self._followed = (self._key('claims', ''),
                           etcd_client.prefix_end(self._key('hosts', '')))
         self._changed = threading.Condition()
@@ -317,10 +317,10 @@ class EtcdHostStore(host_store.HostStore):
         # mirror knows: if the report changed, the transaction fails).
         hosts = {host_id: getattr(mirror.report_of(host_id), 'lease', 0)
                  for _, host_id in placements}
-        versions = {self._key('versions/hosts', host_id): lease
+        versions = {self._key('versions-of-hosts', host_id): lease
                     for host_id, lease in hosts.items()}
         if request.group is not None:
-            versions[self._key('versions/groups', request.group)] = 0
+            versions[self._key('versions-of-groups', request.group)] = 0
         relied = [self._key('hosts', host_id) for host_id in hosts]
         relied += versions
         compare += [etcd_client.present(self._key('hosts', host_id))
@@ -461,7 +461,7 @@ class EtcdHostStore(host_store.HostStore):
 
     def _group_versions(self, groups):
         # The operations rewriting the version keys of *groups*.
-        return [etcd_client.put(self._key('versions/groups', group), b'')
+        return [etcd_client.put(self._key('versions-of-groups', group), b'')
                 for group in groups]
 
     def _report_ops(self, reports, record, i, lease, read):
@@ -493,7 +493,7 @@ class EtcdHostStore(host_store.HostStore):
         # consumer may have been released and claimed again elsewhere);
         # those one transaction cannot hold go after the host, in more.
         self._check_open()
-        version = self._key('versions/hosts', host_id)
+        version = self._key('versions-of-hosts', host_id)
         # etcd gives a nested transaction what the outer one leaves of
         # max_txn_ops: each needs one.
         most = self.conf.etcd.max_txn_ops - 1

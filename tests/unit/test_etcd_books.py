@@ -19,6 +19,7 @@ import base64
 import json
 import logging
 import threading
+import time
 
 import fixtures
 
@@ -219,7 +220,7 @@ class SettlingTest(BooksTestCase):
                           {'id': 'b', 'memory_mb': 1000, 'groups': groups}])
         self.assertEqual({'a': 873, 'b': 1000}, self.memory(mgr))
         self.assertEqual(sorted(['g'] + groups),
-                         self.stored('versions/groups'))
+                         self.stored('versions-of-groups'))
         settle(lambda: mgr.claims() == [] and self.stored('claims') == [])
 
     def test_a_report_settling_more_claims_than_a_transaction_holds(self):
@@ -557,6 +558,32 @@ class ForeignKeysTest(BooksTestCase):
         one.remove_host('a/b')
         settle(lambda: 'a/b' not in self.memory(two))
         self.assertEqual([], two.claims())
+
+
+class NestedPrefixTest(BooksTestCase):
+
+    def test_deployments_on_nested_prefixes_keep_apart(self):
+        # Every key of a deployment is <prefix>/<kind>/<name>, names
+        # without "/": no key of one is a key of a deployment nested in it.
+        outer = self.manager()
+        outer.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        for n, kind in enumerate(['versions', 'versions-of-hosts',
+                                  'versions-of-groups', 'hosts', 'claims']):
+            inner = self.manager(self.conf(
+                prefix=f'{self.etcd.prefix}/{kind}', name=f'{kind}.conf'))
+            inner.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+            for mgr in (outer, inner):
+                started = time.monotonic()
+                self.assertEqual(['a'], mgr.select_destinations(
+                    {'memory_mb': 100, 'group': 'g',
+                     'group_policy': 'affinity'},
+                    consumers=[f'{kind}-{id(mgr)}']))
+                self.assertLess(time.monotonic() - started, 1)
+            settle(lambda: self.memory(inner) == {'a': 900})
+            inner.remove_host('a')
+            settle(lambda: self.memory(inner) == {})
+            settle(lambda: self.memory(outer) == {'a': 900 - 100 * n})
+            self.assertEqual(n + 1, len(outer.claims()))
 
 
 class ClosedStoreTest(BooksTestCase):

@@ -226,10 +226,10 @@ class SharedTruthTest(EtcdStoreTestCase):
             {'memory_mb': 100, 'group': 'g', 'group_policy': 'affinity'}))
         # A report that lists no new group rewrites no group's key.
         _, [version] = self.etcd.client.range(
-            f'{self.etcd.prefix}/versions/groups/g')
+            f'{self.etcd.prefix}/versions-of-groups/g')
         one.update_hosts([{'id': 'n2', 'memory_mb': 400, 'groups': ['g']}])
         _, [again] = self.etcd.client.range(
-            f'{self.etcd.prefix}/versions/groups/g')
+            f'{self.etcd.prefix}/versions-of-groups/g')
         self.assertEqual(version.mod_revision, again.mod_revision)
 
     def test_a_report_made_on_a_late_view_waits_and_goes_in(self):
@@ -297,7 +297,7 @@ class HostTtlTest(EtcdStoreTestCase):
         mgr = self.manager(self.conf(host_ttl=1))
         mgr.update_hosts(HOSTS[:1])
         mgr.select_destinations({'memory_mb': 1}, consumers=['c'])
-        versions = self.etcd.prefix + '/versions/hosts/'
+        versions = self.etcd.prefix + '/versions-of-hosts/'
         _, found = self.etcd.client.range(
             versions, etcd_client.prefix_end(versions))
         self.assertEqual([versions + 'a'], [kv.key for kv in found])
@@ -327,7 +327,7 @@ class HostTtlTest(EtcdStoreTestCase):
             # is made again on the second one.
             one.select_destinations({'memory_mb': 1}, consumers=[consumer])
             self.assertEqual({'/hosts/a': used[-1],
-                              '/versions/hosts/a': used[-1]}, leases())
+                              '/versions-of-hosts/a': used[-1]}, leases())
             time.sleep(1.1)  # the reports' next lease
         self.assertNotEqual(used[0], used[1])
         self.assertEqual(['c', 'd'], sorted(c.consumer for c in one.claims()))
