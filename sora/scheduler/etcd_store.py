@@ -359,11 +359,10 @@ class EtcdHostStore(host_store.HostStore):
         # the newest write to what it relied on, or all that came before
         # if a chosen host was removed (its key is gone).
         relied_found = found[len(placements):]
-        if not all(relied_found[:len(hosts)]):
-            self._catch_up(now)
-        else:
-            self._catch_up(max(kv.mod_revision for kvs in relied_found
-                               for kv in kvs))
+        gone = [host_id for host_id, kvs in zip(hosts, relied_found) if
+                not kvs]
+        self._catch_up(now if gone else max(
+            kv.mod_revision for kvs in relied_found for kv in kvs), gone)
         return False
 
     def update(self, reports):
@@ -425,7 +424,8 @@ class EtcdHostStore(host_store.HostStore):
                             size + record_size > MAX_BYTES):
                     break
                 # A report alone that adds more groups than the transaction
-                # holds rewrites the rest of their keys right after it.
+                # holds rewrites the rest of their keys just before it: a
+                # manager that has seen the report has seen them all.
                 room = most - len(host_ops)
                 late += added[room:]
                 added = added[:room]
@@ -435,6 +435,9 @@ class EtcdHostStore(host_store.HostStore):
                 groups.update(added)
                 size += record_size
                 end += 1
+            for first in range(0, len(late), most):
+                self._client.txn([], self._group_versions(
+                    late[first:first + most]))
             keys = [self._key('hosts', host_id)
                     for host_id in reports.ids[start:end]]
             done, now, found = self._client.txn(
@@ -444,9 +447,6 @@ class EtcdHostStore(host_store.HostStore):
                 part = reports.part(start, end)
                 self._own(now, lambda: self._reported(part, deleted, lease,
                                                       now))
-                for first in range(0, len(late), most):
-                    self._client.txn([], self._group_versions(
-                        late[first:first + most]))
                 return end
             # Another manager wrote or removed some of these reports: go
             # again, at once, on what etcd holds now.
@@ -732,12 +732,17 @@ class EtcdHostStore(host_store.HostStore):
             if created is not None and created < revision:
                 self._settled[consumer] = created
 
-    def _catch_up(self, revision):
-        # Wait until the mirror has seen *revision*, so that the decision
-        # made again sees what beat the last one.
+    def _catch_up(self, revision, gone=()):
+        # Wait until the mirror has seen *revision*, or no longer tracks
+        # the hosts *gone* (their deletes may be older than revision, the
+        # newest in all etcd), so that the decision made again sees what
+        # beat the last one.
+        def seen():
+            return self._revision >= revision or gone and not any(
+                map(self._mirror.tracks, gone))
+
         with self._changed:
-            self._changed.wait_for(lambda: self._revision >= revision,
-                                   timeout=self._client.timeout)
+            self._changed.wait_for(seen, timeout=self._client.timeout)
 
 
 _FOREIGN = (ValueError, TypeError, KeyError, AttributeError, RecursionError)

@@ -115,6 +115,38 @@ class HostsComeAndGoTest(BooksTestCase):
         self.assertEqual(['n1'], two.select_destinations(
             {'memory_mb': 512}, consumers=['c1']))
 
+    def test_a_decision_on_a_removed_host_waits_for_no_other_write(self):
+        # The newest write in etcd is another application's, outside the
+        # prefix: the watch never brings its revision.
+        one, two = self.manager(), self.manager(self.conf(timeout=5))
+        one.update_hosts([{'id': 'n0', 'memory_mb': 4096},
+                          {'id': 'n1', 'memory_mb': 1024}])
+        settle(lambda: len(two.hosts()) == 2)
+        gate = self.hold_watch(two)
+        one.remove_host('n0')
+        self.etcd.client.txn([], [etcd_client.put(
+            f'{self.etcd.prefix}-elsewhere', b'x')])
+        self.addCleanup(self.etcd.client.delete, f'{self.etcd.prefix}-')
+        threading.Timer(0.2, gate.set).start()
+        started = time.monotonic()
+        self.assertEqual(['n1'], two.select_destinations(
+            {'memory_mb': 512}, consumers=['c1']))
+        self.assertLess(time.monotonic() - started, 2)
+
+    def test_a_decision_in_a_group_a_big_report_added_waits_for_nothing(self):
+        # The report adds more groups than one transaction holds: every
+        # group's version key is written before the report, so a manager
+        # that has seen the report has seen them all.
+        one, two = self.sharing_host_a()
+        groups = [f'g{n:03d}' for n in range(300)]
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000, 'groups': groups}])
+        settle(lambda: two.store._revision >= one.store._revision)
+        for group in (groups[-1], groups[0]):
+            started = time.monotonic()
+            self.assertEqual(['a'], two.select_destinations(
+                {'group': group, 'group_policy': 'affinity'}))
+            self.assertLess(time.monotonic() - started, 1)
+
 
 class SettlingTest(BooksTestCase):
 
