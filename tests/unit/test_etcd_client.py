@@ -12,9 +12,12 @@
 
 """The etcd calls of the shared store, against a real etcd."""
 
+import http.server
+import importlib.util
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -102,16 +105,67 @@ class EtcdClientTest(base.TestCase):
         self.addCleanup(client.close)
         self.assertEqual([], client.range(self.prefix + '/none/')[1])
 
+    def test_what_etcd_refuses_is_said_at_once_in_its_words(self):
+        start = time.monotonic()
+        error = self.assertRaises(
+            exceptions.StoreUnavailable, self.client.txn, [],
+            [etcd_client.put(f'{self.prefix}/{n}', b'') for n in range(200)])
+        self.assertLess(time.monotonic() - start, 1)
+        self.assertEqual(f'etcd at {self.etcd.endpoint} refused kv/txn: '
+                         'etcdserver: too many operations in txn request',
+                         str(error))
+
 
 class ImportTest(base.TestCase):
 
     def test_importing_the_client_prints_nothing(self):
-        # etcd3gw -> futurist -> eventlet (installed with oslo.service),
-        # which warns on import.
+        # Nothing it imports may warn on import (eventlet does, and came
+        # through etcd3gw and futurist).
         result = subprocess.run(
             [sys.executable, '-c', 'import sora.scheduler.etcd_client'],
             capture_output=True, text=True, timeout=60)
         self.assertEqual((0, ''), (result.returncode, result.stderr))
+
+    def test_a_store_built_in_a_thread_imports_no_eventlet(self):
+        # eventlet, imported outside the main thread, leaves that thread
+        # unable to finish; every OpenStack service has it installed.
+        self.assertIsNotNone(
+            importlib.util.find_spec('eventlet'),
+            'eventlet must be installed (oslo.service brings it) for this '
+            'test to mean anything')
+        prefix = self.useFixture(etcd.EtcdPrefix())
+        conf = self.write_file('sora.conf', f"""\
+            [scheduler]
+            host_store = etcd
+            [etcd]
+            endpoints = {prefix.endpoint}
+            prefix = {prefix.prefix}
+            """)
+        script = textwrap.dedent('''\
+            import os
+            import sys
+            import threading
+
+            def build():
+                from oslo_config import cfg
+                from sora.scheduler import etcd_store
+                conf = cfg.ConfigOpts()
+                conf(['--config-file', sys.argv[1]], project='sora',
+                     default_config_files=[], default_config_dirs=[])
+                store = etcd_store.EtcdHostStore(conf)
+                store.hosts()
+                store.close()
+
+            thread = threading.Thread(target=build, daemon=True)
+            thread.start()
+            thread.join(20)
+            print(thread.is_alive(), 'eventlet' in sys.modules, flush=True)
+            os._exit(0)  # not waiting for a thread that cannot end
+            ''')
+        result = subprocess.run([sys.executable, '-c', script, conf],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(('False False\n', ''),
+                         (result.stdout, result.stderr))
 
 
 class UnreachableEtcdTest(base.TestCase):
@@ -174,3 +228,62 @@ class UnreachableEtcdTest(base.TestCase):
         self.addCleanup(client.close)
         revision, _ = client.range('/sora-test-none/')
         self.assertGreater(revision, 0)
+
+    def http_server(self, status, body, content_type):
+        """The URL of an HTTP server answering every POST alike."""
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers['Content-Length']))
+                self.send_response(status)
+                self.send_header('Content-Type', content_type)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return f'http://127.0.0.1:{server.server_address[1]}'
+
+    def test_a_server_that_is_not_etcd_is_named_at_once(self):
+        for status, body, content_type, said in (
+                (404, b'<html>Not here</html>', 'text/html',
+                 'HTTP 404 Not Found, text/html'),
+                (200, b'<html>Welcome</html>', 'text/html',
+                 'HTTP 200 OK, text/html'),
+                (200, b'{"kvs": []}', 'application/json',
+                 'HTTP 200 OK, application/json'),
+                (400, b'{"code": 400, "message": "no"}', 'application/json',
+                 'HTTP 400 Bad Request, application/json')):
+            with self.subTest(status=status, body=body):
+                endpoint = self.http_server(status, body, content_type)
+                client = etcd_client.Client([endpoint], 5.0)
+                self.addCleanup(client.close)
+                start = time.monotonic()
+                error = self.assertRaises(exceptions.StoreUnavailable,
+                                          client.range, '/sora/')
+                self.assertLess(time.monotonic() - start, 1)
+                self.assertEqual(
+                    f'{endpoint} answered /v3/kv/range but not as etcd\'s '
+                    f'v3 JSON gateway ({said})', str(error))
+
+    def test_an_http_5xx_goes_to_the_next_endpoint(self):
+        failing = self.http_server(
+            503, b'{"error": "etcdserver: no leader", "code": 14, '
+                 b'"message": "etcdserver: no leader"}', 'application/json')
+        client = etcd_client.Client([failing, etcd.shared_endpoint()], 5.0)
+        self.addCleanup(client.close)
+        self.assertGreater(client.range('/sora-test-none/')[0], 0)
+        self.assertFailsWithin([failing], 0.5, 'HTTP 503 Service '
+                               'Unavailable: etcdserver: no leader')
+        client = etcd_client.Client([failing], 0.5)
+        self.addCleanup(client.close)
+        error = self.assertRaises(etcd_client.Unanswered, client.txn, [],
+                                  [], resend=False)
+        self.assertEqual(f'etcd at {failing} did not answer kv/txn: HTTP 503 '
+                         'Service Unavailable: etcdserver: no leader',
+                         str(error))
