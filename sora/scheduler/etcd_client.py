@@ -245,6 +245,16 @@ class Client:
             f"etcd's v3 JSON gateway ({_status(response)}, "
             f'{response.headers.get("Content-Type") or "no Content-Type"})')
 
+    def header(self, deadline=None):
+        """Return ``(cluster_id, revision)``, as ints, of the etcd answering.
+
+        *deadline* as for :meth:`call`.
+        """
+        header = self.call('kv/range', {'key': _encode('\0'),
+                                        'count_only': True},
+                           deadline=deadline)['header']
+        return int(header.get('cluster_id', 0)), int(header['revision'])
+
     def range(self, key, end=None, deadline=None):
         """Return ``(revision, [KeyValue])`` of the keys in [*key*, *end*).
 
@@ -294,6 +304,14 @@ class Client:
         """Return the id of a new lease of *ttl* seconds."""
         return int(self.call('lease/grant', {'TTL': str(ttl)})['ID'])
 
+    def revoke(self, lease):
+        """End *lease*, deleting its keys; one etcd no longer knows is too."""
+        try:
+            self.call('lease/revoke', {'ID': str(lease)})
+        except _Refused as error:
+            if error.code != _NOT_FOUND:
+                raise
+
     def watch(self, key, start_revision, end=None, idle=30.0):
         """Return a :class:`Watch` of the keys in [*key*, *end*).
 
@@ -325,6 +343,9 @@ class _Refused(exceptions.StoreUnavailable):
     def __init__(self, message, code):
         super().__init__(message)
         self.code = code
+
+
+_NOT_FOUND = 5  # gRPC's code for etcd's "requested lease not found"
 
 
 def _api_url(endpoint):

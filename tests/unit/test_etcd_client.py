@@ -105,6 +105,25 @@ class EtcdClientTest(base.TestCase):
         self.addCleanup(client.close)
         self.assertEqual([], client.range(self.prefix + '/none/')[1])
 
+    def test_header_names_the_cluster_and_its_revision(self):
+        cluster, before = self.client.header()
+        _, written, _ = self.client.txn(
+            [], [etcd_client.put(self.prefix + '/h', b'1')])
+        self.assertGreater(cluster, 0)
+        self.assertGreaterEqual(written, before)
+        # Other test processes may share this etcd: later, not equal.
+        self.assertEqual(cluster, self.client.header()[0])
+        self.assertGreaterEqual(self.client.header()[1], written)
+
+    def test_revoking_a_lease_deletes_its_keys_and_may_be_repeated(self):
+        lease = self.client.grant(60)
+        self.client.txn([], [etcd_client.put(self.prefix + '/l', b'1',
+                                             lease)])
+        self.assertEqual(lease, self.client.range(self.prefix)[1][0].lease)
+        self.client.revoke(lease)
+        self.assertEqual([], self.client.range(self.prefix)[1])
+        self.client.revoke(lease)  # etcd no longer knows it: no error
+
     def test_what_etcd_refuses_is_said_at_once_in_its_words(self):
         start = time.monotonic()
         error = self.assertRaises(
