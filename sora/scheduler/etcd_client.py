@@ -25,7 +25,9 @@ eventlet, which leaves a thread that imports it unable to finish.
 import base64
 import collections
 import json
+import os
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -154,10 +156,13 @@ class Client:
     :param ca_file: CA bundle that signs etcd's certificate (https).
     :param cert_file: client certificate, with *key_file*.
     :param key_file: the client certificate's private key.
+    :raises InvalidConfig: one of these files cannot be read or does not
+        hold what it should (checked at once, not at the first call).
     """
 
     def __init__(self, endpoints, timeout, ca_file=None, cert_file=None,
                  key_file=None):
+        _check_tls_files(ca_file, cert_file, key_file)
         self.endpoints = list(endpoints)
         self.timeout = timeout
         self._session = requests.Session()
@@ -373,6 +378,38 @@ def _status(response):
     # "HTTP 503 Service Unavailable", and etcd's message if it gave one.
     status = f'HTTP {response.status_code} {response.reason}'
     return ': '.join(filter(None, (status, _etcd_error(response))))
+
+
+def _check_tls_files(ca_file, cert_file, key_file):
+    # requests reads these at each new connection: a mistake in them is a
+    # configuration error to say now, not an outage to wait out. A
+    # directory as ca_file holds CAs, as for requests.
+    if key_file and not cert_file:
+        raise exceptions.InvalidConfig(
+            f'[etcd] key_file {key_file}: set without cert_file')
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    key = (f'of the certificate in {cert_file}' if key_file else
+           'of its certificate, and key_file is not set')
+    for option, path, holds, load in (
+            ('ca_file', ca_file, 'PEM certificate',
+             context.load_verify_locations),
+            ('cert_file', cert_file, 'PEM certificate',
+             context.load_verify_locations),
+            ('key_file' if key_file else 'cert_file', key_file or cert_file,
+             f'unencrypted PEM private key {key}',  # b'': no prompt
+             lambda _: context.load_cert_chain(cert_file, key_file, b''))):
+        if not path or option == 'ca_file' and os.path.isdir(path):
+            continue
+        try:
+            load(path)
+        except ssl.SSLError as error:
+            raise exceptions.InvalidConfig(
+                f'[etcd] {option} {path}: it holds no {holds}' +
+                (f' ({error.reason})' if error.reason else '')) from None
+        except OSError as error:
+            raise exceptions.InvalidConfig(
+                f'[etcd] {option} {path}: {error.strerror or error}'
+            ) from None
 
 
 _TIMEOUTS = (TimeoutError, urllib3.exceptions.ReadTimeoutError)

@@ -14,6 +14,8 @@
 
 import http.server
 import importlib.util
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -306,3 +308,93 @@ class UnreachableEtcdTest(base.TestCase):
         self.assertEqual(f'etcd at {failing} did not answer kv/txn: HTTP 503 '
                          'Service Unavailable: etcdserver: no leader',
                          str(error))
+
+
+class TLSFilesTest(base.TestCase):
+    """Unusable TLS files are a configuration error, said at once."""
+
+    def setUp(self):
+        super().setUp()
+        openssl = shutil.which('openssl')
+        if openssl is None:
+            self.skipTest('no openssl command to make certificates with')
+        self.dir = self.useFixture(base.fixtures.TempDir()).path
+        for name in ('one', 'two'):
+            subprocess.run(
+                [openssl, 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+                 '-subj', f'/CN={name}', '-keyout', self.path(f'{name}.key'),
+                 '-out', self.path(f'{name}.pem')],
+                check=True, capture_output=True)
+        with open(self.path('garbage.pem'), 'w') as garbage:
+            garbage.write('not a certificate\n')
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def assertInvalid(self, message, ca_file=None, cert_file=None,
+                      key_file=None):
+        start = time.monotonic()
+        error = self.assertRaises(
+            exceptions.InvalidConfig, etcd_client.Client,
+            ['https://127.0.0.1:1'], 5.0, ca_file and self.path(ca_file),
+            cert_file and self.path(cert_file),
+            key_file and self.path(key_file))
+        self.assertLess(time.monotonic() - start, 1)
+        self.assertEqual(message.format(dir=self.dir), str(error))
+
+    def test_a_ca_file_missing_or_not_a_certificate(self):
+        self.assertInvalid('[etcd] ca_file {dir}/nosuch.pem: No such file or '
+                           'directory', ca_file='nosuch.pem')
+        self.assertInvalid('[etcd] ca_file {dir}/garbage.pem: it holds no PEM '
+                           'certificate (NO_CERTIFICATE_OR_CRL_FOUND)',
+                           ca_file='garbage.pem')
+        self.assertInvalid('[etcd] ca_file {dir}/one.key: it holds no PEM '
+                           'certificate (NO_CERTIFICATE_OR_CRL_FOUND)',
+                           ca_file='one.key')
+
+    def test_a_client_certificate_or_key_that_does_not_fit(self):
+        self.assertInvalid('[etcd] cert_file {dir}/garbage.pem: it holds no '
+                           'PEM certificate (NO_CERTIFICATE_OR_CRL_FOUND)',
+                           cert_file='garbage.pem', key_file='one.key')
+        self.assertInvalid('[etcd] key_file {dir}/two.key: it holds no '
+                           'unencrypted PEM private key of the certificate '
+                           'in {dir}/one.pem (KEY_VALUES_MISMATCH)',
+                           cert_file='one.pem', key_file='two.key')
+        self.assertInvalid('[etcd] key_file {dir}/garbage.pem: it holds no '
+                           'unencrypted PEM private key of the certificate '
+                           'in {dir}/one.pem', cert_file='one.pem',
+                           key_file='garbage.pem')
+        self.assertInvalid('[etcd] cert_file {dir}/one.pem: it holds no '
+                           'unencrypted PEM private key of its certificate, '
+                           'and key_file is not set', cert_file='one.pem')
+        self.assertInvalid('[etcd] key_file {dir}/one.key: set without '
+                           'cert_file', key_file='one.key')
+
+    def test_files_that_fit_are_taken(self):
+        with open(self.path('both.pem'), 'w') as both:
+            for name in ('one.key', 'one.pem'):
+                with open(self.path(name)) as part:
+                    both.write(part.read())
+        for files in (('one.pem', 'one.pem', 'one.key'),
+                      (self.dir, 'both.pem', None)):
+            client = etcd_client.Client(
+                ['https://127.0.0.1:1'], 5.0,
+                *(name and self.path(name) for name in files))
+            client.close()
+
+    def test_the_command_says_it_in_one_line(self):
+        conf = self.write_file('sora.conf', f"""\
+            [scheduler]
+            host_store = etcd
+            [etcd]
+            endpoints = https://127.0.0.1:1
+            ca_file = {self.path('garbage.pem')}
+            """)
+        result = self.useFixture(base.Command())(
+            '--config-file', conf, 'hosts')
+        self.assertEqual(
+            (2, '', f'sora-scheduler: error: [etcd] ca_file '
+                    f'{self.path("garbage.pem")}: it holds no PEM '
+                    'certificate (NO_CERTIFICATE_OR_CRL_FOUND)\n'),
+            result)
