@@ -10,38 +10,32 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The few etcd v3 calls the shared host store makes, over etcd3gw.
+"""The few etcd v3 calls the shared host store makes, over etcd's JSON gateway.
 
-etcd3gw speaks etcd's JSON gateway with :mod:`requests`. Around it, this
-module gives every call a deadline across the endpoints (tried in turn), a
-session that ignores ``HTTP(S)_PROXY`` (etcd is usually on loopback or a
-private network), keys as UTF-8, and one error for "etcd did not answer":
-:class:`~sora.scheduler.exceptions.StoreUnavailable`, naming the endpoints.
-Its watch reads the stream itself, because etcd3gw's would wait forever on
-a watch that etcd cancelled (a compacted start revision) and hides errors.
+etcd answers ``POST /v3/<path>`` with JSON (keys and values in base64) on
+its client URLs; this module speaks it with :mod:`requests` alone. It gives
+every call a deadline across the endpoints (tried in turn), a session that
+ignores ``HTTP(S)_PROXY`` (etcd is usually on loopback or a private
+network), keys as UTF-8, and one error for "etcd did not answer" or
+"refused": :class:`~sora.scheduler.exceptions.StoreUnavailable`, naming
+the endpoints. It imports no etcd library: etcd3gw's futurist imports
+eventlet, which leaves a thread that imports it unable to finish.
 """
 
 import base64
 import collections
 import json
+import os
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
-import warnings
 
 import requests
 import urllib3
 
 from sora.scheduler import exceptions
-
-with warnings.catch_warnings():
-    # etcd3gw imports futurist, which imports eventlet when it is installed
-    # (oslo.service brings it), and eventlet warns on import. Sora does not
-    # use eventlet: keep that warning off the operator's terminal.
-    warnings.simplefilter('ignore')
-    import etcd3gw
-    from etcd3gw import exceptions as etcd_exceptions
 
 KeyValue = collections.namedtuple(
     'KeyValue', 'key value mod_revision create_revision lease')
@@ -162,10 +156,13 @@ class Client:
     :param ca_file: CA bundle that signs etcd's certificate (https).
     :param cert_file: client certificate, with *key_file*.
     :param key_file: the client certificate's private key.
+    :raises InvalidConfig: one of these files cannot be read or does not
+        hold what it should (checked at once, not at the first call).
     """
 
     def __init__(self, endpoints, timeout, ca_file=None, cert_file=None,
                  key_file=None):
+        _check_tls_files(ca_file, cert_file, key_file)
         self.endpoints = list(endpoints)
         self.timeout = timeout
         self._session = requests.Session()
@@ -174,33 +171,29 @@ class Client:
             self._session.verify = ca_file
         if cert_file:
             self._session.cert = (cert_file, key_file)
-        self._urls = [urllib.parse.urlsplit(url) for url in self.endpoints]
+        self._urls = [_api_url(url) for url in self.endpoints]
         self._first = 0  # the endpoint that answered last
-        self._lock = threading.Lock()
 
     def close(self):
         """Close the connections."""
         self._session.close()
 
-    def _client(self, index, timeout):
-        url = self._urls[index]
-        return etcd3gw.Etcd3Client(
-            host=url.hostname, port=url.port or 2379, protocol=url.scheme,
-            timeout=timeout, api_path='/v3/', session=self._session)
-
     def call(self, path, body, resend=True, deadline=None):
         """POST *body* to ``/v3/<path>`` and return the JSON answer.
 
-        A call that failed is sent again, to the next endpoint, until the
-        timeout; one that must not be carried out twice (*resend* false)
-        only if it surely did not reach etcd. Each endpoint of a round gets
-        an equal share of the time left, so one that accepts connections
-        but never answers (a frozen member) leaves time for the others; the
-        next call starts with the endpoint after one that failed.
+        A call that failed (no connection, no answer in time, an HTTP 5xx)
+        is sent again, to the next endpoint, until the timeout; one that
+        must not be carried out twice (*resend* false) only if it surely
+        did not reach etcd. Each endpoint of a round gets an equal share of
+        the time left, so one that accepts connections but never answers
+        (a frozen member) leaves time for the others; the next call starts
+        with the endpoint after one that failed.
 
         :param deadline: when to give up (``time.monotonic()``); the
             timeout from now when omitted.
-        :raises StoreUnavailable: no endpoint answered within the timeout.
+        :raises StoreUnavailable: no endpoint answered within the timeout;
+            etcd refused the call (its message says why); or a server
+            that is not etcd answered.
         :raises Unanswered: a call not to be sent again may have been
             carried out.
         """
@@ -215,13 +208,14 @@ class Client:
                 break
             share /= count - tried % count  # this round's endpoints left
             tried += 1
-            client = self._client(index, (share, share))
             try:
-                answer = client.post(client.get_url(path), json=body)
-            except (etcd_exceptions.ConnectionFailedError,
-                    etcd_exceptions.ConnectionTimeoutError,
-                    etcd_exceptions.InternalServerError,
-                    requests.RequestException) as error:
+                response = self._session.post(
+                    self._urls[index] + path, json=body,
+                    timeout=(share, share))
+                if response.status_code >= 500:  # another member may do
+                    raise requests.HTTPError(_status(response),
+                                             response=response)
+            except requests.RequestException as error:
                 last = error
                 self._first = (index + 1) % count
                 if not resend and not _unsent(error):
@@ -231,16 +225,40 @@ class Client:
                 if tried >= len(self._urls):
                     time.sleep(min(0.05, max(0, deadline - time.monotonic())))
                 continue
-            except (etcd_exceptions.Etcd3Exception, ValueError) as error:
-                raise exceptions.StoreUnavailable(
-                    f'etcd at {", ".join(self.endpoints)} refused {path}: '
-                    f'{getattr(error, "detail_text", None) or error}'
-                ) from None
             self._first = index
-            return answer
+            return self._answer(index, path, response)
         raise exceptions.StoreUnavailable(
             f'etcd at {", ".join(self.endpoints)} did not answer within '
             f'{self.timeout:g} s: {_reason(last)}')
+
+    def _answer(self, index, path, response):
+        # The JSON of an answer that is no 5xx: etcd's, with its header; or
+        # an error of etcd's, saying why it refused the call.
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code == 200 and isinstance(answer, dict) and \
+                isinstance(answer.get('header'), dict):
+            return answer
+        refused = _etcd_error(response)
+        if response.status_code != 200 and refused:
+            raise _Refused(f'etcd at {", ".join(self.endpoints)} refused '
+                           f'{path}: {refused}', answer['code'])
+        raise exceptions.StoreUnavailable(
+            f'{self.endpoints[index]} answered /v3/{path} but not as '
+            f"etcd's v3 JSON gateway ({_status(response)}, "
+            f'{response.headers.get("Content-Type") or "no Content-Type"})')
+
+    def header(self, deadline=None):
+        """Return ``(cluster_id, revision)``, as ints, of the etcd answering.
+
+        *deadline* as for :meth:`call`.
+        """
+        header = self.call('kv/range', {'key': _encode('\0'),
+                                        'count_only': True},
+                           deadline=deadline)['header']
+        return int(header.get('cluster_id', 0)), int(header['revision'])
 
     def range(self, key, end=None, deadline=None):
         """Return ``(revision, [KeyValue])`` of the keys in [*key*, *end*).
@@ -291,6 +309,14 @@ class Client:
         """Return the id of a new lease of *ttl* seconds."""
         return int(self.call('lease/grant', {'TTL': str(ttl)})['ID'])
 
+    def revoke(self, lease):
+        """End *lease*, deleting its keys; one etcd no longer knows is too."""
+        try:
+            self.call('lease/revoke', {'ID': str(lease)})
+        except _Refused as error:
+            if error.code != _NOT_FOUND:
+                raise
+
     def watch(self, key, start_revision, end=None, idle=30.0):
         """Return a :class:`Watch` of the keys in [*key*, *end*).
 
@@ -303,10 +329,9 @@ class Client:
         # The endpoint that answered last holds the watch; if it cannot,
         # the next one is tried the next time.
         index = self._first
-        client = self._client(index, (self.timeout, idle))
         try:
             response = self._session.post(
-                client.get_url('watch'), json=body, stream=True,
+                self._urls[index] + 'watch', json=body, stream=True,
                 timeout=(self.timeout, idle))
             response.raise_for_status()
         except requests.RequestException as error:
@@ -317,6 +342,76 @@ class Client:
         return response
 
 
+class _Refused(exceptions.StoreUnavailable):
+    # etcd refused a call; code is the gRPC status code it gave.
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+_NOT_FOUND = 5  # gRPC's code for etcd's "requested lease not found"
+
+
+def _api_url(endpoint):
+    # http(s)://HOST:PORT/v3/ of an endpoint; etcd's port 2379 if it has
+    # none.
+    url = urllib.parse.urlsplit(endpoint)
+    host = f'[{url.hostname}]' if ':' in url.hostname else url.hostname
+    return f'{url.scheme}://{host}:{url.port or 2379}/v3/'
+
+
+def _etcd_error(response):
+    # etcd's message if *response* is one of its errors, {"code": <a gRPC
+    # status code>, "message": ...}; else None.
+    try:
+        answer = response.json()
+        code, message = answer['code'], answer['message']
+    except (ValueError, TypeError, KeyError):
+        return None
+    if type(code) is int and 0 < code <= 16 and isinstance(message, str):
+        return message or f'gRPC status code {code}'
+    return None
+
+
+def _status(response):
+    # "HTTP 503 Service Unavailable", and etcd's message if it gave one.
+    status = f'HTTP {response.status_code} {response.reason}'
+    return ': '.join(filter(None, (status, _etcd_error(response))))
+
+
+def _check_tls_files(ca_file, cert_file, key_file):
+    # requests reads these at each new connection: a mistake in them is a
+    # configuration error to say now, not an outage to wait out. A
+    # directory as ca_file holds CAs, as for requests.
+    if key_file and not cert_file:
+        raise exceptions.InvalidConfig(
+            f'[etcd] key_file {key_file}: set without cert_file')
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    key = (f'of the certificate in {cert_file}' if key_file else
+           'of its certificate, and key_file is not set')
+    for option, path, holds, load in (
+            ('ca_file', ca_file, 'PEM certificate',
+             context.load_verify_locations),
+            ('cert_file', cert_file, 'PEM certificate',
+             context.load_verify_locations),
+            ('key_file' if key_file else 'cert_file', key_file or cert_file,
+             f'unencrypted PEM private key {key}',  # b'': no prompt
+             lambda _: context.load_cert_chain(cert_file, key_file, b''))):
+        if not path or option == 'ca_file' and os.path.isdir(path):
+            continue
+        try:
+            load(path)
+        except ssl.SSLError as error:
+            raise exceptions.InvalidConfig(
+                f'[etcd] {option} {path}: it holds no {holds}' +
+                (f' ({error.reason})' if error.reason else '')) from None
+        except OSError as error:
+            raise exceptions.InvalidConfig(
+                f'[etcd] {option} {path}: {error.strerror or error}'
+            ) from None
+
+
 _TIMEOUTS = (TimeoutError, urllib3.exceptions.ReadTimeoutError)
 _UNSENT = (requests.ConnectTimeout, urllib3.exceptions.NewConnectionError,
            ConnectionRefusedError)
@@ -324,7 +419,7 @@ _UNSENT = (requests.ConnectTimeout, urllib3.exceptions.NewConnectionError,
 
 def _causes(error):
     # The error and those under it: requests wraps urllib3's, which wrap
-    # the socket's; etcd3gw wraps requests'.
+    # the socket's.
     seen, todo = set(), [error]
     while todo:
         current = todo.pop()
@@ -356,7 +451,7 @@ def _reason(error):
             found = cause
     if found is not None:
         return found.strerror or 'timed out'
-    return getattr(error, 'detail_text', None) or str(error)
+    return str(error)
 
 
 class Watch:
