@@ -225,6 +225,7 @@ class SettlingTest(BooksTestCase):
         # The claim, applied at once by its maker, was made after the
         # report that lists its consumer, which the watch brings later.
         one, two = self.sharing_host_a()
+        settle(lambda: one.store._revision == two.store._revision)
         gate = self.hold_watch(one)
         two.update_hosts([{'id': 'b', 'memory_mb': 10,
                            'consumers': ['c1']}])
