@@ -50,7 +50,9 @@ tracking_opts = [
              'that no report settles (the caller died before starting the '
              'container) expires this long after it was made, with a '
              'warning naming consumer and host. 0 means claims never '
-             'expire.'),
+             'expire. With the etcd store, each claim keeps the timeout of '
+             'the scheduler that made it (an etcd lease, whole seconds, up '
+             'to one second longer).'),
 ]
 
 

@@ -49,8 +49,13 @@ PAGE = 10000
 """Keys read per range request when listing a prefix."""
 
 
-class Compacted(exceptions.StoreUnavailable):
-    """A watch started before etcd's compacted revision: list again."""
+class HistoryLost(exceptions.StoreUnavailable):
+    """etcd no longer holds the history a watch was to continue: list again.
+
+    It compacted past the watch's start; or its revision went back, or its
+    cluster id changed (restarted empty, restored from a snapshot,
+    replaced).
+    """
 
 
 class Unanswered(exceptions.StoreUnavailable):
@@ -243,8 +248,9 @@ class Client:
             return answer
         refused = _etcd_error(response)
         if response.status_code != 200 and refused:
-            raise _Refused(f'etcd at {", ".join(self.endpoints)} refused '
-                           f'{path}: {refused}', answer['code'])
+            kind = LeaseNotFound if answer['code'] == _NOT_FOUND else _Refused
+            raise kind(f'etcd at {", ".join(self.endpoints)} refused '
+                       f'{path}: {refused}', answer['code'])
         raise exceptions.StoreUnavailable(
             f'{self.endpoints[index]} answered /v3/{path} but not as '
             f"etcd's v3 JSON gateway ({_status(response)}, "
@@ -313,17 +319,18 @@ class Client:
         """End *lease*, deleting its keys; one etcd no longer knows is too."""
         try:
             self.call('lease/revoke', {'ID': str(lease)})
-        except _Refused as error:
-            if error.code != _NOT_FOUND:
-                raise
+        except LeaseNotFound:
+            pass
 
-    def watch(self, key, start_revision, end=None, idle=30.0):
+    def watch(self, key, start_revision, end=None, idle=30.0, cluster=0):
         """Return a :class:`Watch` of the keys in [*key*, *end*).
 
-        From *start_revision*; *end* as for :meth:`range`.
+        From *start_revision*, of the etcd cluster whose id is *cluster*
+        (any if 0, as :meth:`header` gives it); *end* as for
+        :meth:`range`.
         """
         return Watch(self, key, end or prefix_end(key), start_revision,
-                     idle)
+                     idle, cluster)
 
     def _stream(self, body, idle):
         # The endpoint that answered last holds the watch; if it cannot,
@@ -348,6 +355,13 @@ class _Refused(exceptions.StoreUnavailable):
     def __init__(self, message, code):
         super().__init__(message)
         self.code = code
+
+
+class LeaseNotFound(_Refused):
+    """A call named a lease etcd does not know: grant another.
+
+    It expired, was revoked, or etcd lost it (restarted empty).
+    """
 
 
 _NOT_FOUND = 5  # gRPC's code for etcd's "requested lease not found"
@@ -461,13 +475,15 @@ class Watch:
     revision seen. A stream quiet for *idle* seconds is reopened from
     there. Iteration ends after :meth:`close`.
 
-    :raises Compacted: etcd no longer has the start revision: list the
+    :raises HistoryLost: etcd no longer has what follows the revision
+        the watch continues (checked each time a stream opens): list the
         prefix again and watch from the listing's revision.
     :raises StoreUnavailable: the stream broke or could not be opened.
     """
 
-    def __init__(self, client, key, end, start_revision, idle):
+    def __init__(self, client, key, end, start_revision, idle, cluster):
         self._client = client
+        self._cluster = cluster
         self._range = {'key': _encode(key), 'range_end': _encode(end)}
         self._idle = idle
         self.revision = start_revision - 1
@@ -512,10 +528,12 @@ class Watch:
 
     def _events(self, chunk):
         result = chunk.get('result', {})
+        if result.get('created'):
+            self._check(result.get('header', {}))
         if result.get('canceled'):
             compacted = int(result.get('compact_revision', 0))
             if compacted:
-                raise Compacted(
+                raise HistoryLost(
                     f'etcd compacted past revision {self.revision + 1} '
                     f'(now {compacted})')
             raise exceptions.StoreUnavailable(
@@ -527,3 +545,16 @@ class Watch:
         if events:
             self.revision = events[-1].kv.mod_revision
             yield events
+
+    def _check(self, header):
+        # A stream opens on the etcd whose history the watch continues.
+        cluster, now = int(header.get('cluster_id', 0)), int(
+            header.get('revision', 0))
+        if self._cluster and cluster != self._cluster:
+            raise HistoryLost(
+                f'etcd at {", ".join(self._client.endpoints)} is another '
+                f'cluster (id {cluster:x}, was {self._cluster:x})')
+        if now < self.revision:
+            raise HistoryLost(
+                f'etcd\'s revision went back from {self.revision} to {now} '
+                '(restarted empty, or restored from a snapshot)')

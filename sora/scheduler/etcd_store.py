@@ -51,6 +51,7 @@ from oslo_log import log as logging
 
 from sora.scheduler import claims
 from sora.scheduler import etcd_client
+from sora.scheduler import etcd_leases
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
 from sora.scheduler import host_store
@@ -149,6 +150,12 @@ class _Mirror(host_store.MemoryHostStore):
         with self._lock:
             return consumer in self._ledger
 
+    def entry(self, consumer):
+        """Return the :class:`claims.Entry` of *consumer*, or None."""
+        with self._lock:
+            return self._ledger[consumer] if consumer in self._ledger \
+                else None
+
     def of_host(self, host_id):
         """Return the consumers holding claims on *host_id*."""
         with self._lock:
@@ -158,16 +165,6 @@ class _Mirror(host_store.MemoryHostStore):
         """Whether *host_id* is tracked."""
         with self._lock:
             return self._live.slot_of(host_id) is not None
-
-    def older_than(self, made):
-        """Return the claims made at or before *made*, oldest first."""
-        with self._lock:
-            found = []
-            for entry in self._ledger:
-                if entry.made > made:
-                    break
-                found.append(entry)
-            return found
 
     def admits(self, version, request, placements):
         """Whether the placements still fit this copy (claiming nothing)."""
@@ -198,7 +195,8 @@ class EtcdHostStore(host_store.HostStore):
         self._followed = (self._key('claims', ''),
                           etcd_client.prefix_end(self._key('hosts', '')))
         self._changed = threading.Condition()
-        self._lease = (0, 0.0)  # (id, until when new reports may use it)
+        self._leases = etcd_leases.Leases(self._client)
+        self._mine = {}  # {consumer: claim_timeout} of claims made here
         self._error = None
         self._watch = None
         self._closed = threading.Event()
@@ -250,42 +248,47 @@ class EtcdHostStore(host_store.HostStore):
         return table, (mirror, version, revision)
 
     def _ready(self):
-        # Fail as the watch does while etcd is away; delete the claims that
-        # expired, and those reports settled that are still in etcd.
+        # Fail as the watch does while etcd is away.
         self._check_open()
         error = self._error
         if error is not None:
             raise error
-        timeout = self.conf.scheduler.claim_timeout
-        if timeout:
-            for entry in self._mirror.older_than(self.clock() - timeout):
-                if self._delete_claim(entry.consumer):
-                    claims.log_expired(entry, timeout)
-        with self._changed:
-            settled = list(self._settled)
-        for consumer in settled:
-            self._delete_claim(consumer)
+
+    def _history_lost(self, reason):
+        # Fail until the watch thread has listed etcd again.
+        self._error = exceptions.StoreUnavailable(
+            f'{reason} (restarted empty, or restored from a snapshot); '
+            'listing it again')
+        LOG.warning('%s', self._error)
+        watch = self._watch
+        if watch is not None:
+            watch.close()
 
     def _check_open(self):
         # Every call but close() fails once the store is closed.
         if self._closed.is_set():
             raise exceptions.StoreUnavailable('the etcd host store is closed')
 
-    def _delete_claim(self, consumer):
-        # Delete the claim of *consumer* this manager knows of; whether it
-        # did (else it was released, settled or claimed again meanwhile:
-        # the watch tells which).
-        key = self._key('claims', consumer)
+    def _sweep(self):
+        # Delete the claims reports settled that are still in etcd (their
+        # writer had not seen them), each only if it is still the one
+        # settled; those a failure leaves go at the next sweep. They no
+        # longer count anywhere: every manager settles them by revisions.
         with self._changed:
-            created = self._created.get(consumer, 0)
-        done, now, _ = self._client.txn(
-            [etcd_client.created_at(key, created)], [etcd_client.delete(key)])
-        if done:
-            self._own(now, lambda: self._forget(consumer))
+            settled = list(self._settled.items())
+        most = self.conf.etcd.max_txn_ops - 1  # each nested txn takes one
+        try:
+            for start in range(0, len(settled), most):
+                self._client.txn([], self._claims_deleted(
+                    settled[start:start + most]))
+        except exceptions.StoreUnavailable as error:
+            LOG.debug('Settled claims stay in etcd until the next sweep: %s',
+                      error)
+            return
         with self._changed:
-            if self._settled.get(consumer) == created:
-                del self._settled[consumer]  # else settled again since
-        return done
+            for consumer, created in settled:
+                if self._settled.get(consumer) == created:
+                    del self._settled[consumer]  # else settled again since
 
     # Writing
 
@@ -295,6 +298,8 @@ class EtcdHostStore(host_store.HostStore):
                 local_version, request, placements):
             return False
         made = self.clock()
+        timeout = self.conf.scheduler.claim_timeout
+        lease = timeout and self._leases.lease(math.ceil(timeout), 1)
         compare, success, failure, values = [], [], [], []
         size = 0  # each consumer's key goes three times, its value once
         for consumer, host_id in placements:
@@ -303,7 +308,7 @@ class EtcdHostStore(host_store.HostStore):
                 'host': host_id, 'needs': list(request.units),
                 'group': request.group, 'made': made}).encode())
             compare.append(etcd_client.absent(key))
-            success.append(etcd_client.put(key, values[-1]))
+            success.append(etcd_client.put(key, values[-1], lease))
             failure.append(etcd_client.read(key, values=True))
             size += 3 * len(key.encode()) + len(values[-1])
         if size > MAX_BYTES:
@@ -337,24 +342,42 @@ class EtcdHostStore(host_store.HostStore):
                 'than [etcd] max_txn_ops = '
                 f'{self.conf.etcd.max_txn_ops} (etcd\'s --max-txn-ops): '
                 'place fewer at a time, or raise both')
-        done, now, found = self._client.txn(compare, success, failure)
+        try:
+            done, now, found = self._client.txn(compare, success, failure)
+        except etcd_client.LeaseNotFound:
+            self._leases.forget()  # etcd lost it: decide again, with another
+            return False
         held = found[:len(placements)]
         if not done and all(kvs and kvs[0].value == value
                             for kvs, value in zip(held, values)):
             # This very transaction, sent again after its answer was lost.
             done, now = True, held[0][0].mod_revision
+        if done and now <= revision:
+            # etcd's history went back under this view (restarted empty, or
+            # restored from a snapshot): undo the claims made on it.
+            self._client.txn([], self._claims_deleted(
+                [(consumer, now) for consumer, _ in placements]))
+            self._history_lost(f'etcd\'s revision went back from {revision} '
+                               f'to {now}')
+            return False
         if done:
+            self._mine.update(dict.fromkeys(
+                (consumer for consumer, _ in placements), timeout))
             self._own(now, lambda: self._record(
                 [(consumer, claims.Entry(consumer, host_id, request.units,
                                          request.group, made), now)
                  for consumer, host_id in placements]))
             return True
         taken = [consumer for (consumer, _), kvs in zip(placements, held)
-                 if kvs]
+                 if kvs and kvs[0].create_revision != self._settled.get(
+                     consumer)]
         if taken:
             raise exceptions.InvalidRequest(
                 'consumer ' + ', '.join(map(repr, taken)) + ' already '
                 'holds a claim; a consumer id names one container')
+        if any(held):  # settled claims still in etcd: gone, decide again
+            self._sweep()
+            return False
         # Decide again once the mirror has seen what beat this decision:
         # the newest write to what it relied on, or all that came before
         # if a chosen host was removed (its key is gone).
@@ -372,11 +395,10 @@ class EtcdHostStore(host_store.HostStore):
         self._check_open()
         records = [self._stored_report(reports, i)
                    for i in range(len(reports))]
-        lease = self._current_lease()
         start = 0
         try:
             while start < len(reports):
-                start = self._update_part(reports, records, start, lease)
+                start = self._update_part(reports, records, start)
         except exceptions.StoreUnavailable as error:
             if not start:
                 raise
@@ -406,13 +428,14 @@ class EtcdHostStore(host_store.HostStore):
                 'labels, groups or consumers')
         return record, size
 
-    def _update_part(self, reports, records, start, lease):
+    def _update_part(self, reports, records, start):
         # Store the reports from *start* on that one transaction holds;
         # return where the next part starts.
         most = self.conf.etcd.max_txn_ops
         known = {}  # {host id: Report read from etcd, or None: no report}
         hosts = most  # a part that failed is halved: one of its hosts beat it
         for attempt in range(host_store.ATTEMPTS):
+            lease = self._host_lease()
             end, compare, ops, deleted, groups = start, [], [], [], set()
             size, late = 0, []
             while end < len(reports) and len(compare) < hosts:
@@ -440,9 +463,13 @@ class EtcdHostStore(host_store.HostStore):
                     late[first:first + most]))
             keys = [self._key('hosts', host_id)
                     for host_id in reports.ids[start:end]]
-            done, now, found = self._client.txn(
-                compare, ops, [etcd_client.read(key, values=True)
-                               for key in keys])
+            try:
+                done, now, found = self._client.txn(
+                    compare, ops, [etcd_client.read(key, values=True)
+                                   for key in keys])
+            except etcd_client.LeaseNotFound:
+                self._leases.forget()  # etcd lost it: at once, another
+                continue
             if done:
                 part = reports.part(start, end)
                 self._own(now, lambda: self._reported(part, deleted, lease,
@@ -533,6 +560,7 @@ class EtcdHostStore(host_store.HostStore):
 
     def release(self, consumer):
         self._check_open()
+        self._mine.pop(consumer, None)  # a release is no expiry
         key = self._key('claims', consumer)
         deadline = time.monotonic() + self._client.timeout
         try:
@@ -555,24 +583,15 @@ class EtcdHostStore(host_store.HostStore):
                 f'no claim is held for consumer {consumer!r}')
         self._own(now, lambda: self._forget(consumer))
 
-    def _current_lease(self):
-        # Reports share a lease granted every host_ttl / 2 seconds that
-        # lasts host_ttl + host_ttl / 2: a report goes between host_ttl and
-        # 1.5 x host_ttl after it was written.
+    def _host_lease(self):
+        # Reports go between host_ttl and 1.5 x host_ttl after written.
         ttl = self.conf.etcd.host_ttl
-        if not ttl:
-            return 0
-        lease, until = self._lease
-        now = time.monotonic()
-        if now >= until:
-            step = max(1, ttl // 2)
-            lease = self._client.grant(ttl + step)
-            self._lease = (lease, now + step)
-        return lease
+        return ttl and self._leases.lease(ttl, max(1, ttl // 2))
 
     # Following etcd
 
     def _list(self):
+        cluster, _ = self._client.header()
         revision, found = self._client.range(*self._followed)
         mirror = _Mirror(self.conf, self.clock)
         hosts, created, keys, foreign = [], {}, {}, {}
@@ -593,30 +612,38 @@ class EtcdHostStore(host_store.HostStore):
             mirror.drop_host(name, written)
         with self._changed:
             self._mirror, self._created = mirror, created
-            self._settled = {}
+            self._cluster, self._settled = cluster, {}
             self._settle(listed)
             self._revision = revision
             self._changed.notify_all()
 
     def _follow(self):
-        delay = 0.1
+        # List etcd again after an outage or when its history no longer
+        # continues the mirror's (compacted, restarted, restored), and watch
+        # from the listing: a watch from the old revision would show nothing
+        # of a new etcd's until its revision passed the old one.
+        delay, relist = 0.1, False
         while not self._closed.is_set():
             try:
+                if relist or self._error is not None:
+                    self._list()
+                    if self._error is not None:
+                        LOG.info('etcd at %s answers again',
+                                 ', '.join(self._client.endpoints))
+                    self._error, relist, delay = None, False, 0.1
+                self._sweep()
                 # A stream quiet for timeout seconds is opened again: an
                 # etcd that stopped answering is noticed within twice that.
                 self._watch = self._client.watch(
                     self._followed[0], self._revision + 1, self._followed[1],
-                    idle=self._client.timeout)
-                if self._error is not None:
-                    self._list()
-                    LOG.info('etcd at %s answers again',
-                             ', '.join(self._client.endpoints))
-                    self._error = None
-                delay = 0.1
+                    idle=self._client.timeout, cluster=self._cluster)
                 for events in self._watch:
                     self._apply(events)
-            except etcd_client.Compacted:
-                self._relist_soon()
+                    if self._settled:
+                        self._sweep()
+            except etcd_client.HistoryLost as lost:
+                LOG.warning('Listing etcd again: %s', lost)
+                relist = True
             except Exception as error:  # the watch must outlive any fault
                 if self._closed.is_set():
                     return
@@ -630,12 +657,6 @@ class EtcdHostStore(host_store.HostStore):
                 self._error = error
                 self._closed.wait(delay)
                 delay = min(delay * 2, 5.0)
-
-    def _relist_soon(self):
-        try:
-            self._list()
-        except exceptions.StoreUnavailable as error:
-            self._error = error
 
     def _apply(self, events):
         # The events of one or more whole revisions, in order. A key
@@ -654,7 +675,7 @@ class EtcdHostStore(host_store.HostStore):
                     listed += self._mirror.report(held, {name: (
                         event.kv.lease, event.kv.mod_revision)})
                 elif kind == 'claims' and held is None:
-                    self._forget(name)
+                    self._ended(name, event.deleted)
                 elif kind == 'claims':
                     self._record([(name, held, event.kv.create_revision)])
             self._settle(listed)
@@ -696,6 +717,17 @@ class EtcdHostStore(host_store.HostStore):
             self._mirror.record(entry)
             self._created[consumer] = created
 
+    def _ended(self, consumer, deleted):
+        # The claim of *consumer* is gone from etcd: log it if it was made
+        # here, not settled, and old enough to have expired.
+        timeout = self._mine.pop(consumer, None)
+        entry = self._mirror.entry(consumer)
+        if deleted and timeout and entry is not None and \
+                consumer not in self._settled and \
+                self.clock() - entry.made >= timeout:
+            claims.log_expired(entry, timeout)
+        self._forget(consumer)
+
     def _forget(self, consumer):
         self._mirror.forget(consumer)
         self._created.pop(consumer, None)
@@ -724,12 +756,13 @@ class EtcdHostStore(host_store.HostStore):
     def _settle(self, listed):
         # Reports listed these consumers [(consumer, report's revision)]:
         # the claims made before the report and still held after the rest
-        # of the same revision's writes are to be deleted (by the next call
-        # that reads). A claim made after the report is not its business,
-        # whatever order this manager learnt of the two in.
+        # of the same revision's writes end here, and are deleted from etcd
+        # by the next sweep. A claim made after the report is not its
+        # business, whatever order this manager learnt of the two in.
         for consumer, revision in listed:
             created = self._created.get(consumer)
             if created is not None and created < revision:
+                self._forget(consumer)
                 self._settled[consumer] = created
 
     def _catch_up(self, revision, gone=()):

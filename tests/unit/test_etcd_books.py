@@ -156,7 +156,6 @@ class SettlingTest(BooksTestCase):
         one.select_destinations({'memory_mb': 500}, consumers=['c1'])
         two.update_hosts([{'id': 'a', 'memory_mb': 500,
                            'consumers': ['c1']}])
-        self.assertEqual(['c1'], self.stored('claims'))
         gate.set()
         settle(lambda: two.claims() == [] and one.claims() == [])
         self.assertEqual([], self.stored('claims'))
@@ -165,12 +164,10 @@ class SettlingTest(BooksTestCase):
             {}, consumers=['c1']))  # the id is free to claim again
 
     def test_a_settled_claim_etcd_did_not_delete_is_deleted_later(self):
+        # The report's writer had not seen c1; the sweep that deletes it
+        # fails once. It counts nowhere meanwhile, and goes at the next.
         one, two = self.sharing_host_a()
         gate = self.hold_watch(one)
-        two.select_destinations({'memory_mb': 500}, consumers=['c1'])
-        one.update_hosts([{'id': 'a', 'memory_mb': 500,
-                           'consumers': ['c1']}])
-        settle(lambda: 'c1' in two.store._settled)
         client = two.store._client
         txn = client.txn
 
@@ -178,13 +175,18 @@ class SettlingTest(BooksTestCase):
             client.txn = txn
             raise exceptions.StoreUnavailable('etcd went away')
 
+        two.select_destinations({'memory_mb': 500}, consumers=['c1'])
         client.txn = away
-        self.assertRaises(exceptions.StoreUnavailable, two.claims)
+        one.update_hosts([{'id': 'a', 'memory_mb': 500,
+                           'consumers': ['c1']}])
+        settle(lambda: client.txn is txn)
         self.assertEqual(['c1'], self.stored('claims'))
-        self.assertEqual([], two.claims())
-        self.assertEqual([], self.stored('claims'))
+        for mgr in (two, self.manager()):
+            self.assertEqual([], mgr.claims())
+            self.assertEqual({'a': 500}, self.memory(mgr))
         gate.set()
-        settle(lambda: one.claims() == [])
+        one.update_hosts([{'id': 'b', 'memory_mb': 1}])  # any event
+        settle(lambda: self.stored('claims') == [])
 
     def test_a_claim_made_again_after_its_settlement_stays(self):
         # One batch of events: the report settling c1 (with its delete),
@@ -273,29 +275,8 @@ class SettlingTest(BooksTestCase):
                           {'id': 'b', 'memory_mb': 980,
                            'consumers': on_b}])
         self.assertEqual([], mgr.claims())
-        self.assertEqual([], self.stored('claims'))
         self.assertEqual({'a': 850, 'b': 980}, self.memory(mgr))
-
-
-class ExpiryRaceTest(BooksTestCase):
-
-    def test_an_expiry_that_finds_the_claim_made_again_deletes_nothing(self):
-        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
-        conf = self.conf()
-        clock = test_etcd_store.Clock()
-        one = self.manager(conf)
-        two = self.clocked(conf, clock)
-        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
-        one.select_destinations({}, consumers=['c1'])
-        settle(lambda: len(two.claims()) == 1)
-        self.hold_watch(two)
-        one.release('c1')
-        one.select_destinations({}, consumers=['c1'])
-        clock.now += 601
-        self.assertEqual(['c1'], [c.consumer for c in two.claims()])
-        self.assertEqual(['c1'], self.stored('claims'))
-        self.assertEqual(['c1'], [c.consumer for c in one.claims()])
-        self.assertNotIn('expired', logs.output)
+        settle(lambda: self.stored('claims') == [])
 
 
 class LostAnswerTest(BooksTestCase):

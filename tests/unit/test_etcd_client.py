@@ -95,7 +95,7 @@ class EtcdClientTest(base.TestCase):
                 [], [etcd_client.put(self.prefix + '/c', value)])
         self.client.call('kv/compaction', {'revision': str(revision)})
         watch = self.client.watch(self.prefix + '/', revision - 1)
-        error = self.assertRaises(etcd_client.Compacted, list, watch)
+        error = self.assertRaises(etcd_client.HistoryLost, list, watch)
         self.assertIsInstance(error, exceptions.StoreUnavailable)
 
     def test_proxy_settings_are_ignored(self):

@@ -14,6 +14,8 @@
 
 import json
 import logging
+import os
+import shutil
 import threading
 import time
 
@@ -250,39 +252,46 @@ class SharedTruthTest(EtcdStoreTestCase):
 
 
 class ExpiryTest(EtcdStoreTestCase):
+    """Claims expire on etcd's clock, each with its maker's timeout."""
+
+    def timed(self, timeout, clock=None):
+        conf = self.make_conf(
+            f'[scheduler]\nhost_store = etcd\nclaim_timeout = {timeout}\n'
+            f'[etcd]\nendpoints = {self.etcd.endpoint}\n'
+            f'prefix = {self.etcd.prefix}\n', f'{timeout}.conf')
+        return self.clocked(conf, clock or time.time)
 
     def test_a_claim_no_report_settles_expires_once_with_a_warning(self):
         logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
-        clock = Clock()
-        conf = self.conf()
-        one = self.clocked(conf, clock)
-        two = self.clocked(conf, clock)
+        one, two = self.timed(1), self.timed(1)
         one.update_hosts(HOSTS)
         one.select_destinations({'memory_mb': 800}, consumers=['lost'])
         settle(lambda: len(two.claims()) == 1)
-        clock.now += 601
-        self.assertEqual([], two.claims())
-        settle(lambda: one.claims() == [])
+        started = time.monotonic()
+        settle(lambda: one.claims() == two.claims() == [])
+        # etcd's lease: timeout to timeout + 1 s, plus etcd's own delay.
+        self.assertGreater(time.monotonic() - started, 0.5)
+        self.assertEqual([], self.etcd.client.range(
+            self.etcd.prefix + '/claims/')[1])
         self.assertEqual(1, logs.output.count(
-            "Claim of consumer lost on host a expired"))
-        _, found = self.etcd.client.range(self.etcd.prefix + '/claims/')
-        self.assertEqual([], found)
+            'Claim of consumer lost on host b/1 expired'))
+        self.assertRaises(exceptions.InvalidRequest, one.release, 'lost')
 
-    def test_a_claim_from_a_clock_ahead_holds_back_no_expiry(self):
-        # Its maker's clock runs an hour ahead: to the others it is made
-        # when they see it, and the claims after it expire in time.
-        ahead, clock = Clock(), Clock()
-        ahead.now += 3600
-        conf = self.conf()
-        one = self.clocked(conf, ahead)
-        two = self.clocked(conf, clock)
-        one.update_hosts(HOSTS)
-        one.select_destinations({}, consumers=['ahead'])
-        two.select_destinations({}, consumers=['after'])
-        settle(lambda: len(two.claims()) == 2)
-        self.assertEqual([0, 0], [claim.age for claim in two.claims()])
-        clock.now += 601
-        self.assertEqual([], two.claims())
+    def test_no_other_clock_or_timeout_expires_a_claim(self):
+        # A service with claim_timeout 600 claims; a manager configured
+        # with 2, and one whose clock is 90 s behind, watch it for longer
+        # than 2 s: it stays. The one behind claims too: its claim stays.
+        behind = Clock()
+        behind.now -= 90
+        service, short, late = (self.timed(600), self.timed(2),
+                                self.timed(600, behind))
+        service.update_hosts(HOSTS)
+        service.select_destinations({'memory_mb': 100}, consumers=['c1'])
+        late.select_destinations({'memory_mb': 100}, consumers=['c2'])
+        time.sleep(3.5)
+        for mgr in (service, short, late, self.timed(2)):
+            self.assertEqual(['c1', 'c2'], sorted(
+                claim.consumer for claim in mgr.claims()))
 
 
 class HostTtlTest(EtcdStoreTestCase):
@@ -421,6 +430,60 @@ class OutageTest(EtcdStoreTestCase):
         server.thaw()
         settle(lambda: self._answers(mgr), timeout=20)
         self.assertEqual(['b/1'], mgr.select_destinations({'memory_mb': 2000}))
+
+    def test_a_restart_from_empty_or_a_restored_backup_is_listed_again(self):
+        # Ten 1000 MB nodes. etcd goes back to an earlier state (its data
+        # wiped, or a copy of its data directory restored): the running
+        # managers list it again, and see what a new process claims there.
+        nodes = [{'id': f'n{n}', 'memory_mb': 1000} for n in range(10)]
+        for restored in (False, True):
+            server = self.useFixture(etcd.EtcdServer())
+            conf = self.conf(server.endpoint, timeout=1,
+                             name=f'{restored}.conf')
+            one, two = self.manager(conf), self.manager(conf)
+            data = os.path.join(server.data, 'data')
+            backup = os.path.join(server.data, 'backup')
+            if restored:
+                one.update_hosts(nodes)
+                server.stop()
+                shutil.copytree(data, backup)
+                server.start()
+                settle(lambda: self._answers(one) and self._answers(two),
+                       timeout=20)
+            one.update_hosts(nodes)
+            one.select_destinations({'memory_mb': 900}, count=10)
+            for consumer in [claim.consumer for claim in one.claims()]:
+                one.release(consumer)
+            settle(lambda: len(two.hosts()) == 10 and two.claims() == [])
+            server.stop()
+            shutil.rmtree(data)
+            if restored:
+                shutil.copytree(backup, data)
+            server.start()
+            three = self.manager(conf)
+            three.update_hosts(nodes)
+            three.select_destinations({'memory_mb': 900}, count=10)
+            for mgr in (one, two):
+                settle(lambda: self._answers(mgr) and len(mgr.claims()) == 10,
+                       timeout=20)
+                self.assertRaises(exceptions.NoValidHost,
+                                  mgr.select_destinations, {'memory_mb': 900})
+
+    def test_a_lost_lease_is_granted_again_at_once(self):
+        # The lease of the reports (host_ttl), or of the claims
+        # (claim_timeout), revoked under the store: the next write takes
+        # a new one.
+        mgr = self.manager(self.conf(host_ttl=60))
+        mgr.update_hosts(HOSTS)
+        mgr.select_destinations({}, consumers=['c1'])
+        _, found = self.etcd.client.range(self.etcd.prefix + '/')
+        for lease in {kv.lease for kv in found if kv.lease}:
+            self.etcd.client.revoke(lease)
+        settle(lambda: mgr.hosts().ids == ())
+        mgr.update_hosts(HOSTS)
+        self.assertEqual(2, len(mgr.hosts()))
+        mgr.select_destinations({}, consumers=['c2'])
+        self.assertEqual(['c2'], [claim.consumer for claim in mgr.claims()])
 
     @staticmethod
     def _answers(mgr):
