@@ -62,6 +62,24 @@ Entry = collections.namedtuple('Entry', 'consumer host needs group made')
 :data:`units.RESOURCES`; *made* is the store's clock when it was made."""
 
 
+def groups_kept(consumers, before, settled):
+    """Return ``{consumer: group}`` of the placed containers a report lists.
+
+    A container Sora placed in a group counts for the group's policy for as
+    long as its host's reports list it, whatever they say of groups.
+
+    :param consumers: the consumers the report lists.
+    :param before: ``{consumer: group}`` kept for the host's last report.
+    :param settled: ``{consumer: group}`` of the claims the report settles.
+    """
+    kept = {}
+    for consumer in consumers:
+        group = settled.get(consumer) or before.get(consumer)
+        if group is not None:
+            kept[consumer] = group
+    return kept
+
+
 def log_expired(entry, timeout):
     """Log at WARNING that the claim *entry* expired after *timeout* s."""
     LOG.warning('Claim of consumer %(consumer)s on host %(host)s expired: '

@@ -66,9 +66,11 @@ MAX_BYTES = 1 << 20
 etcd refuses a request over ``--max-request-bytes``, 1.5 MiB by default."""
 
 
-Report = collections.namedtuple('Report', 'lease revision groups')
+Report = collections.namedtuple('Report', 'lease revision groups members')
 """What a mirror knows of a host's report key: its lease (0 for none), the
-revision that wrote it and the groups it lists."""
+revision that wrote it, the groups it lists and its ``members``, the
+groups kept for the placed containers it lists (:func:`claims.groups_kept`).
+"""
 
 
 class _Mirror(host_store.MemoryHostStore):
@@ -86,24 +88,40 @@ class _Mirror(host_store.MemoryHostStore):
     def _expire(self):
         pass  # claims expire when the shared store deletes them
 
-    def report(self, reports, keys):
-        """Add or replace hosts; return the consumers they list with claims.
+    def report(self, reports, members, keys, created):
+        """Add or replace hosts; return the claims they settle.
 
-        *keys* maps each host id to ``(lease, mod revision)`` of its
-        report's key. Returns ``[(consumer, revision of the report listing
-        it)]``. The claims stay until etcd's go: the report's writer
-        deletes those it knew of, and the store deletes the rest.
+        *members* has each report's stored ``members``; *keys* maps each
+        host id to ``(lease, mod revision)`` of its report's key; *created*
+        each consumer to the revision that created its claim. A report
+        settles the claims of the consumers it lists that were made before
+        it (whatever order this copy learnt of the two in). Returns
+        ``[(consumer, host id)]`` of those; they stay until the store
+        forgets them.
         """
         with self._lock:
-            self._track(reports)
-            listed = []
-            for host_id, groups, consumers in zip(
-                    reports.ids, reports.groups, reports.consumers):
-                self._reports[host_id] = Report(*keys[host_id], groups)
-                listed += [(consumer, keys[host_id][1])
-                           for consumer in consumers
-                           if consumer in self._ledger]
-            return listed
+            settled, kept = [], []
+            for host_id, consumers, stored in zip(
+                    reports.ids, reports.consumers, members):
+                revision = keys[host_id][1]
+                groups = {consumer: self._ledger[consumer].group
+                          for consumer in consumers
+                          if consumer in self._ledger and
+                          created.get(consumer, revision) < revision}
+                settled += [(consumer, host_id) for consumer in groups]
+                kept.append(claims.groups_kept(consumers, {
+                    **self._kept.get(host_id, {}), **stored}, groups))
+            self._track(reports, kept)
+            for host_id, groups, stored in zip(reports.ids, reports.groups,
+                                               members):
+                self._reports[host_id] = Report(*keys[host_id], groups,
+                                                stored)
+            return settled
+
+    def kept(self, host_id):
+        """Return ``{consumer: group}`` kept for *host_id*'s last report."""
+        with self._lock:
+            return dict(self._kept.get(host_id, {}))
 
     def record(self, entry):
         """Add a claim made by any manager (once per consumer).
@@ -135,8 +153,9 @@ class _Mirror(host_store.MemoryHostStore):
         with self._lock:
             if self._live.slot_of(host_id) is not None:
                 self._live.remove(host_id)
+            self._kept.pop(host_id, None)
             if written:
-                self._reports[host_id] = Report(0, written, ())
+                self._reports[host_id] = Report(0, written, (), {})
             else:
                 self._reports.pop(host_id, None)
 
@@ -275,12 +294,19 @@ class EtcdHostStore(host_store.HostStore):
         # settled; those a failure leaves go at the next sweep. They no
         # longer count anywhere: every manager settles them by revisions.
         with self._changed:
-            settled = list(self._settled.items())
+            settled = [(consumer, created) for consumer, created
+                       in self._settled.items()
+                       if consumer not in self._unrecorded]
+            unrecorded = [(consumer, self._settled[consumer], *where)
+                          for consumer, where in self._unrecorded.items()]
         most = self.conf.etcd.max_txn_ops - 1  # each nested txn takes one
         try:
             for start in range(0, len(settled), most):
                 self._client.txn([], self._claims_deleted(
                     settled[start:start + most]))
+            settled += [(consumer, created) for consumer, created, *where
+                        in unrecorded if self._recorded(consumer, created,
+                                                        *where)]
         except exceptions.StoreUnavailable as error:
             LOG.debug('Settled claims stay in etcd until the next sweep: %s',
                       error)
@@ -289,6 +315,29 @@ class EtcdHostStore(host_store.HostStore):
             for consumer, created in settled:
                 if self._settled.get(consumer) == created:
                     del self._settled[consumer]  # else settled again since
+
+    def _recorded(self, consumer, created, host_id, group):
+        # Delete the settled claim of *consumer* (*group*) together with a
+        # rewrite of its host's report that keeps its group among the
+        # report's members, if the report still lists it; whether done.
+        key, claim = self._key('hosts', host_id), self._key('claims', consumer)
+        _, found = self._client.range(key, key + '\0')
+        try:
+            record = json.loads(found[0].value, parse_int=_bounded_int)
+            listed = consumer in _report(host_id, record)[0].consumers[0]
+        except (IndexError, *_FOREIGN):
+            listed = False
+        if not listed:  # the host or the container is gone: nothing to keep
+            ops = self._claims_deleted([(consumer, created)])
+            return self._client.txn([], ops)[0]
+        record['members'] = {**record.get('members', {}), consumer: group}
+        done, _, _ = self._client.txn(
+            [etcd_client.modified_at(key, found[0].mod_revision),
+             etcd_client.created_at(claim, created)],
+            [etcd_client.put(key, json.dumps(record).encode(),
+                             found[0].lease),
+             etcd_client.delete(claim)])
+        return done
 
     # Writing
 
@@ -408,18 +457,19 @@ class EtcdHostStore(host_store.HostStore):
             ) from None
 
     def _stored_report(self, reports, i):
-        # The stored form of report *i*, refused if it cannot be stored.
-        record = json.dumps({
+        # The stored form of report *i* as a mapping (its members are added
+        # when it is written) and its size, refused if it cannot be stored.
+        record = {
             'amounts': {name: column[i] for name, column in
                         reports.amounts.items()},
             'containers': reports.containers[i],
             'enabled': reports.enabled[i],
             'labels': dict(reports.labels[i]),
             'groups': list(reports.groups[i]),
-            'consumers': list(reports.consumers[i])}).encode()
+            'consumers': list(reports.consumers[i])}
         # Its key goes three times: put, compared, read if that fails.
-        size = len(record) + 3 * len(self._key('hosts', reports.ids[i])
-                                     .encode())
+        size = len(json.dumps(record).encode()) + 3 * len(
+            self._key('hosts', reports.ids[i]).encode())
         if size > MAX_BYTES:
             raise exceptions.InvalidHostData(
                 f'host {i} (id {reports.ids[i]!r:.60}): its report takes '
@@ -437,11 +487,12 @@ class EtcdHostStore(host_store.HostStore):
         for attempt in range(host_store.ATTEMPTS):
             lease = self._host_lease()
             end, compare, ops, deleted, groups = start, [], [], [], set()
-            size, late = 0, []
+            size, late, members = 0, [], []
             while end < len(reports) and len(compare) < hosts:
                 record, record_size = records[end]
-                host_compare, host_ops, host_deleted, added = \
+                host_compare, host_ops, host_deleted, added, kept = \
                     self._report_ops(reports, record, end, lease, known)
+                record_size += len(json.dumps(kept))
                 added = sorted(added - groups)
                 if ops and (len(ops) + len(host_ops) + len(added) > most or
                             size + record_size > MAX_BYTES):
@@ -455,6 +506,7 @@ class EtcdHostStore(host_store.HostStore):
                 compare.append(host_compare)
                 ops += host_ops + self._group_versions(added)
                 deleted += host_deleted
+                members.append(kept)
                 groups.update(added)
                 size += record_size
                 end += 1
@@ -472,8 +524,8 @@ class EtcdHostStore(host_store.HostStore):
                 continue
             if done:
                 part = reports.part(start, end)
-                self._own(now, lambda: self._reported(part, deleted, lease,
-                                                      now))
+                self._own(now, lambda: self._reported(
+                    part, members, deleted, lease, now))
                 return end
             # Another manager wrote or removed some of these reports: go
             # again, at once, on what etcd holds now.
@@ -495,23 +547,32 @@ class EtcdHostStore(host_store.HostStore):
         # The comparison and operations storing report *i*, the consumers
         # whose claims they delete (those this manager knows of, as many as
         # fit in one transaction beside the groups' keys: the store deletes
-        # the rest later) and the groups it adds to its host. *read* has
-        # the reports read from etcd since the mirror's.
-        host_id = reports.ids[i]
+        # the rest later), the groups it adds to its host and its members
+        # (claims.groups_kept). *read* has the reports read from etcd since
+        # the mirror's.
+        host_id, consumers = reports.ids[i], reports.consumers[i]
         key = self._key('hosts', host_id)
         known = read[host_id] if host_id in read else \
             self._mirror.report_of(host_id)
-        added = set(reports.groups[i]) - set(known.groups if known else ())
-        deleted = [consumer for consumer in reports.consumers[i]
-                   if self._mirror.holds(consumer)][
-                       :max(0, self.conf.etcd.max_txn_ops - 1 - len(added))]
+        held = {consumer: entry.group for consumer, entry in (
+            (consumer, self._mirror.entry(consumer))
+            for consumer in consumers) if entry is not None}
+        members = claims.groups_kept(consumers, {
+            **self._mirror.kept(host_id),
+            **(known.members if known else {})}, held)
+        added = (set(reports.groups[i]) | set(members.values())) - (
+            set(known.groups) | set(known.members.values()) if known
+            else set())
+        deleted = list(held)[
+            :max(0, self.conf.etcd.max_txn_ops - 1 - len(added))]
+        record = json.dumps(dict(record, members=members)).encode()
         ops = [etcd_client.put(key, record, lease)]
         ops += [etcd_client.delete(self._key('claims', consumer))
                 for consumer in deleted]
         if known is None:
-            return etcd_client.absent(key), ops, deleted, added
+            return etcd_client.absent(key), ops, deleted, added, members
         return (etcd_client.modified_at(key, known.revision), ops, deleted,
-                added)
+                added, members)
 
     def remove(self, host_id):
         # Every claim on the host rewrites its version key: if that is not
@@ -594,7 +655,7 @@ class EtcdHostStore(host_store.HostStore):
         cluster, _ = self._client.header()
         revision, found = self._client.range(*self._followed)
         mirror = _Mirror(self.conf, self.clock)
-        hosts, created, keys, foreign = [], {}, {}, {}
+        hosts, members, created, keys, foreign = [], [], {}, {}, {}
         for item in sorted(found, key=lambda item: item.create_revision):
             kind, name, held = self._read(item)
             if kind == 'hosts' and held is None:
@@ -602,18 +663,21 @@ class EtcdHostStore(host_store.HostStore):
             elif held is None:
                 continue
             elif kind == 'hosts':
-                hosts.append(held)
+                hosts.append(held[0])
+                members.append(held[1])
                 keys[name] = (item.lease, item.mod_revision)
             elif kind == 'claims':
                 mirror.record(held)
                 created[name] = item.create_revision
-        listed = mirror.report(host_state.Reports.joined(hosts), keys)
+        settled = mirror.report(host_state.Reports.joined(hosts), members,
+                                keys, created)
         for name, written in foreign.items():
             mirror.drop_host(name, written)
         with self._changed:
             self._mirror, self._created = mirror, created
             self._cluster, self._settled = cluster, {}
-            self._settle(listed)
+            self._unrecorded = {}
+            self._settle(settled)
             self._revision = revision
             self._changed.notify_all()
 
@@ -672,8 +736,9 @@ class EtcdHostStore(host_store.HostStore):
                     self._mirror.drop_host(name, 0 if event.deleted else
                                            event.kv.mod_revision)
                 elif kind == 'hosts':
-                    listed += self._mirror.report(held, {name: (
-                        event.kv.lease, event.kv.mod_revision)})
+                    listed += self._mirror.report(held[0], [held[1]], {name: (
+                        event.kv.lease, event.kv.mod_revision)},
+                        self._created)
                 elif kind == 'claims' and held is None:
                     self._ended(name, event.deleted)
                 elif kind == 'claims':
@@ -732,12 +797,14 @@ class EtcdHostStore(host_store.HostStore):
         self._mirror.forget(consumer)
         self._created.pop(consumer, None)
         self._settled.pop(consumer, None)
+        self._unrecorded.pop(consumer, None)
 
-    def _reported(self, reports, deleted, lease, revision):
-        # This manager's reports, written with *lease* at *revision*, and
-        # the claims they deleted.
+    def _reported(self, reports, members, deleted, lease, revision):
+        # This manager's reports, written with *lease* at *revision* with
+        # *members*, and the claims they deleted.
         listed = self._mirror.report(
-            reports, dict.fromkeys(reports.ids, (lease, revision)))
+            reports, members, dict.fromkeys(reports.ids, (lease, revision)),
+            self._created)
         for consumer in deleted:
             self._forget(consumer)
         self._settle(listed)
@@ -753,17 +820,22 @@ class EtcdHostStore(host_store.HostStore):
             if self._created.get(consumer) == created:
                 self._forget(consumer)
 
-    def _settle(self, listed):
-        # Reports listed these consumers [(consumer, report's revision)]:
-        # the claims made before the report and still held after the rest
-        # of the same revision's writes end here, and are deleted from etcd
-        # by the next sweep. A claim made after the report is not its
-        # business, whatever order this manager learnt of the two in.
-        for consumer, revision in listed:
+    def _settle(self, settled):
+        # Reports settled these claims [(consumer, host id)]: they end
+        # here, unless deleted in the same revision already, and the next
+        # sweep deletes them from etcd (with a group the report's members
+        # lack, only together with a rewrite of the report that adds it).
+        for consumer, host_id in settled:
             created = self._created.get(consumer)
-            if created is not None and created < revision:
-                self._forget(consumer)
-                self._settled[consumer] = created
+            if created is None:
+                continue
+            group = getattr(self._mirror.entry(consumer), 'group', None)
+            self._forget(consumer)
+            self._settled[consumer] = created
+            report = self._mirror.report_of(host_id)
+            if group is not None and (report is None or
+                                      consumer not in report.members):
+                self._unrecorded[consumer] = (host_id, group)
 
     def _catch_up(self, revision, gone=()):
         # Wait until the mirror has seen *revision*, or no longer tracks
@@ -793,10 +865,12 @@ def _bounded_int(text):
 def _stored(kv):
     # The Report of a hosts/ key read from etcd (no groups if foreign).
     try:
-        groups = _report(kv.key, json.loads(kv.value)).groups[0]
+        reports, members = _report(kv.key, json.loads(
+            kv.value, parse_int=_bounded_int))
+        groups = reports.groups[0]
     except _FOREIGN:
-        groups = ()
-    return Report(kv.lease, kv.mod_revision, groups)
+        groups, members = (), {}
+    return Report(kv.lease, kv.mod_revision, groups, members)
 
 
 def _entry(consumer, claim):
@@ -812,18 +886,21 @@ def _entry(consumer, claim):
 
 
 def _report(host_id, record):
-    # A stored record -> Reports of one host; TypeError if it holds none.
-    labels = record['labels']
-    if type(record['enabled']) is not bool or not isinstance(labels, dict):
-        raise TypeError('its enabled or labels are not a report\'s')
+    # A stored record -> (Reports of one host, its members); TypeError if
+    # it holds none. Records written before members were kept have none.
+    labels, members = record['labels'], record.get('members', {})
+    if type(record['enabled']) is not bool or not isinstance(labels, dict) \
+            or not isinstance(members, dict):
+        raise TypeError('its enabled, labels or members are not a report\'s')
     labels = {_text(key): _text(value) for key, value in labels.items()}
+    members = {_text(key): _text(value) for key, value in members.items()}
     return host_state.Reports(
         [host_id], {name: [_whole(record['amounts'][name])]
                     for name in host_table.FLOATS},
         [_whole(record['containers'], host_state.MAX_CONTAINERS)],
         [record['enabled']],
         [types.MappingProxyType(labels)],
-        [_texts(record['groups'])], [_texts(record['consumers'])])
+        [_texts(record['groups'])], [_texts(record['consumers'])]), members
 
 
 def _whole(value, most=units.UNLIMITED):

@@ -192,6 +192,7 @@ class MemoryHostStore(HostStore):
         self._lock = threading.RLock()
         self._live = live_table.LiveTable(self._lock)
         self._ledger = claims.Ledger()
+        self._kept = {}  # {host id: claims.groups_kept of its last report}
 
     def hosts(self):
         with self._lock:
@@ -201,11 +202,17 @@ class MemoryHostStore(HostStore):
     def update(self, reports):
         with self._lock:
             self._expire()
-            self._track(reports)
-            for consumers in reports.consumers:
-                for consumer in consumers:
-                    if consumer in self._ledger:
-                        self._drop(consumer)
+            settled = [{consumer: self._ledger[consumer].group
+                        for consumer in consumers if consumer in self._ledger}
+                       for consumers in reports.consumers]
+            self._track(reports, [
+                claims.groups_kept(consumers, self._kept.get(host_id, {}),
+                                   groups)
+                for host_id, consumers, groups in zip(
+                    reports.ids, reports.consumers, settled)])
+            for groups in settled:
+                for consumer in groups:
+                    self._drop(consumer)
 
     def remove(self, host_id):
         with self._lock:
@@ -215,6 +222,7 @@ class MemoryHostStore(HostStore):
             for consumer in self._ledger.of_host(host_id):
                 self._drop(consumer)
             self._live.remove(host_id)
+            self._kept.pop(host_id, None)
 
     def release(self, consumer):
         with self._lock:
@@ -275,15 +283,21 @@ class MemoryHostStore(HostStore):
                 'consumer ' + ', '.join(map(repr, held)) + ' already '
                 'holds a claim; a consumer id names one container')
 
-    def _track(self, reports):
-        # Add or replace the hosts; a host added holds the ledger's claims
-        # on it. Only a shared store's copy has claims on hosts it does not
-        # track: one made elsewhere that arrived before its host's report,
-        # or one that outlives its host's report (expired or removed).
+    def _track(self, reports, kept):
+        # Add or replace the hosts, with the groups *kept* for each; a host
+        # added holds the ledger's claims on it. Only a shared store's copy
+        # has claims on hosts it does not track: one made elsewhere that
+        # arrived before its host's report, or one that outlives its host's
+        # report (expired or removed).
         live = self._live
         new = [host_id for host_id in reports.ids
                if live.slot_of(host_id) is None]
-        live.update(reports)
+        live.update(reports, kept)
+        for host_id, groups in zip(reports.ids, kept):
+            if groups:
+                self._kept[host_id] = groups
+            else:
+                self._kept.pop(host_id, None)
         for host_id in new:
             slot = live.slot_of(host_id)
             for consumer in self._ledger.of_host(host_id):

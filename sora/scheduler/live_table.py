@@ -226,18 +226,27 @@ class LiveTable:
 
     # Changing
 
-    def update(self, reports):
-        """Add or replace the hosts of *reports* (a ``Reports``) by id."""
+    def update(self, reports, kept=None):
+        """Add or replace the hosts of *reports* (a ``Reports``) by id.
+
+        :param kept: per report, ``{consumer: group}`` of the placed
+            containers it lists (:func:`claims.groups_kept`): their groups
+            count on the host beside those it reports.
+        """
         self.version += 1
+        groups = reports.groups if not kept else [
+            tuple(dict.fromkeys(reported + tuple(members.values())))
+            if members else reported
+            for reported, members in zip(reports.groups, kept)]
         new = []
         for i, host_id in enumerate(reports.ids):
             slot = self._slot_of.get(host_id)
             if slot is None:
                 new.append(i)
             else:
-                self._report(slot, reports, i)
+                self._report(slot, reports, i, groups[i])
         if new:
-            self._add(reports, new)
+            self._add(reports, new, groups)
 
     def remove(self, host_id):
         """Forget the host *host_id*, and the claims held on it."""
@@ -326,7 +335,7 @@ class LiveTable:
             column[slot] = value
             self._dirty.add(name)
 
-    def _report(self, slot, reports, i):
+    def _report(self, slot, reports, i, groups):
         # Replace what the host in *slot* reported; its claims stay.
         row = self._rows[slot]
         row.amounts = amounts = tuple(reports.amounts[name][i]
@@ -337,7 +346,7 @@ class LiveTable:
         self._set('enabled', slot, row.enabled)
         self._set('memory_total_mb', slot, units.documented(amounts[1], 1))
         self._set('cpus_total', slot, units.documented(amounts[3], 1000))
-        labels, groups = reports.labels[i], reports.groups[i]
+        labels = reports.labels[i]
         if labels != row.labels:
             self._label_index.remove(slot, row.labels)
             self._label_index.add(slot, labels)
@@ -353,7 +362,7 @@ class LiveTable:
             self._note(slot)
         self._refresh(slot)
 
-    def _add(self, reports, new):
+    def _add(self, reports, new, groups):
         first = len(self._rows)
         if first + len(new) > len(self._columns['enabled']):
             self._grow(max(2 * len(self._columns['enabled']),
@@ -378,7 +387,7 @@ class LiveTable:
             for i in new:
                 self._rank(reports.ids[i])
         for offset, i in enumerate(new):
-            self._report(first + offset, reports, i)
+            self._report(first + offset, reports, i, groups[i])
 
     def _rank(self, host_id):
         # Give a new id a rank between its neighbours' (renumber if none

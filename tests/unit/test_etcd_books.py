@@ -279,6 +279,44 @@ class SettlingTest(BooksTestCase):
         settle(lambda: self.stored('claims') == [])
 
 
+class MembershipTest(BooksTestCase):
+    """A placed container counts for its group while reports list it."""
+
+    WEB = {'memory_mb': 1, 'group': 'web', 'group_policy': 'anti-affinity'}
+
+    def groups(self, mgr):
+        return {host.id: host.groups for host in mgr.hosts()}
+
+    def test_a_settled_member_counts_while_its_host_lists_it(self):
+        for writer_saw_it in (True, False):
+            one, two = self.manager(), self.manager()
+            hosts = [{'id': f'{writer_saw_it}-a', 'memory_mb': 1000},
+                     {'id': f'{writer_saw_it}-b', 'memory_mb': 10}]
+            one.update_hosts(hosts)
+            settle(lambda: len(two.hosts()) == len(one.hosts()))
+            settle(lambda: one.store._revision == two.store._revision)
+            consumer = f'web-{writer_saw_it}'
+            gate = None if writer_saw_it else self.hold_watch(one)
+            two.select_destinations(self.WEB, consumers=[consumer])
+            # The node reports the container, and no groups.
+            one.update_hosts([dict(hosts[0], consumers=[consumer])])
+            if gate is not None:
+                gate.set()
+            settle(lambda: [] == one.claims() == two.claims() ==
+                   self.manager().claims())
+            settle(lambda: consumer not in self.stored('claims'))
+            for mgr in (one, two, self.manager()):
+                settle(lambda: self.groups(mgr)[hosts[0]['id']] == ('web',))
+                self.assertEqual([hosts[1]['id']], mgr.select_destinations(
+                    self.WEB, dry_run=True))
+            # Its host's next report lists it no more: it counts no more.
+            one.update_hosts([hosts[0]])
+            for mgr in (one, two, self.manager()):
+                settle(lambda: self.groups(mgr)[hosts[0]['id']] == ())
+            for host in hosts:
+                one.remove_host(host['id'])
+
+
 class LostAnswerTest(BooksTestCase):
 
     def lose_answer(self, mgr):
