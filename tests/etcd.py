@@ -31,7 +31,7 @@ import uuid
 
 import fixtures
 
-from sora.scheduler import etcd_client
+from sora.scheduler.stores.etcd import client as etcd_client
 
 
 def _free_port():
@@ -145,7 +145,7 @@ class EtcdPrefix(fixtures.Fixture):
 
     :ivar endpoint: the etcd URL.
     :ivar prefix: ``/sora-test-<uuid>``.
-    :ivar client: an :class:`~sora.scheduler.etcd_client.Client` for it.
+    :ivar client: an :class:`~sora.scheduler.stores.etcd.client.Client` for it.
     """
 
     def _setUp(self):

@@ -52,9 +52,9 @@ import uuid
 
 from oslo_config import cfg
 
-from sora.scheduler import etcd_client
-from sora.scheduler import etcd_store
 from sora.scheduler import manager
+from sora.scheduler.stores.etcd import client as etcd_client
+from sora.scheduler.stores.etcd import store as etcd_store
 
 REQUEST = {'memory_mb': 1, 'cpus': 0.001}
 CLAIM = json.dumps({'host': 'n0001', 'needs': [1, 1, 0], 'group': None,

@@ -36,11 +36,12 @@ from sora.cmd import tracked
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
 from sora.scheduler import filtering
-from sora.scheduler import host_store
 from sora.scheduler import hosts_file
 from sora.scheduler import manager
 from sora.scheduler import plugins
 from sora.scheduler import request as sora_request
+from sora.scheduler import stores
+from sora.scheduler.stores import memory
 from sora.scheduler import validate
 from sora.scheduler import weighing
 from sora import version
@@ -261,11 +262,11 @@ def do_check(conf):
 def _offline_manager(conf):
     """A manager for what needs no tracked hosts: it never reaches etcd."""
     return manager.SchedulerManager(conf,
-                                    store=host_store.MemoryHostStore(conf))
+                                    store=memory.MemoryHostStore(conf))
 
 
 def _store_answers(conf):
-    store = host_store.load(conf)
+    store = stores.load(conf)
     try:
         return (f'answers: {len(store.hosts())} hosts, '
                 f'{len(store.claims())} claims')

@@ -16,7 +16,7 @@ Data flows one way: config -> manager -> driver -> host ids. The manager
 validates callers' plain mappings once and hands the driver read-only
 objects; it never changes what the caller passed in. Like nova-scheduler's
 HostManager it also tracks hosts between decisions (node reports in,
-claims out) in a :class:`~sora.scheduler.host_store.HostStore`.
+claims out) in a :class:`~sora.scheduler.stores.base.HostStore`.
 """
 
 import collections.abc
@@ -35,9 +35,9 @@ from sora.scheduler import exceptions
 from sora.scheduler import filtering
 from sora.scheduler import filters as built_in
 from sora.scheduler import host_state
-from sora.scheduler import host_store
 from sora.scheduler import plugins
 from sora.scheduler import request as sora_request
+from sora.scheduler import stores
 from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
@@ -57,9 +57,9 @@ class SchedulerManager:
         global ``cfg.CONF`` when omitted. Sora's options are registered on
         it (idempotently) and ``[DEFAULT] scheduler_driver`` names the
         driver, an entry point in the ``sora.scheduler`` namespace.
-    :param store: the :class:`~host_store.HostStore` of tracked hosts and
-        claims; by default the one ``[scheduler] host_store`` names (an
-        entry point in ``sora.scheduler.host_stores``).
+    :param store: the :class:`~sora.scheduler.stores.base.HostStore` of
+        tracked hosts and claims; by default the one ``[scheduler]
+        host_store`` names (an entry point in ``sora.scheduler.host_stores``).
     :raises DriverNotFound: no driver (or host store) of that name is
         installed.
     :raises DriverLoadError: the driver (or host store) fails to import or
@@ -72,8 +72,8 @@ class SchedulerManager:
         self._followers = _Followers.of(self.conf)
         sora_conf.register_opts(self.conf)
         self._owns_store = store is None
-        self.store = host_store.load(self.conf) if store is None else \
-            host_store.checked(store, 'the store given')
+        self.store = stores.load(self.conf) if store is None else \
+            stores.checked(store, 'the store given')
         self._lock = threading.Lock()
         self._error = None
         try:

@@ -23,10 +23,11 @@ import time
 
 import fixtures
 
-from sora.scheduler import etcd_client
-from sora.scheduler import etcd_store
 from sora.scheduler import exceptions
 from sora.scheduler import host_store
+from sora.scheduler.stores.etcd import client as etcd_client
+from sora.scheduler.stores.etcd import codec
+from sora.scheduler.stores.etcd import mirror as etcd_mirror
 from tests.unit import test_etcd_store
 
 settle = test_etcd_store.settle
@@ -140,7 +141,7 @@ class HostsComeAndGoTest(BooksTestCase):
         one, two = self.sharing_host_a()
         groups = [f'g{n:03d}' for n in range(300)]
         one.update_hosts([{'id': 'a', 'memory_mb': 1000, 'groups': groups}])
-        settle(lambda: two.store._revision >= one.store._revision)
+        settle(lambda: two.store.mirror.revision >= one.store.mirror.revision)
         for group in (groups[-1], groups[0]):
             started = time.monotonic()
             self.assertEqual(['a'], two.select_destinations(
@@ -168,7 +169,7 @@ class SettlingTest(BooksTestCase):
         # fails once. It counts nowhere meanwhile, and goes at the next.
         one, two = self.sharing_host_a()
         gate = self.hold_watch(one)
-        client = two.store._client
+        client = two.store.client
         txn = client.txn
 
         def away(*args, **kwargs):
@@ -196,16 +197,16 @@ class SettlingTest(BooksTestCase):
         one.select_destinations({'memory_mb': 100}, consumers=['c1'])
         settle(lambda: len(two.claims()) == 1)
         self.hold_watch(two)
-        start = two.store._revision + 1
+        start = two.store.mirror.revision + 1
         one.update_hosts([{'id': 'a', 'memory_mb': 900,
                            'consumers': ['c1']}])
         one.select_destinations({'memory_mb': 100}, consumers=['c1'])
-        watch = self.etcd.client.watch(two.store._followed[0], start,
-                                       two.store._followed[1])
+        watch = self.etcd.client.watch(two.store.mirror.followed[0], start,
+                                       two.store.mirror.followed[1])
         events = next(iter(watch))
         watch.close()
         self.assertEqual(2, len({event.kv.mod_revision for event in events}))
-        etcd_store.EtcdHostStore._apply(two.store, events)  # not held
+        etcd_mirror.Mirror._apply(two.store.mirror, events)  # not held
         self.assertEqual(['c1'], [c.consumer for c in two.claims()])
         self.assertEqual(['c1'], self.stored('claims'))
         self.assertEqual({'a': 800}, self.memory(two))
@@ -227,13 +228,13 @@ class SettlingTest(BooksTestCase):
         # The claim, applied at once by its maker, was made after the
         # report that lists its consumer, which the watch brings later.
         one, two = self.sharing_host_a()
-        settle(lambda: one.store._revision == two.store._revision)
+        settle(lambda: one.store.mirror.revision == two.store.mirror.revision)
         gate = self.hold_watch(one)
         two.update_hosts([{'id': 'b', 'memory_mb': 10,
                            'consumers': ['c1']}])
         one.select_destinations({'memory_mb': 900}, consumers=['c1'])
         gate.set()
-        settle(lambda: one.store._revision == two.store._revision)
+        settle(lambda: one.store.mirror.revision == two.store.mirror.revision)
         for mgr in (one, two):
             self.assertEqual(['c1'], [c.consumer for c in mgr.claims()])
             self.assertEqual({'a': 100, 'b': 10}, self.memory(mgr))
@@ -294,7 +295,8 @@ class MembershipTest(BooksTestCase):
                      {'id': f'{writer_saw_it}-b', 'memory_mb': 10}]
             one.update_hosts(hosts)
             settle(lambda: len(two.hosts()) == len(one.hosts()))
-            settle(lambda: one.store._revision == two.store._revision)
+            settle(lambda: one.store.mirror.revision ==
+                   two.store.mirror.revision)
             consumer = f'web-{writer_saw_it}'
             gate = None if writer_saw_it else self.hold_watch(one)
             two.select_destinations(self.WEB, consumers=[consumer])
@@ -324,7 +326,7 @@ class LostAnswerTest(BooksTestCase):
 
         Then the client sends it again if it may, or says so.
         """
-        client = mgr.store._client
+        client = mgr.store.client
         call = client.call
 
         def lost(path, body, resend=True, deadline=None):
@@ -359,7 +361,7 @@ class LostAnswerTest(BooksTestCase):
         mgr = self.manager()
         mgr.update_hosts([{'id': 'a', 'memory_mb': 1000}])
         mgr.select_destinations({'memory_mb': 400}, consumers=['c1'])
-        client = mgr.store._client
+        client = mgr.store.client
         call = client.call
 
         def unanswered(path, body, resend=True, deadline=None):
@@ -376,7 +378,7 @@ class PartialUpdateTest(BooksTestCase):
 
     def test_reports_stored_before_etcd_went_away_are_told(self):
         mgr = self.manager()
-        client = mgr.store._client
+        client = mgr.store.client
         txn = client.txn
         calls = []
 
@@ -445,7 +447,7 @@ class SizeTest(BooksTestCase):
 
     def test_what_no_request_can_hold_is_refused_whole(self):
         mgr = self.manager()
-        huge = 'x' * etcd_store.MAX_BYTES
+        huge = 'x' * codec.MAX_BYTES
         error = self.assertRaises(
             exceptions.InvalidHostData, mgr.update_hosts,
             [{'id': 'a', 'memory_mb': 64},

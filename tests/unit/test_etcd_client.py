@@ -23,8 +23,8 @@ import textwrap
 import threading
 import time
 
-from sora.scheduler import etcd_client
 from sora.scheduler import exceptions
+from sora.scheduler.stores.etcd import client as etcd_client
 from tests import base
 from tests import etcd
 
@@ -143,7 +143,7 @@ class ImportTest(base.TestCase):
         # Nothing it imports may warn on import (eventlet does, and came
         # through etcd3gw and futurist).
         result = subprocess.run(
-            [sys.executable, '-c', 'import sora.scheduler.etcd_client'],
+            [sys.executable, '-c', 'import sora.scheduler.stores.etcd.client'],
             capture_output=True, text=True, timeout=60)
         self.assertEqual((0, ''), (result.returncode, result.stderr))
 
@@ -169,7 +169,7 @@ class ImportTest(base.TestCase):
 
             def build():
                 from oslo_config import cfg
-                from sora.scheduler import etcd_store
+                from sora.scheduler.stores.etcd import store as etcd_store
                 conf = cfg.ConfigOpts()
                 conf(['--config-file', sys.argv[1]], project='sora',
                      default_config_files=[], default_config_dirs=[])

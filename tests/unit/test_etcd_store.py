@@ -22,10 +22,10 @@ import time
 import fixtures
 from oslo_config import cfg
 
-from sora.scheduler import etcd_client
-from sora.scheduler import etcd_store
 from sora.scheduler import exceptions
 from sora.scheduler import manager
+from sora.scheduler.stores.etcd import client as etcd_client
+from sora.scheduler.stores.etcd import store as etcd_store
 from tests import base
 from tests import etcd
 
@@ -83,8 +83,8 @@ class EtcdStoreTestCase(base.TestCase):
     def hold_watch(self, mgr):
         """Hold back what *mgr*'s watch brings until the event is set."""
         gate = threading.Event()
-        apply = mgr.store._apply
-        mgr.store._apply = lambda events: (gate.wait(), apply(events))
+        apply = mgr.store.mirror._apply
+        mgr.store.mirror._apply = lambda events: (gate.wait(), apply(events))
         self.addCleanup(gate.set)
         return gate
 
@@ -164,8 +164,8 @@ class SharedTruthTest(EtcdStoreTestCase):
         one.update_hosts([{'id': 'n0', 'memory_mb': 1024}])
         settle(lambda: len(two.hosts()) == 1)
         gate = threading.Event()
-        apply = two.store._apply
-        two.store._apply = lambda events: (gate.wait(), apply(events))
+        apply = two.store.mirror._apply
+        two.store.mirror._apply = lambda events: (gate.wait(), apply(events))
         one.select_destinations({'memory_mb': 1024}, consumers=['first'])
         self.etcd.client.txn([], [etcd_client.put(
             self.etcd.prefix + '-elsewhere', b'')])
@@ -183,14 +183,14 @@ class SharedTruthTest(EtcdStoreTestCase):
         one, two = self.manager(), self.manager()
         one.update_hosts([{'id': 'n0', 'memory_mb': 1024}])
         settle(lambda: len(two.hosts()) == 1)
-        client = two.store._client
+        client = two.store.client
         txn = client.txn
 
         def released_meanwhile(*args):
             client.txn = txn
             answer = txn(*args)
             one.release('c1')
-            settle(lambda: two.store._revision > answer[1])
+            settle(lambda: two.store.mirror.revision > answer[1])
             return answer
 
         client.txn = released_meanwhile

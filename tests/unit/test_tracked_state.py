@@ -710,7 +710,7 @@ class Broken(host_store.MemoryHostStore):
                                   manager.SchedulerManager, self.make_conf(),
                                   store=object())
         self.assertEqual('the store given is not a '
-                         'sora.scheduler.host_store.HostStore', str(error))
+                         'sora.scheduler.stores.base.HostStore', str(error))
 
     def test_memory_is_the_default(self):
         mgr = self.manager()
@@ -738,7 +738,7 @@ class Broken(host_store.MemoryHostStore):
                  ('missing', exceptions.DriverLoadError,
                   'ModuleNotFoundError'),
                  ('not_a_store', exceptions.DriverLoadError,
-                  'is not a sora.scheduler.host_store.HostStore'),
+                  'is not a sora.scheduler.stores.base.HostStore'),
                  ('unready', exceptions.DriverLoadError,
                   "sora.scheduler.host_stores plugin 'unready' did not call "
                   'HostStore.__init__')]

@@ -27,7 +27,7 @@ import time
 class Leases:
     """The leases one store puts keys with, by length.
 
-    :param client: the :class:`~sora.scheduler.etcd_client.Client`.
+    :param client: the :class:`~sora.scheduler.stores.etcd.client.Client`.
     """
 
     def __init__(self, client):

@@ -1,0 +1,80 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Host stores: where the manager keeps the hosts it tracks and the claims.
+
+A store is a plugin in the ``sora.scheduler.host_stores`` namespace chosen
+by ``[scheduler] host_store``: ``memory`` (the default,
+:mod:`~sora.scheduler.stores.memory`) keeps everything in this process,
+``etcd`` (:mod:`~sora.scheduler.stores.etcd`) shares it between processes.
+Every store implements :class:`~sora.scheduler.stores.base.HostStore`.
+"""
+
+import importlib.metadata
+
+from stevedore import driver
+from stevedore import exception as stevedore_exception
+
+from sora import conf as sora_conf
+from sora.scheduler import exceptions
+from sora.scheduler import plugins
+from sora.scheduler.stores import base
+
+NAMESPACE = 'sora.scheduler.host_stores'
+
+
+def load(conf):
+    """Build the store ``[scheduler] host_store`` names, from its entry point.
+
+    :raises DriverNotFound: no store of that name is installed.
+    :raises DriverLoadError: it fails to import or to build, or several
+        distributions register its name.
+    """
+    name = conf.scheduler.host_store
+    where = sora_conf.setting(conf, 'scheduler', 'host_store')
+
+    def failed(manager, entry_point, error):
+        raise plugins.load_error(f'{where}: ', conf, NAMESPACE, name,
+                                 entry_point.value, error) from error
+
+    try:
+        manager = driver.DriverManager(
+            NAMESPACE, name, invoke_on_load=True, invoke_kwds={'conf': conf},
+            on_load_failure_callback=failed)
+    except stevedore_exception.NoMatches:
+        installed = {entry_point.name for entry_point in
+                     importlib.metadata.entry_points(group=NAMESPACE)}
+        error = exceptions.DriverNotFound(NAMESPACE, name, installed)
+        error.args = (f'{where}: {error}',)
+        raise error from None
+    except stevedore_exception.MultipleMatches as error:
+        raise exceptions.DriverLoadError(
+            f'{where}: host store name {name!r} is registered more than '
+            f'once: {error}') from None
+    return checked(manager.driver, f'{where}: {NAMESPACE} plugin {name!r}')
+
+
+def checked(store, what):
+    """Return *store* if it is a :class:`~base.HostStore` set up as one.
+
+    :param what: how messages name it.
+    :raises DriverLoadError: it is not a store, or its ``__init__`` did not
+        call :meth:`~base.HostStore.__init__` (which makes its ``turn``).
+    """
+    if not isinstance(store, base.HostStore):
+        raise exceptions.DriverLoadError(
+            f'{what} is not a sora.scheduler.stores.base.HostStore')
+    if not hasattr(store, 'turn'):
+        raise exceptions.DriverLoadError(
+            f'{what} did not call HostStore.__init__ (super().__init__(conf, '
+            'clock)), which sets up its conf, clock and turn')
+    return store

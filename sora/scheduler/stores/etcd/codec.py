@@ -1,0 +1,177 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The etcd store's keys and records: one writer and one reader of each.
+
+Every key is ``<prefix>/<kind>/<name>``: the kind one word, the name with
+``%`` written ``%25`` and ``/`` ``%2F``, so that no key of a deployment is
+a key of another whose prefix is nested in it. Values are JSON with amounts
+in whole units; what Sora did not write (or wrote in a shape it does not
+know) reads as :data:`FOREIGN`, parsed with bounds so that no value can
+stop a reader.
+"""
+
+import collections
+import json
+import math
+import types
+
+from sora.scheduler import claims
+from sora.scheduler import host_state
+from sora.scheduler import host_table
+from sora.scheduler import units
+from sora.scheduler import validate
+
+MAX_BYTES = 1 << 20
+"""The most bytes of reports (or claims) Sora writes in one transaction:
+etcd refuses a request over ``--max-request-bytes``, 1.5 MiB by default."""
+
+FOREIGN = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+"""What reading a value that holds no Sora report or claim raises
+(RecursionError: JSON nested deeper than the parser goes)."""
+
+Report = collections.namedtuple('Report', 'lease revision groups members')
+"""What is known of a host's report key: its lease (0 for none), the
+revision that wrote it, the groups it lists and its ``members``, the groups
+kept for the placed containers it lists (:func:`claims.groups_kept`)."""
+
+
+class Keys:
+    """The keys of one deployment, under *prefix*."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix.rstrip('/') + '/'
+
+    def __call__(self, kind, name):
+        """Return the key of *name* (a host id, consumer, group) of *kind*."""
+        return (f'{self.prefix}{kind}/'
+                f'{name.replace("%", "%25").replace("/", "%2F")}')
+
+    def name(self, key):
+        """Return ``(kind, name)`` of *key*; name None if it is not Sora's.
+
+        Sora's names are text and hold no ``/``: a key with one after its
+        kind belongs to a deployment whose prefix is nested in this one.
+        """
+        kind, _, name = key[len(self.prefix):].partition('/')
+        if not name or '/' in name or not validate.is_text(name):
+            return kind, None
+        return kind, name.replace('%2F', '/').replace('%25', '%')
+
+
+def report_record(reports, i):
+    """Return the stored form of report *i* of *reports*, as a mapping.
+
+    Its ``members`` are added by :func:`encode_report`.
+    """
+    return {'amounts': {name: column[i] for name, column in
+                        reports.amounts.items()},
+            'containers': reports.containers[i],
+            'enabled': reports.enabled[i],
+            'labels': dict(reports.labels[i]),
+            'groups': list(reports.groups[i]),
+            'consumers': list(reports.consumers[i])}
+
+
+def encode_report(record, members):
+    """Return the value of a report *record* with its *members*."""
+    return json.dumps(dict(record, members=members)).encode()
+
+
+def encode_claim(host_id, needs, group, made):
+    """Return the value of a claim on *host_id*, made at *made* (Unix)."""
+    return json.dumps({'host': host_id, 'needs': list(needs), 'group': group,
+                       'made': made}).encode()
+
+
+def loads(value):
+    """Return the JSON *value*, its integers bounded (:data:`FOREIGN`)."""
+    return json.loads(value, parse_int=_bounded_int)
+
+
+def decode_report(host_id, record):
+    """Return ``(Reports of one host, its members)`` of a stored mapping.
+
+    Records written before members were kept have none.
+
+    :raises FOREIGN: it holds no Sora report.
+    """
+    labels, members = record['labels'], record.get('members', {})
+    if type(record['enabled']) is not bool or not isinstance(labels, dict) \
+            or not isinstance(members, dict):
+        raise TypeError('its enabled, labels or members are not a report\'s')
+    labels = {_text(key): _text(value) for key, value in labels.items()}
+    members = {_text(key): _text(value) for key, value in members.items()}
+    return host_state.Reports(
+        [host_id], {name: [_whole(record['amounts'][name])]
+                    for name in host_table.FLOATS},
+        [_whole(record['containers'], host_state.MAX_CONTAINERS)],
+        [record['enabled']],
+        [types.MappingProxyType(labels)],
+        [_texts(record['groups'])], [_texts(record['consumers'])]), members
+
+
+def decode_claim(consumer, claim):
+    """Return the :class:`claims.Entry` of a stored mapping.
+
+    :raises FOREIGN: it holds no Sora claim.
+    """
+    needs, group, made = claim['needs'], claim['group'], claim['made']
+    if not isinstance(needs, list) or len(needs) != len(units.RESOURCES) \
+            or not (group is None or isinstance(group, str)) \
+            or type(made) not in (int, float) or not math.isfinite(made):
+        raise TypeError('its needs, group or time are not a claim\'s')
+    return claims.Entry(consumer, _text(claim['host']),
+                        tuple(_whole(need, units.MAX + 1) for need in needs),
+                        group, made)
+
+
+def stored(kv):
+    """Return the :class:`Report` of a ``hosts/`` key read from etcd.
+
+    One that holds no Sora report has no groups or members.
+    """
+    try:
+        reports, members = decode_report(kv.key, loads(kv.value))
+        groups = reports.groups[0]
+    except FOREIGN:
+        groups, members = (), {}
+    return Report(kv.lease, kv.mod_revision, groups, members)
+
+
+def _bounded_int(text):
+    # JSON integers Sora may have written: no longer than units.UNLIMITED.
+    if len(text) > 20:
+        raise ValueError(f'{text:.40}... is not a number Sora writes')
+    return int(text)
+
+
+def _whole(value, most=units.UNLIMITED):
+    # A stored amount or count: a whole number from 0 to *most*.
+    if type(value) is not int or not 0 <= value <= most:
+        raise TypeError(f'{value!r:.40} is not a whole number from 0 to '
+                        f'{most}')
+    return value
+
+
+def _text(value):
+    # A stored string.
+    if not isinstance(value, str):
+        raise TypeError(f'{value!r:.40} is not a string')
+    return value
+
+
+def _texts(values):
+    # A stored list of strings, as a tuple.
+    if not isinstance(values, list):
+        raise TypeError(f'{values!r:.40} is not a list of strings')
+    return tuple(map(_text, values))

@@ -1,0 +1,397 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A manager's copy of what etcd holds, kept current by a watch.
+
+:class:`Mirror` lists ``claims/`` and ``hosts/`` under the prefix into a
+:class:`~sora.scheduler.stores.tracked.TrackedHosts`, then follows them
+with one watch from a thread of its own. A report settles the claims made
+before it, by revisions, in every copy alike; the watch thread deletes
+from etcd the settled claims the report's writer had not seen (a sweep).
+Reads never write. etcd's history going back (restarted empty, restored,
+compacted past the watch) makes it list again.
+"""
+
+import threading
+
+from oslo_log import log as logging
+
+from sora.scheduler import claims
+from sora.scheduler import exceptions
+from sora.scheduler import host_state
+from sora.scheduler.stores.etcd import client as etcd_client
+from sora.scheduler.stores.etcd import codec
+from sora.scheduler.stores import tracked
+from sora.scheduler import validate
+
+LOG = logging.getLogger(__name__)
+
+
+class Mirror:
+    """The hosts and claims under a prefix, as of :attr:`revision`.
+
+    :param client: the :class:`~client.Client`.
+    :param keys: the deployment's :class:`~codec.Keys`.
+    :param clock: seconds since the epoch, for claim ages.
+    :param most: the most operations of one transaction (``max_txn_ops``).
+    :raises StoreUnavailable: etcd does not answer the first listing.
+    """
+
+    def __init__(self, client, keys, clock, most):
+        self.client, self.keys, self.clock, self.most = client, keys, clock, \
+            most
+        self.followed = (keys('claims', ''),
+                         etcd_client.prefix_end(keys('hosts', '')))
+        self.changed = threading.Condition()
+        self.mine = {}  # {consumer: claim_timeout} of claims made here
+        self.error = None
+        self._watch = None
+        self._closed = threading.Event()
+        self._list()
+        self._thread = threading.Thread(
+            target=self._follow, name='sora-etcd-watch', daemon=True)
+        self._thread.start()
+
+    def close(self):
+        """Stop following etcd."""
+        self._closed.set()
+        watch = self._watch
+        if watch is not None:
+            watch.close()
+        self._thread.join(timeout=self.client.timeout + 1)
+
+    def check_open(self):
+        """Fail once closed.
+
+        :raises StoreUnavailable: saying so.
+        """
+        if self._closed.is_set():
+            raise exceptions.StoreUnavailable('the etcd host store is closed')
+
+    def ready(self):
+        """Fail as the watch does while etcd is away, or once closed.
+
+        :raises StoreUnavailable: saying why.
+        """
+        self.check_open()
+        if self.error is not None:
+            raise self.error
+
+    def view(self):
+        """Return ``(TrackedHosts, revision)`` a decision may run on."""
+        with self.changed:
+            return self.hosts, self.revision
+
+    def report_of(self, host_id):
+        """Return the :class:`codec.Report` of *host_id*, or None."""
+        with self.changed:
+            return self._reports.get(host_id)
+
+    def created(self, consumer):
+        """Return the revision that created *consumer*'s claim, or 0."""
+        with self.changed:
+            return self._created.get(consumer, 0)
+
+    def settled_at(self, consumer):
+        """Return the create revision of a settled claim still in etcd.
+
+        That of *consumer*, or None.
+        """
+        with self.changed:
+            return self._settled.get(consumer)
+
+    def held(self, host_id):
+        """Return ``[(consumer, created revision)]`` of claims on a host."""
+        with self.changed:
+            return [(consumer, self._created.get(consumer, 0))
+                    for consumer in self.hosts.of_host(host_id)]
+
+    # Applying this manager's own writes
+
+    def own(self, revision, change):
+        """Apply this manager's write, made at *revision*, at once.
+
+        Unless the watch has already applied it, and maybe what followed
+        it (another manager's release or newer report).
+        """
+        with self.changed:
+            if self.revision < revision:
+                change()
+
+    def record(self, made):
+        """Add claims ``[(consumer, claims.Entry, created revision)]``."""
+        for consumer, entry, created in made:
+            self.hosts.claim(entry._replace(made=min(entry.made,
+                                                     self.clock())))
+            self._created[consumer] = created
+
+    def reported(self, reports, members, deleted, lease, revision):
+        """Apply this manager's reports and the deletes of their claims.
+
+        Written with *lease* at *revision*, with their *members*.
+        """
+        for consumer in deleted:
+            self.forget(consumer)
+        self._report(reports, members, [(lease, revision)] * len(reports))
+
+    def removed(self, host_id, held):
+        """Apply the removal of a host and of the claims *held* on it."""
+        self.hosts.remove(host_id)
+        self._reports.pop(host_id, None)
+        self.forget_held(held)
+
+    def forget_held(self, held):
+        """Forget the claims ``[(consumer, created)]`` still those."""
+        for consumer, created in held:
+            if self._created.get(consumer) == created:
+                self.forget(consumer)
+
+    def forget(self, consumer):
+        """Forget the claim of *consumer*, if any."""
+        self.hosts.drop(consumer)
+        self._created.pop(consumer, None)
+        self._settled.pop(consumer, None)
+        self._unrecorded.pop(consumer, None)
+
+    def catch_up(self, revision, gone=()):
+        """Wait until this copy has seen *revision*, or lost *gone* hosts.
+
+        Their deletes may be older than *revision*, the newest in all etcd:
+        so that a decision made again sees what beat the last one.
+        """
+        def seen():
+            return self.revision >= revision or gone and not any(
+                map(self.hosts.tracks, gone))
+
+        with self.changed:
+            self.changed.wait_for(seen, timeout=self.client.timeout)
+
+    def history_lost(self, reason):
+        """Fail until the watch thread has listed etcd again."""
+        self.error = exceptions.StoreUnavailable(
+            f'{reason} (restarted empty, or restored from a snapshot); '
+            'listing it again')
+        LOG.warning('%s', self.error)
+        watch = self._watch
+        if watch is not None:
+            watch.close()
+
+    # Following etcd
+
+    def _list(self):
+        cluster, _ = self.client.header()
+        revision, found = self.client.range(*self.followed)
+        hosts, members, keys, foreign = [], [], [], {}
+        with self.changed:
+            self.hosts, self._created = tracked.TrackedHosts(), {}
+            self._settled, self._unrecorded, self._reports = {}, {}, {}
+            for item in sorted(found, key=lambda item: item.create_revision):
+                kind, name, held = self._read(item)
+                if kind == 'hosts' and held is None:
+                    foreign[name] = item.mod_revision
+                elif kind == 'hosts':
+                    hosts.append(held[0])
+                    members.append(held[1])
+                    keys.append((item.lease, item.mod_revision))
+                elif held is not None:
+                    self.record([(name, held, item.create_revision)])
+            self._report(host_state.Reports.joined(hosts), members, keys)
+            for name, written in foreign.items():
+                self._drop_host(name, written)
+            self._cluster, self.revision = cluster, revision
+            self.changed.notify_all()
+
+    def _follow(self):
+        # List etcd again after an outage or when its history no longer
+        # continues this copy's (compacted, restarted, restored), and watch
+        # from the listing: a watch from the old revision would show nothing
+        # of a new etcd's until its revision passed the old one.
+        delay, relist = 0.1, False
+        while not self._closed.is_set():
+            try:
+                if relist or self.error is not None:
+                    self._list()
+                    if self.error is not None:
+                        LOG.info('etcd at %s answers again',
+                                 ', '.join(self.client.endpoints))
+                    self.error, relist, delay = None, False, 0.1
+                self._sweep()
+                # A stream quiet for timeout seconds is opened again: an
+                # etcd that stopped answering is noticed within twice that.
+                self._watch = self.client.watch(
+                    self.followed[0], self.revision + 1, self.followed[1],
+                    idle=self.client.timeout, cluster=self._cluster)
+                for events in self._watch:
+                    self._apply(events)
+                    if self._settled:
+                        self._sweep()
+            except etcd_client.HistoryLost as lost:
+                LOG.warning('Listing etcd again: %s', lost)
+                relist = True
+            except Exception as error:  # the watch must outlive any fault
+                if self._closed.is_set():
+                    return
+                if not isinstance(error, exceptions.StoreUnavailable):
+                    LOG.exception('The etcd watch failed')
+                    error = exceptions.StoreUnavailable(
+                        f'etcd at {", ".join(self.client.endpoints)}: the '
+                        f'watch failed: {type(error).__name__}: {error}')
+                if self.error is None:
+                    LOG.error('Lost etcd: %s; retrying', error)
+                self.error = error
+                self._closed.wait(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _apply(self, events):
+        # The events of one or more whole revisions, in order. A key
+        # written over with what is no Sora value is gone, as for _list.
+        with self.changed:
+            for event in events:
+                kv = event.kv
+                kind, name, held = self._read(kv, event.deleted)
+                if kind == 'hosts' and held is None:
+                    self._drop_host(name, 0 if event.deleted else
+                                    kv.mod_revision)
+                elif kind == 'hosts':
+                    self._report(held[0], [held[1]],
+                                 [(kv.lease, kv.mod_revision)])
+                elif kind == 'claims' and held is None:
+                    self._ended(name, event.deleted)
+                elif kind == 'claims':
+                    self.record([(name, held, kv.create_revision)])
+            self.revision = events[-1].kv.mod_revision
+            self.changed.notify_all()
+
+    def _read(self, kv, deleted=False):
+        # (kind, name, held) of a followed key: kind None for a key that is
+        # not Sora's; held None for one deleted or holding no Sora report or
+        # claim (logged), else (Reports, members) or a claims.Entry.
+        kind, name = self.keys.name(kv.key)
+        if name is None or kind not in ('hosts', 'claims'):
+            return None, name, None
+        if deleted:
+            return kind, name, None
+        try:
+            value = codec.loads(kv.value)
+            return kind, name, (codec.decode_report(name, value)
+                                if kind == 'hosts'
+                                else codec.decode_claim(name, value))
+        except codec.FOREIGN as error:
+            LOG.warning('Ignoring etcd key %(key)s: it holds no Sora '
+                        '%(what)s (%(error)s: %(detail)s)',
+                        {'key': validate.shown(kv.key),
+                         'what': 'node report' if kind == 'hosts' else 'claim',
+                         'error': type(error).__name__, 'detail': error})
+        return kind, name, None
+
+    def _report(self, reports, members, keys):
+        # Add or replace hosts whose report keys have *keys* [(lease, mod
+        # revision)]. A report settles the claims of the consumers it lists
+        # made before it; those with a group its members lack are deleted
+        # only with a rewrite of the report that adds it (see _sweep).
+        settled = []
+        for consumers, (_, revision) in zip(reports.consumers, keys):
+            settled.append({})
+            for consumer in consumers:
+                entry = self.hosts.entry(consumer)
+                if entry is not None and \
+                        self._created[consumer] < revision:
+                    settled[-1][consumer] = entry.group
+        self.hosts.report(reports, settled, members)
+        for i, host_id in enumerate(reports.ids):
+            self._reports[host_id] = codec.Report(
+                *keys[i], reports.groups[i], members[i])
+            for consumer, group in settled[i].items():
+                created = self._created.pop(consumer)
+                self._settled[consumer] = created
+                if group is not None and consumer not in members[i]:
+                    self._unrecorded[consumer] = (host_id, group)
+
+    def _drop_host(self, host_id, written):
+        # A host whose report key is gone (*written* 0) or holds no report
+        # (written at that revision, which its next report must replace).
+        self.hosts.remove(host_id)
+        if written:
+            self._reports[host_id] = codec.Report(0, written, (), {})
+        else:
+            self._reports.pop(host_id, None)
+
+    def _ended(self, consumer, deleted):
+        # The claim of *consumer* is gone from etcd: log it if it was made
+        # here, not settled, and old enough to have expired.
+        timeout = self.mine.pop(consumer, None)
+        entry = self.hosts.entry(consumer)
+        if deleted and timeout and entry is not None and \
+                self.clock() - entry.made >= timeout:
+            claims.log_expired(entry, timeout)
+        self.forget(consumer)
+
+    # Sweeping
+
+    def _sweep(self):
+        # Delete the settled claims still in etcd, each only if it is still
+        # the one settled; those a failure leaves go at the next sweep.
+        with self.changed:
+            plain = [(consumer, created) for consumer, created
+                     in self._settled.items()
+                     if consumer not in self._unrecorded]
+            grouped = [(consumer, self._settled[consumer], *where)
+                       for consumer, where in self._unrecorded.items()]
+        try:
+            for start in range(0, len(plain), self.most - 1):
+                self.client.txn([], deleted(
+                    self.keys, plain[start:start + self.most - 1]))
+            plain += [(consumer, created) for consumer, created, *where
+                      in grouped if self._recorded(consumer, created, *where)]
+        except exceptions.StoreUnavailable as error:
+            LOG.debug('Settled claims stay in etcd until the next sweep: %s',
+                      error)
+            return
+        with self.changed:
+            for consumer, created in plain:
+                if self._settled.get(consumer) == created:
+                    del self._settled[consumer]  # else settled again since
+                    self._unrecorded.pop(consumer, None)
+
+    def _recorded(self, consumer, created, host_id, group):
+        # Delete the settled claim of *consumer* (*group*) together with a
+        # rewrite of its host's report that keeps its group among the
+        # report's members, if the report still lists it; whether done.
+        key, claim = self.keys('hosts', host_id), self.keys('claims', consumer)
+        _, found = self.client.range(key, key + '\0')
+        try:
+            record = codec.loads(found[0].value)
+            listed = consumer in codec.decode_report(
+                host_id, record)[0].consumers[0]
+        except (IndexError, *codec.FOREIGN):
+            listed = False
+        if not listed:  # the host or the container is gone: nothing to keep
+            return self.client.txn([], deleted(
+                self.keys, [(consumer, created)]))[0]
+        members = {**record.pop('members', {}), consumer: group}
+        done, _, _ = self.client.txn(
+            [etcd_client.modified_at(key, found[0].mod_revision),
+             etcd_client.created_at(claim, created)],
+            [etcd_client.put(key, codec.encode_report(record, members),
+                             found[0].lease),
+             etcd_client.delete(claim)])
+        return done
+
+
+def deleted(keys, held):
+    """Return operations deleting claims ``[(consumer, created)]``.
+
+    Each only if it is still the one created then (nested transactions:
+    each takes one of the transaction's operations).
+    """
+    return [etcd_client.delete_created_at(keys('claims', consumer), created)
+            for consumer, created in held]

@@ -1,0 +1,257 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``etcd`` host store's transactions: claims, removals, releases."""
+
+import math
+import time
+
+from sora.scheduler import claims
+from sora.scheduler import exceptions
+from sora.scheduler.stores import base
+from sora.scheduler.stores.etcd import client as etcd_client
+from sora.scheduler.stores.etcd import codec
+from sora.scheduler.stores.etcd import leases as etcd_leases
+from sora.scheduler.stores.etcd import mirror as etcd_mirror
+from sora.scheduler.stores.etcd import reports as etcd_reports
+
+
+class EtcdHostStore(base.HostStore):
+    """Hosts and claims in etcd, shared by every manager configured alike.
+
+    Decisions run on this manager's :class:`~mirror.Mirror` of etcd; a
+    decision made on it as of revision R commits with one transaction that
+    succeeds only if none of its consumers holds a claim and no chosen
+    host's report or version key, nor the group's, was written after R.
+
+    :param conf: as for :class:`~sora.scheduler.stores.base.HostStore`;
+        its ``[etcd]`` options say where etcd is.
+    :param clock: seconds since the epoch (``time.time``), for claim ages.
+    :raises StoreUnavailable: etcd does not answer at start.
+    :raises InvalidConfig: a TLS file of ``[etcd]`` is unusable.
+    """
+
+    shared = True
+
+    def __init__(self, conf=None, clock=None):
+        super().__init__(conf, time.time if clock is None else clock)
+        opts = self.conf.etcd
+        self.client = etcd_client.Client(
+            opts.endpoints, opts.timeout, opts.ca_file, opts.cert_file,
+            opts.key_file)
+        self.keys = codec.Keys(opts.prefix)
+        self.leases = etcd_leases.Leases(self.client)
+        self.mirror = etcd_mirror.Mirror(self.client, self.keys, self.clock,
+                                         opts.max_txn_ops)
+        self._reports = etcd_reports.ReportWriter(self)
+
+    def close(self):
+        """Stop following etcd and close the connections."""
+        self.mirror.close()
+        self.client.close()
+
+    def host_lease(self):
+        """Return the lease of reports written now (0 without host_ttl).
+
+        Reports go between host_ttl and 1.5 x host_ttl after written.
+        """
+        ttl = self.conf.etcd.host_ttl
+        return ttl and self.leases.lease(ttl, max(1, ttl // 2))
+
+    # Reading
+
+    def hosts(self):
+        self.mirror.ready()
+        return self.mirror.view()[0].snapshot()[0]
+
+    def claims(self):
+        self.mirror.ready()
+        return self.mirror.view()[0].listing(self.clock())
+
+    def snapshot(self, consumers=()):
+        self.mirror.ready()
+        hosts, revision = self.mirror.view()
+        hosts.check_consumers(consumers)
+        table, version = hosts.snapshot()
+        return table, (hosts, version, revision)
+
+    # Writing
+
+    def update(self, reports):
+        self.mirror.check_open()
+        self._reports.write(reports)
+
+    def commit(self, version, request, placements):
+        hosts, local_version, revision = version
+        if hosts is not self.mirror.view()[0] or hosts.admitted(
+                local_version, request, placements) is None:
+            return False
+        made = self.clock()
+        timeout = self.conf.scheduler.claim_timeout
+        lease = timeout and self.leases.lease(math.ceil(timeout), 1)
+        compare, success, failure, values = [], [], [], []
+        size = 0  # each consumer's key goes three times, its value once
+        for consumer, host_id in placements:
+            key = self.keys('claims', consumer)
+            values.append(codec.encode_claim(host_id, request.units,
+                                             request.group, made))
+            compare.append(etcd_client.absent(key))
+            success.append(etcd_client.put(key, values[-1], lease))
+            failure.append(etcd_client.read(key, values=True))
+            size += 3 * len(key.encode()) + len(values[-1])
+        if size > codec.MAX_BYTES:
+            raise exceptions.InvalidRequest(
+                f'the claims of this request take {size} bytes in etcd, '
+                f'more than one etcd request holds ({codec.MAX_BYTES}): use '
+                'shorter consumer ids or group name')
+        # What the decision relied on: the chosen hosts' reports, and the
+        # claims on them and in the group, which rewrite version keys.
+        # A host's version key takes its report's lease (the one the
+        # mirror knows: if the report changed, the transaction fails).
+        chosen = {host_id: getattr(self.mirror.report_of(host_id), 'lease', 0)
+                  for _, host_id in placements}
+        versions = {self.keys('versions-of-hosts', host_id): host_lease
+                    for host_id, host_lease in chosen.items()}
+        if request.group is not None:
+            versions[self.keys('versions-of-groups', request.group)] = 0
+        relied = [self.keys('hosts', host_id) for host_id in chosen]
+        relied += versions
+        compare += [etcd_client.present(self.keys('hosts', host_id))
+                    for host_id in chosen]
+        compare += [etcd_client.unchanged_since(key, revision)
+                    for key in relied]
+        success += [etcd_client.put(key, b'', host_lease)
+                    for key, host_lease in versions.items()]
+        failure += [etcd_client.read(key) for key in relied]
+        if len(compare) > self.conf.etcd.max_txn_ops:
+            raise exceptions.InvalidRequest(
+                f'{len(placements)} placements on {len(chosen)} hosts make '
+                f'{len(compare)} comparisons in one etcd transaction, more '
+                'than [etcd] max_txn_ops = '
+                f'{self.conf.etcd.max_txn_ops} (etcd\'s --max-txn-ops): '
+                'place fewer at a time, or raise both')
+        try:
+            done, now, found = self.client.txn(compare, success, failure)
+        except etcd_client.LeaseNotFound:
+            self.leases.forget()  # etcd lost it: decide again, with another
+            return False
+        held = found[:len(placements)]
+        if not done and all(kvs and kvs[0].value == value
+                            for kvs, value in zip(held, values)):
+            # This very transaction, sent again after its answer was lost.
+            done, now = True, held[0][0].mod_revision
+        if done:
+            return self._made(placements, request, made, timeout, now,
+                              revision)
+        taken = [consumer for (consumer, _), kvs in zip(placements, held)
+                 if kvs and kvs[0].create_revision !=
+                 self.mirror.settled_at(consumer)]
+        if taken:
+            raise exceptions.InvalidRequest(
+                'consumer ' + ', '.join(map(repr, taken)) + ' already '
+                'holds a claim; a consumer id names one container')
+        if any(held):  # settled claims still in etcd: delete, decide again
+            self.client.txn([], etcd_mirror.deleted(self.keys, [
+                (consumer, kvs[0].create_revision)
+                for (consumer, _), kvs in zip(placements, held) if kvs]))
+            return False
+        # Decide again once the mirror has seen what beat this decision:
+        # the newest write to what it relied on, or all that came before
+        # if a chosen host was removed (its key is gone).
+        relied_found = found[len(placements):]
+        gone = [host_id for host_id, kvs in zip(chosen, relied_found)
+                if not kvs]
+        self.mirror.catch_up(now if gone else max(
+            kv.mod_revision for kvs in relied_found for kv in kvs), gone)
+        return False
+
+    def _made(self, placements, request, made, timeout, now, revision):
+        # The claims were made at revision *now*; whether they stand.
+        if now <= revision:
+            # etcd's history went back under this view (restarted empty, or
+            # restored from a snapshot): undo the claims made on it.
+            self.client.txn([], etcd_mirror.deleted(
+                self.keys, [(consumer, now) for consumer, _ in placements]))
+            self.mirror.history_lost(
+                f'etcd\'s revision went back from {revision} to {now}')
+            return False
+        self.mirror.mine.update(dict.fromkeys(
+            (consumer for consumer, _ in placements), timeout))
+        self.mirror.own(now, lambda: self.mirror.record(
+            [(consumer, claims.Entry(consumer, host_id, request.units,
+                                     request.group, made), now)
+             for consumer, host_id in placements]))
+        return True
+
+    def remove(self, host_id):
+        # Every claim on the host rewrites its version key: if that is not
+        # newer than the mirror, the mirror knows every claim to delete.
+        # Each is deleted only if it is the claim the mirror knows (its
+        # consumer may have been released and claimed again elsewhere);
+        # those one transaction cannot hold go after the host, in more.
+        self.mirror.check_open()
+        version = self.keys('versions-of-hosts', host_id)
+        # etcd gives a nested transaction what the outer one leaves of
+        # max_txn_ops: each needs one.
+        most = self.conf.etcd.max_txn_ops - 1
+        room = most - 2
+        mirror = self.mirror
+        for _ in range(base.ATTEMPTS):
+            with mirror.changed:
+                if not mirror.hosts.tracks(host_id):
+                    raise exceptions.InvalidRequest(
+                        f'no host has id {host_id!r}')
+                revision, held = mirror.revision, mirror.held(host_id)
+            done, now, found = self.client.txn(
+                [etcd_client.unchanged_since(version, revision)],
+                [etcd_client.delete(self.keys('hosts', host_id)),
+                 etcd_client.delete(version)] +
+                etcd_mirror.deleted(self.keys, held[:room]),
+                [etcd_client.read(version)])
+            if done:
+                mirror.own(now, lambda: mirror.removed(host_id, held[:room]))
+                break
+            mirror.catch_up(found[0][0].mod_revision if found[0] else now)
+        else:
+            raise exceptions.StoreUnavailable(
+                f'could not remove host {host_id!r}: claims on it kept '
+                f'being made {base.ATTEMPTS} times in a row')
+        for start in range(room, len(held), most):
+            part = held[start:start + most]
+            _, now, _ = self.client.txn([], etcd_mirror.deleted(self.keys,
+                                                                part))
+            mirror.own(now, lambda: mirror.forget_held(part))
+
+    def release(self, consumer):
+        self.mirror.check_open()
+        self.mirror.mine.pop(consumer, None)  # a release is no expiry
+        key = self.keys('claims', consumer)
+        deadline = time.monotonic() + self.client.timeout
+        try:
+            done, now, _ = self.client.txn(
+                [etcd_client.present(key)], [etcd_client.delete(key)],
+                resend=False, deadline=deadline)
+        except etcd_client.Unanswered as unanswered:
+            # The delete may have been made: it was if the claim is gone,
+            # as read in the time left.
+            try:
+                now, found = self.client.range(key, key + '\0',
+                                               deadline=deadline)
+            except exceptions.StoreUnavailable:
+                raise unanswered from None
+            if found:
+                raise
+            done = True
+        if not done:
+            raise exceptions.InvalidRequest(
+                f'no claim is held for consumer {consumer!r}')
+        self.mirror.own(now, lambda: self.mirror.forget(consumer))

@@ -1,0 +1,100 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The in-process host store, ``memory`` (the default)."""
+
+from sora.scheduler import claims
+from sora.scheduler import exceptions
+from sora.scheduler.stores import base
+from sora.scheduler.stores import tracked
+
+
+class MemoryHostStore(base.HostStore):
+    """Everything in this process: one lock, rows updated in place.
+
+    A report, a claim, a release, adding or removing a host costs about the
+    same at 100,000 hosts as at 10; snapshots copy only the columns that
+    changed since the previous one (see
+    :class:`~sora.scheduler.live_table.LiveTable`). A claim expires by the
+    store's clock, at the first call after its time.
+    """
+
+    def __init__(self, conf=None, clock=None):
+        super().__init__(conf, clock)
+        self._tracked = tracked.TrackedHosts()
+
+    def hosts(self):
+        with self._tracked.lock:
+            self._expire()
+            return self._tracked.snapshot()[0]
+
+    def update(self, reports):
+        hosts = self._tracked
+        with hosts.lock:
+            self._expire()
+            hosts.report(reports, [
+                {consumer: entry.group for consumer, entry in (
+                    (consumer, hosts.entry(consumer))
+                    for consumer in consumers) if entry is not None}
+                for consumers in reports.consumers])
+
+    def remove(self, host_id):
+        hosts = self._tracked
+        with hosts.lock:
+            self._expire()
+            if not hosts.tracks(host_id):
+                raise exceptions.InvalidRequest(f'no host has id {host_id!r}')
+            for consumer in hosts.of_host(host_id):
+                hosts.drop(consumer)
+            hosts.remove(host_id)
+
+    def release(self, consumer):
+        with self._tracked.lock:
+            self._expire()
+            if self._tracked.drop(consumer) is None:
+                raise exceptions.InvalidRequest(
+                    f'no claim is held for consumer {consumer!r}')
+
+    def claims(self):
+        with self._tracked.lock:
+            self._expire()
+            return self._tracked.listing(self.clock())
+
+    def snapshot(self, consumers=()):
+        with self._tracked.lock:
+            self._expire()
+            self._tracked.check_consumers(consumers)
+            return self._tracked.snapshot()
+
+    def commit(self, version, request, placements):
+        hosts = self._tracked
+        with hosts.lock:
+            self._expire()
+            slots = hosts.admitted(version, request, placements)
+            if slots is None:
+                return False
+            now = self.clock()
+            for (consumer, host_id), slot in zip(placements, slots):
+                hosts.claim(claims.Entry(consumer, host_id, request.units,
+                                         request.group, now), slot)
+            return True
+
+    def _expire(self):
+        timeout = self.conf.scheduler.claim_timeout
+        if not timeout:
+            return
+        deadline = self.clock() - timeout
+        entry = self._tracked.oldest()
+        while entry is not None and entry.made <= deadline:
+            self._tracked.drop(entry.consumer)
+            claims.log_expired(entry, timeout)
+            entry = self._tracked.oldest()
