@@ -448,6 +448,7 @@ def main(argv=None):
     if args.store == 'etcd':
         etcd_benchmark.run(args.etcd, int(args.hosts.split(',')[-1]),
                            args.seconds, synthetic_hosts, args.rounds)
+        etcd_benchmark.follow_and_start(args.etcd)
         return 0
     if args.live:
         live([int(text) for text in args.hosts.split(',')], args.driver,

@@ -32,7 +32,11 @@ prints
   1,000 claims;
 * the latency of one decision with a warm cache at ``--hosts`` hosts
   (decided on the manager's mirror, nothing claimed) and of a decision
-  that claims, beside the in-process store's on the same hosts.
+  that claims, beside the in-process store's on the same hosts;
+* the CPU a manager spends following another manager's single-node
+  reports, per event, at 20,000 hosts; and the CPU and peak memory of a
+  process that starts a manager on 100,000 hosts already in etcd and
+  decides once.
 
 Before each measured rate it compacts etcd's history up to the current
 revision, as a production etcd's ``--auto-compaction-retention`` would:
@@ -45,6 +49,7 @@ import collections
 import functools
 import json
 import multiprocessing
+import resource
 import statistics
 import threading
 import time
@@ -173,6 +178,73 @@ def _rate(target, processes, endpoint, prefix, seconds):
         worker.join()
     return (sum(done for done, _ in totals) / seconds,
             sum(conflicts for _, conflicts in totals))
+
+
+def _follower(endpoint, prefix, ready, target, results):
+    # Follow etcd with one manager and report the process's CPU seconds
+    # spent until its copy reached the revision the parent sends.
+    mgr = manager.SchedulerManager(_conf(endpoint, prefix))
+    mirror = mgr.store.mirror
+    before = time.process_time()
+    ready.set()
+    revision = target.get(timeout=600)
+    while mirror.revision < revision:
+        time.sleep(0.001)
+    results.put(time.process_time() - before)
+    mgr.close()
+
+
+def _starter(endpoint, prefix, results):
+    # List the hosts in etcd and decide once: CPU seconds and peak memory.
+    before = time.process_time()
+    mgr = manager.SchedulerManager(_conf(endpoint, prefix))
+    mgr.select_destinations(REQUEST, dry_run=True)
+    results.put((time.process_time() - before,
+                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    mgr.close()
+
+
+def follow_and_start(endpoint, followed_hosts=20000, events=3000,
+                     started_hosts=100000):
+    """Print what following costs a manager per event, and what starting on
+    *started_hosts* hosts already in etcd costs."""
+    context = multiprocessing.get_context('spawn')
+    prefix = f'/sora-bench-{uuid.uuid4().hex}'
+    client = etcd_client.Client([endpoint], 30.0)
+    try:
+        writer = manager.SchedulerManager(_conf(endpoint, prefix))
+        reports = [{'id': f'n{i:06d}', 'memory_mb': 4096, 'cpus': 8,
+                    'labels': {'zone': f'az{i % 3}'}}
+                   for i in range(max(followed_hosts, started_hosts))]
+        writer.update_hosts(reports[:followed_hosts])
+        ready, target, results = (context.Event(), context.Queue(),
+                                  context.Queue())
+        follower = context.Process(target=_follower, args=(
+            endpoint, prefix, ready, target, results))
+        follower.start()
+        ready.wait(timeout=600)
+        for i in range(events):
+            writer.update_hosts([dict(reports[i % followed_hosts],
+                                      memory_mb=4096 - i % 512)])
+        target.put(writer.store.mirror.revision)
+        cpu = results.get(timeout=600)
+        follower.join()
+        print(f'\nfollowing {events} single-node reports at '
+              f'{followed_hosts} hosts: {cpu / events * 1e6:.0f} us of CPU '
+              'per event (target 50)', flush=True)
+        writer.update_hosts(reports[followed_hosts:started_hosts])
+        writer.close()
+        starter = context.Process(target=_starter, args=(
+            endpoint, prefix, results))
+        starter.start()
+        cpu, peak = results.get(timeout=600)
+        starter.join()
+        print(f'starting on {started_hosts} hosts in etcd (list, decide): '
+              f'{cpu:.2f} s of CPU (target 3), peak {peak:.0f} MB '
+              '(target 400)', flush=True)
+    finally:
+        client.delete(prefix)
+        client.close()
 
 
 def _latency(call, repeat):
