@@ -12,6 +12,7 @@
 
 """The etcd host store against a real etcd: managers sharing one truth."""
 
+import gc
 import json
 import logging
 import os
@@ -292,6 +293,19 @@ class ExpiryTest(EtcdStoreTestCase):
         for mgr in (service, short, late, self.timed(2)):
             self.assertEqual(['c1', 'c2'], sorted(
                 claim.consumer for claim in mgr.claims()))
+
+
+class ListingTest(EtcdStoreTestCase):
+
+    def test_a_listing_leaves_the_garbage_collector_as_it_found_it(self):
+        # It pauses the collector while it reads, and only then.
+        self.addCleanup(gc.enable)
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            mgr = self.manager()
+            mgr.update_hosts(HOSTS)
+            self.assertEqual(2, len(self.manager().hosts()))
+            self.assertEqual(enabled, gc.isenabled())
 
 
 class HostTtlTest(EtcdStoreTestCase):
