@@ -188,8 +188,8 @@ def _follower(endpoint, prefix, ready, target, results):
     before = time.process_time()
     ready.set()
     revision = target.get(timeout=600)
-    while mirror.revision < revision:
-        time.sleep(0.001)
+    with mirror.changed:
+        mirror.changed.wait_for(lambda: mirror.revision >= revision)
     results.put(time.process_time() - before)
     mgr.close()
 
