@@ -52,6 +52,14 @@ class StoreUnavailable(SchedulerError):
     """The shared host store (etcd) did not answer, or refused a call."""
 
 
+class Conflict(SchedulerError):
+    """A decision's claims lost a race: what it relied on changed meanwhile.
+
+    The manager makes the decision again on a fresh snapshot; a store
+    raises it from ``commit``.
+    """
+
+
 class InvalidConfig(SchedulerError, ValueError):
     """A configuration file or option value is malformed."""
 

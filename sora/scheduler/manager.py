@@ -22,7 +22,9 @@ claims out) in a :class:`~sora.scheduler.stores.base.HostStore`.
 import collections.abc
 import contextlib
 import operator
+import random
 import threading
+import time
 import uuid
 import weakref
 
@@ -38,6 +40,7 @@ from sora.scheduler import host_state
 from sora.scheduler import plugins
 from sora.scheduler import request as sora_request
 from sora.scheduler import stores
+from sora.scheduler.stores import base as base_store
 from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
@@ -273,10 +276,8 @@ class SchedulerManager:
                 return Destinations(self._decide(request, table, count))
             if consumers is None:
                 consumers = [str(uuid.uuid4()) for _ in range(count)]
-            chosen = self.store.place(
-                request, consumers,
-                lambda table: self._decide(request, table, count))
-            return Destinations(chosen, consumers)
+            return Destinations(self._place(request, consumers),
+                                consumers)
 
     def explain(self, request, hosts=None, top=5, count=None):
         """Return how the driver ranks hosts for *request*; claims nothing.
@@ -306,6 +307,30 @@ class SchedulerManager:
         active.check(explanation.get('destinations') if isinstance(
             explanation, dict) else explanation, table, request, count)
         return explanation
+
+    def _place(self, request, consumers):
+        # Decide on a snapshot of the tracked hosts and claim each choice
+        # under the consumer at the same position; decide again on a fresh
+        # snapshot when the claims lose a race, at most ATTEMPTS times.
+        for attempt in range(base_store.ATTEMPTS):
+            table, version = self.store.snapshot(consumers)
+            chosen = self._decide(request, table, len(consumers))
+            try:
+                self.store.commit(version, request,
+                                  list(zip(consumers, chosen)))
+                return chosen
+            except exceptions.Conflict as conflict:
+                LOG.debug('Decision for %(consumers)s lost its hosts '
+                          '%(chosen)s: %(conflict)s (attempt %(attempt)d)',
+                          {'consumers': consumers, 'chosen': chosen,
+                           'conflict': conflict, 'attempt': attempt + 1})
+            # Schedulers that decided alike would collide again at once: a
+            # random, growing pause sets them apart.
+            time.sleep(random.uniform(0, base_store.BACKOFF * 2 ** attempt))
+        raise exceptions.NoValidHost(
+            len(table), [], count=len(consumers),
+            reason=f'other decisions took the chosen hosts '
+                   f'{base_store.ATTEMPTS} times in a row')
 
     def _table(self, hosts):
         return self.store.hosts() if hosts is None else \

@@ -571,6 +571,19 @@ class OptimisticCommitTest(TrackedStateTestCase):
         self.assertEqual([('web', 'web')], [
             host.groups for host in self.mgr.hosts() if host.groups])
 
+    def test_a_commit_on_a_stale_snapshot_is_a_conflict(self):
+        # The store's side of a lost race: one error, nothing claimed.
+        store = self.mgr.store
+        table, version = store.snapshot(['c1'])
+        self.mgr.update_hosts([REPORTS[0]])
+        request = sora_request.parse_request({'memory_mb': 1})
+        self.assertRaises(exceptions.Conflict, store.commit, version,
+                          request, [('c1', REPORTS[0]['id'])])
+        self.assertEqual([], self.mgr.claims())
+        _, version = store.snapshot(['c1'])
+        store.commit(version, request, [('c1', REPORTS[0]['id'])])
+        self.assertEqual(['c1'], [c.consumer for c in self.mgr.claims()])
+
     def test_losing_every_race_is_no_valid_host(self):
         def report(chosen):
             self.calls.append(chosen)

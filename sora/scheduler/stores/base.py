@@ -21,17 +21,12 @@ commits with a compare of revisions.
 
 import abc
 import contextlib
-import random
 import threading
 import time
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from sora import conf as sora_conf
-from sora.scheduler import exceptions
-
-LOG = logging.getLogger(__name__)
 
 ATTEMPTS = 8
 """How many times a decision is made before losing the race is an error."""
@@ -132,36 +127,7 @@ class HostStore(metaclass=abc.ABCMeta):
         group policy must still hold. All or nothing.
 
         :param placements: ``[(consumer, host id)]``.
-        :returns: whether the claims were made (``False``: decide again).
+        :raises Conflict: what the decision relied on changed: decide again
+            on a fresh snapshot; nothing is claimed.
         :raises InvalidRequest: one of the consumers already holds a claim.
         """
-
-    def place(self, request, consumers, decide):
-        """Decide with ``decide(table) -> [host id]`` and claim each choice.
-
-        One claim of *request* per chosen host, under the consumer id at
-        the same position. The decision runs on a snapshot and is made
-        again on a fresh one when its claims cannot commit, at most
-        :data:`ATTEMPTS` times. The manager calls it holding :attr:`turn`.
-
-        :raises SchedulerError: when ``decide`` does (nothing is claimed).
-        :raises InvalidRequest: a consumer already holds a claim.
-        :raises NoValidHost: other decisions kept taking the chosen hosts.
-        """
-        for attempt in range(ATTEMPTS):
-            table, version = self.snapshot(consumers)
-            chosen = decide(table)
-            if self.commit(version, request,
-                           list(zip(consumers, chosen))):
-                return chosen
-            LOG.debug('Decision for %(consumers)s lost its hosts '
-                      '%(chosen)s to another one (attempt %(attempt)d)',
-                      {'consumers': consumers, 'chosen': chosen,
-                       'attempt': attempt + 1})
-            # Schedulers that decided alike would collide again at
-            # once: a random, growing pause sets them apart.
-            time.sleep(random.uniform(0, BACKOFF * 2 ** attempt))
-        raise exceptions.NoValidHost(
-            len(table), [], count=len(consumers),
-            reason=f'other decisions took the chosen hosts {ATTEMPTS} '
-                   'times in a row')

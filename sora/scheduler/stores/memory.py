@@ -81,12 +81,12 @@ class MemoryHostStore(base.HostStore):
             self._expire()
             slots = hosts.admitted(version, request, placements)
             if slots is None:
-                return False
+                raise exceptions.Conflict(
+                    'the chosen hosts changed since the decision')
             now = self.clock()
             for (consumer, host_id), slot in zip(placements, slots):
                 hosts.claim(claims.Entry(consumer, host_id, request.units,
                                          request.group, now), slot)
-            return True
 
     def _expire(self):
         timeout = self.conf.scheduler.claim_timeout

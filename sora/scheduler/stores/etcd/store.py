@@ -92,9 +92,12 @@ class EtcdHostStore(base.HostStore):
 
     def commit(self, version, request, placements):
         hosts, local_version, revision = version
-        if hosts is not self.mirror.view()[0] or hosts.admitted(
-                local_version, request, placements) is None:
-            return False
+        if hosts is not self.mirror.view()[0]:
+            raise exceptions.Conflict('etcd was listed again since the '
+                                      'decision')
+        if hosts.admitted(local_version, request, placements) is None:
+            raise exceptions.Conflict('the chosen hosts changed since the '
+                                      'decision')
         made = self.clock()
         timeout = self.conf.scheduler.claim_timeout
         lease = timeout and self.leases.lease(math.ceil(timeout), 1)
@@ -143,15 +146,15 @@ class EtcdHostStore(base.HostStore):
             done, now, found = self.client.txn(compare, success, failure)
         except etcd_client.LeaseNotFound:
             self.leases.forget()  # etcd lost it: decide again, with another
-            return False
+            raise exceptions.Conflict('etcd lost the claims\' lease') from None
         held = found[:len(placements)]
         if not done and all(kvs and kvs[0].value == value
                             for kvs, value in zip(held, values)):
             # This very transaction, sent again after its answer was lost.
             done, now = True, held[0][0].mod_revision
         if done:
-            return self._made(placements, request, made, timeout, now,
-                              revision)
+            self._made(placements, request, made, timeout, now, revision)
+            return
         taken = [consumer for (consumer, _), kvs in zip(placements, held)
                  if kvs and kvs[0].create_revision !=
                  self.mirror.settled_at(consumer)]
@@ -163,7 +166,8 @@ class EtcdHostStore(base.HostStore):
             self.client.txn([], etcd_mirror.deleted(self.keys, [
                 (consumer, kvs[0].create_revision)
                 for (consumer, _), kvs in zip(placements, held) if kvs]))
-            return False
+            raise exceptions.Conflict('settled claims of its consumers were '
+                                      'still in etcd')
         # Decide again once the mirror has seen what beat this decision:
         # the newest write to what it relied on, or all that came before
         # if a chosen host was removed (its key is gone).
@@ -172,25 +176,26 @@ class EtcdHostStore(base.HostStore):
                 if not kvs]
         self.mirror.catch_up(now if gone else max(
             kv.mod_revision for kvs in relied_found for kv in kvs), gone)
-        return False
+        raise exceptions.Conflict('what the decision relied on was written '
+                                  'since')
 
     def _made(self, placements, request, made, timeout, now, revision):
-        # The claims were made at revision *now*; whether they stand.
+        # The claims were made at revision *now*: record them, unless etcd
+        # went back in time.
         if now <= revision:
             # etcd's history went back under this view (restarted empty, or
             # restored from a snapshot): undo the claims made on it.
             self.client.txn([], etcd_mirror.deleted(
                 self.keys, [(consumer, now) for consumer, _ in placements]))
-            self.mirror.history_lost(
-                f'etcd\'s revision went back from {revision} to {now}')
-            return False
+            reason = f'etcd\'s revision went back from {revision} to {now}'
+            self.mirror.history_lost(reason)
+            raise exceptions.Conflict(reason)
         self.mirror.mine.update(dict.fromkeys(
             (consumer for consumer, _ in placements), timeout))
         self.mirror.own(now, lambda: self.mirror.record(
             [(consumer, claims.Entry(consumer, host_id, request.units,
                                      request.group, made), now)
              for consumer, host_id in placements]))
-        return True
 
     def remove(self, host_id):
         # Every claim on the host rewrites its version key: if that is not
