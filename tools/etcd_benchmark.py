@@ -59,7 +59,9 @@ from oslo_config import cfg
 
 from sora.scheduler import manager
 from sora.scheduler.stores.etcd import client as etcd_client
+from sora.scheduler.stores.etcd import ops
 from sora.scheduler.stores.etcd import store as etcd_store
+from sora.scheduler.stores.etcd import watch as etcd_watch
 
 REQUEST = {'memory_mb': 1, 'cpus': 0.001}
 CLAIM = json.dumps({'host': 'n0001', 'needs': [1, 1, 0], 'group': None,
@@ -113,17 +115,17 @@ def _claim_shaped(client, key, aside, done):
     # the claim and the version key written; the three read should it fail.
     host, version = aside + '/host', aside + '/version'
     claim = f'{key}{done}'
-    client.txn([etcd_client.absent(claim), etcd_client.present(host),
-                etcd_client.unchanged_since(host, 2 ** 62),
-                etcd_client.unchanged_since(version, 2 ** 62)],
-               [etcd_client.put(claim, CLAIM), etcd_client.put(version, b'')],
-               [etcd_client.read(claim), etcd_client.read(host),
-                etcd_client.read(version)])
+    client.txn([ops.absent(claim), ops.present(host),
+                ops.unchanged_since(host, 2 ** 62),
+                ops.unchanged_since(version, 2 ** 62)],
+               [ops.put(claim, CLAIM), ops.put(version, b'')],
+               [ops.read(claim), ops.read(host),
+                ops.read(version)])
 
 
 def _single_key(client, key, aside, done):
-    client.txn([etcd_client.absent(f'{key}{done}')],
-               [etcd_client.put(f'{key}{done}', b'x')])
+    client.txn([ops.absent(f'{key}{done}')],
+               [ops.put(f'{key}{done}', b'x')])
 
 
 def _raw(endpoint, prefix, seconds, start, results, watch=False,
@@ -133,10 +135,10 @@ def _raw(endpoint, prefix, seconds, start, results, watch=False,
     client = etcd_client.Client([endpoint], 5.0)
     key = f'{prefix}/raw/{uuid.uuid4().hex}'
     aside = f'{prefix}/aside/{uuid.uuid4().hex}'
-    client.txn([], [etcd_client.put(aside + '/host', b'{}')])
+    client.txn([], [ops.put(aside + '/host', b'{}')])
     if watch:
         _, revision, _ = client.txn([], [])
-        follower = client.watch(f'{prefix}/raw/', revision + 1)
+        follower = etcd_watch.Watch(client, f'{prefix}/raw/', revision + 1)
         thread = threading.Thread(target=collections.deque,
                                   args=(follower, 0), daemon=True)
         thread.start()

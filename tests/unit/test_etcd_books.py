@@ -28,6 +28,8 @@ from sora.scheduler import host_store
 from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import mirror as etcd_mirror
+from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import watch as etcd_watch
 from tests.unit import test_etcd_store
 
 settle = test_etcd_store.settle
@@ -69,7 +71,7 @@ class HostsComeAndGoTest(BooksTestCase):
                                  'group_policy': 'anti-affinity'},
                                 consumers=['c1'])
         # The report expires (its lease ends): etcd keeps the claim.
-        self.etcd.client.txn([], [etcd_client.delete(
+        self.etcd.client.txn([], [ops.delete(
             f'{self.etcd.prefix}/hosts/a')])
         settle(lambda: not one.hosts() and not two.hosts())
         self.assertEqual(['c1'], [c.consumer for c in two.claims()])
@@ -125,7 +127,7 @@ class HostsComeAndGoTest(BooksTestCase):
         settle(lambda: len(two.hosts()) == 2)
         gate = self.hold_watch(two)
         one.remove_host('n0')
-        self.etcd.client.txn([], [etcd_client.put(
+        self.etcd.client.txn([], [ops.put(
             f'{self.etcd.prefix}-elsewhere', b'x')])
         self.addCleanup(self.etcd.client.delete, f'{self.etcd.prefix}-')
         threading.Timer(0.2, gate.set).start()
@@ -201,8 +203,9 @@ class SettlingTest(BooksTestCase):
         one.update_hosts([{'id': 'a', 'memory_mb': 900,
                            'consumers': ['c1']}])
         one.select_destinations({'memory_mb': 100}, consumers=['c1'])
-        watch = self.etcd.client.watch(two.store.mirror.followed[0], start,
-                                       two.store.mirror.followed[1])
+        watch = etcd_watch.Watch(self.etcd.client,
+                                 two.store.mirror.followed[0], start,
+                                 two.store.mirror.followed[1])
         events = next(iter(watch))
         watch.close()
         self.assertEqual(2, len({event.kv.mod_revision for event in events}))
@@ -470,8 +473,8 @@ class ForeignKeysTest(BooksTestCase):
         logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
         prefix = self.etcd.prefix
         self.etcd.client.txn([], [
-            etcd_client.put(f'{prefix}/hosts/junk', b'not json'),
-            etcd_client.put(f'{prefix}/claims/junk', b'{"host": 1}')])
+            ops.put(f'{prefix}/hosts/junk', b'not json'),
+            ops.put(f'{prefix}/claims/junk', b'{"host": 1}')])
         one = self.manager()  # lists them
         inner = self.manager(self.conf(prefix=f'{prefix}/hosts'))
         inner.update_hosts([{'id': 'x', 'memory_mb': 64}])
@@ -502,7 +505,7 @@ class ForeignKeysTest(BooksTestCase):
 
         def write():
             self.etcd.client.txn([], [
-                etcd_client.put(f'{prefix}/{key}', json.dumps(value).encode())
+                ops.put(f'{prefix}/{key}', json.dumps(value).encode())
                 for key, value in bad.items()])
 
         write()
@@ -542,7 +545,7 @@ class ForeignKeysTest(BooksTestCase):
 
         def write():
             self.etcd.client.txn([], [
-                etcd_client.put(f'{prefix}/{key}', value)
+                ops.put(f'{prefix}/{key}', value)
                 for key, value in bad.items()])
 
         write()
@@ -585,8 +588,8 @@ class ForeignKeysTest(BooksTestCase):
         one.select_destinations({'memory_mb': 10}, consumers=['c1'])
         prefix = self.etcd.prefix
         self.etcd.client.txn([], [
-            etcd_client.put(f'{prefix}/hosts/a', b'junk'),
-            etcd_client.put(f'{prefix}/claims/c1', b'junk')])
+            ops.put(f'{prefix}/hosts/a', b'junk'),
+            ops.put(f'{prefix}/claims/c1', b'junk')])
         settle(lambda: self.memory(one) == {'b': 1000})
         self.assertEqual([], one.claims())
         two = self.manager()

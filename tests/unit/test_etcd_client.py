@@ -25,6 +25,8 @@ import time
 
 from sora.scheduler import exceptions
 from sora.scheduler.stores.etcd import client as etcd_client
+from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import watch as etcd_watch
 from tests import base
 from tests import etcd
 
@@ -39,23 +41,23 @@ class EtcdClientTest(base.TestCase):
 
     def test_transactions_compare_revisions(self):
         key = f'{self.prefix}/hosts/é/1'
-        ok, revision, _ = self.client.txn([etcd_client.absent(key)],
-                                          [etcd_client.put(key, b'one')])
+        ok, revision, _ = self.client.txn([ops.absent(key)],
+                                          [ops.put(key, b'one')])
         self.assertTrue(ok)
         ok, _, found = self.client.txn(
-            [etcd_client.absent(key)], [etcd_client.put(key, b'two')],
-            [etcd_client.read(key), etcd_client.read(key + 'x')])
+            [ops.absent(key)], [ops.put(key, b'two')],
+            [ops.read(key), ops.read(key + 'x')])
         self.assertFalse(ok)
         self.assertEqual([[(key, b'', revision, revision, 0)], []], found)
         ok, _, _ = self.client.txn(
-            [etcd_client.present(key),
-             etcd_client.unchanged_since(key, revision),
-             etcd_client.created_at(key, revision)],
-            [etcd_client.put(key, b'three')])
+            [ops.present(key),
+             ops.unchanged_since(key, revision),
+             ops.created_at(key, revision)],
+            [ops.put(key, b'three')])
         self.assertTrue(ok)
         ok, _, _ = self.client.txn(
-            [etcd_client.unchanged_since(key, revision)],
-            [etcd_client.put(key, b'four')])
+            [ops.unchanged_since(key, revision)],
+            [ops.put(key, b'four')])
         self.assertFalse(ok)
         _, [found] = self.client.range(self.prefix)
         self.assertEqual((key, b'three'), (found.key, found.value))
@@ -64,21 +66,22 @@ class EtcdClientTest(base.TestCase):
         self.patch(etcd_client, 'PAGE', 3)
         keys = [f'{self.prefix}/k{n:02d}' for n in range(10)]
         for key in keys:
-            self.client.txn([], [etcd_client.put(key, key.encode())])
+            self.client.txn([], [ops.put(key, key.encode())])
         revision, found = self.client.range(self.prefix + '/')
         self.assertEqual(keys, [kv.key for kv in found])
         self.assertEqual(revision, max(kv.mod_revision for kv in found))
 
     def test_watch_sees_puts_and_deletes_then_closes(self):
         revision, _ = self.client.range(self.prefix)
-        watch = self.client.watch(self.prefix + '/', revision + 1)
+        watch = etcd_watch.Watch(self.client, self.prefix + '/',
+                                 revision + 1)
         seen = []
         thread = threading.Thread(target=lambda: seen.extend(
             event for events in watch for event in events))
         thread.start()
-        self.client.txn([], [etcd_client.put(self.prefix + '/a', b'1')])
-        self.client.txn([], [etcd_client.delete(self.prefix + '/a')])
-        self.client.txn([], [etcd_client.put(self.prefix + 'x', b'1')])
+        self.client.txn([], [ops.put(self.prefix + '/a', b'1')])
+        self.client.txn([], [ops.delete(self.prefix + '/a')])
+        self.client.txn([], [ops.put(self.prefix + 'x', b'1')])
         deadline = time.monotonic() + 10
         while len(seen) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -92,10 +95,11 @@ class EtcdClientTest(base.TestCase):
     def test_a_watch_from_a_compacted_revision_says_so(self):
         for value in (b'1', b'2'):
             _, revision, _ = self.client.txn(
-                [], [etcd_client.put(self.prefix + '/c', value)])
+                [], [ops.put(self.prefix + '/c', value)])
         self.client.call('kv/compaction', {'revision': str(revision)})
-        watch = self.client.watch(self.prefix + '/', revision - 1)
-        error = self.assertRaises(etcd_client.HistoryLost, list, watch)
+        watch = etcd_watch.Watch(self.client, self.prefix + '/',
+                                 revision - 1)
+        error = self.assertRaises(etcd_watch.HistoryLost, list, watch)
         self.assertIsInstance(error, exceptions.StoreUnavailable)
 
     def test_proxy_settings_are_ignored(self):
@@ -110,7 +114,7 @@ class EtcdClientTest(base.TestCase):
     def test_header_names_the_cluster_and_its_revision(self):
         cluster, before = self.client.header()
         _, written, _ = self.client.txn(
-            [], [etcd_client.put(self.prefix + '/h', b'1')])
+            [], [ops.put(self.prefix + '/h', b'1')])
         self.assertGreater(cluster, 0)
         self.assertGreaterEqual(written, before)
         # Other test processes may share this etcd: later, not equal.
@@ -119,8 +123,7 @@ class EtcdClientTest(base.TestCase):
 
     def test_revoking_a_lease_deletes_its_keys_and_may_be_repeated(self):
         lease = self.client.grant(60)
-        self.client.txn([], [etcd_client.put(self.prefix + '/l', b'1',
-                                             lease)])
+        self.client.txn([], [ops.put(self.prefix + '/l', b'1', lease)])
         self.assertEqual(lease, self.client.range(self.prefix)[1][0].lease)
         self.client.revoke(lease)
         self.assertEqual([], self.client.range(self.prefix)[1])
@@ -130,7 +133,7 @@ class EtcdClientTest(base.TestCase):
         start = time.monotonic()
         error = self.assertRaises(
             exceptions.StoreUnavailable, self.client.txn, [],
-            [etcd_client.put(f'{self.prefix}/{n}', b'') for n in range(200)])
+            [ops.put(f'{self.prefix}/{n}', b'') for n in range(200)])
         self.assertLess(time.monotonic() - start, 1)
         self.assertEqual(f'etcd at {self.etcd.endpoint} refused kv/txn: '
                          'etcdserver: too many operations in txn request',

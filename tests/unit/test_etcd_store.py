@@ -25,7 +25,7 @@ from oslo_config import cfg
 
 from sora.scheduler import exceptions
 from sora.scheduler import manager
-from sora.scheduler.stores.etcd import client as etcd_client
+from sora.scheduler.stores.etcd import ops
 from sora.scheduler.stores.etcd import store as etcd_store
 from tests import base
 from tests import etcd
@@ -168,7 +168,7 @@ class SharedTruthTest(EtcdStoreTestCase):
         apply = two.store.mirror._apply
         two.store.mirror._apply = lambda events: (gate.wait(), apply(events))
         one.select_destinations({'memory_mb': 1024}, consumers=['first'])
-        self.etcd.client.txn([], [etcd_client.put(
+        self.etcd.client.txn([], [ops.put(
             self.etcd.prefix + '-elsewhere', b'')])
         threading.Timer(0.2, gate.set).start()
         start = time.monotonic()
@@ -322,12 +322,12 @@ class HostTtlTest(EtcdStoreTestCase):
         mgr.select_destinations({'memory_mb': 1}, consumers=['c'])
         versions = self.etcd.prefix + '/versions-of-hosts/'
         _, found = self.etcd.client.range(
-            versions, etcd_client.prefix_end(versions))
+            versions, ops.prefix_end(versions))
         self.assertEqual([versions + 'a'], [kv.key for kv in found])
         self.assertNotEqual(0, found[0].lease)
         settle(lambda: len(mgr.hosts()) == 0, timeout=15)
         _, found = self.etcd.client.range(
-            versions, etcd_client.prefix_end(versions))
+            versions, ops.prefix_end(versions))
         self.assertEqual([], found)
 
     def test_a_claim_takes_the_lease_of_the_report_it_relied_on(self):
@@ -337,7 +337,7 @@ class HostTtlTest(EtcdStoreTestCase):
         def leases():
             keys = self.etcd.prefix + '/'
             _, found = self.etcd.client.range(keys,
-                                              etcd_client.prefix_end(keys))
+                                              ops.prefix_end(keys))
             return {kv.key[len(self.etcd.prefix):]: kv.lease for kv in found
                     if '/claims/' not in kv.key}
 

@@ -22,13 +22,8 @@ the endpoints. It imports no etcd library: etcd3gw's futurist imports
 eventlet, which leaves a thread that imports it unable to finish.
 """
 
-import base64
-import collections
-import json
 import os
-import socket
 import ssl
-import threading
 import time
 import urllib.parse
 
@@ -36,26 +31,10 @@ import requests
 import urllib3
 
 from sora.scheduler import exceptions
-
-KeyValue = collections.namedtuple(
-    'KeyValue', 'key value mod_revision create_revision lease')
-"""One key: ``key`` (str; bytes that are not UTF-8 as lone surrogates),
-``value`` (bytes), its revisions and lease."""
-
-Event = collections.namedtuple('Event', 'deleted kv')
-"""One change seen by a watch: a put (``deleted`` false) or a delete."""
+from sora.scheduler.stores.etcd import ops
 
 PAGE = 10000
 """Keys read per range request when listing a prefix."""
-
-
-class HistoryLost(exceptions.StoreUnavailable):
-    """etcd no longer holds the history a watch was to continue: list again.
-
-    It compacted past the watch's start; or its revision went back, or its
-    cluster id changed (restarted empty, restored from a snapshot,
-    replaced).
-    """
 
 
 class Unanswered(exceptions.StoreUnavailable):
@@ -63,94 +42,6 @@ class Unanswered(exceptions.StoreUnavailable):
 
     It may have been carried out: read what it would have changed.
     """
-
-
-def _encode(key):
-    # Keys are text; bytes that are not UTF-8 (a key some other program
-    # wrote, or the end of a range) travel as lone surrogates.
-    return base64.b64encode(key.encode('utf-8', 'surrogateescape')).decode(
-        'ascii')
-
-
-def _decode(data):
-    return base64.b64decode(data or '')
-
-
-def prefix_end(prefix):
-    """Return the first key after every key that starts with *prefix*."""
-    raw = bytearray(prefix.encode('utf-8'))
-    raw[-1] += 1
-    return raw.decode('utf-8', 'surrogateescape')
-
-
-def _key_value(item):
-    return KeyValue(_decode(item['key']).decode('utf-8', 'surrogateescape'),
-                    _decode(item.get('value')),
-                    int(item.get('mod_revision', 0)),
-                    int(item.get('create_revision', 0)),
-                    int(item.get('lease', 0)))
-
-
-def put(key, value, lease=0):
-    """Return a transaction operation that sets *key* to *value* (bytes)."""
-    request = {'key': _encode(key),
-               'value': base64.b64encode(value).decode('ascii')}
-    if lease:
-        request['lease'] = str(lease)
-    return {'request_put': request}
-
-
-def delete(key):
-    """Return a transaction operation that deletes *key* (if it exists)."""
-    return {'request_delete_range': {'key': _encode(key)}}
-
-
-def absent(key):
-    """Return a comparison: *key* does not exist."""
-    return {'key': _encode(key), 'target': 'VERSION', 'result': 'EQUAL',
-            'version': '0'}
-
-
-def present(key):
-    """Return a comparison: *key* exists."""
-    return {'key': _encode(key), 'target': 'VERSION', 'result': 'GREATER',
-            'version': '0'}
-
-
-def unchanged_since(key, revision):
-    """Return a comparison: *key* was not written after *revision*."""
-    return {'key': _encode(key), 'target': 'MOD', 'result': 'LESS',
-            'mod_revision': str(revision + 1)}
-
-
-def modified_at(key, revision):
-    """Return a comparison: *key* was last written at *revision*."""
-    return {'key': _encode(key), 'target': 'MOD', 'result': 'EQUAL',
-            'mod_revision': str(revision)}
-
-
-def created_at(key, revision):
-    """Return a comparison: *key* is the one created at *revision*."""
-    return {'key': _encode(key), 'target': 'CREATE', 'result': 'EQUAL',
-            'create_revision': str(revision)}
-
-
-def delete_created_at(key, revision):
-    """Return an operation that deletes *key* if created at *revision*.
-
-    A nested transaction: the rest of the transaction goes on either way.
-    """
-    return {'request_txn': {'compare': [created_at(key, revision)],
-                            'success': [delete(key)]}}
-
-
-def read(key, values=False):
-    """Return a transaction operation that reads *key*'s revisions.
-
-    Its answer in :meth:`Client.txn` is ``[KeyValue]``: one item if the
-    key exists, none if not; its value is empty unless *values*.
-    """
-    return {'request_range': {'key': _encode(key), 'keys_only': not values}}
 
 
 class Client:
@@ -226,7 +117,7 @@ class Client:
                 if not resend and not _unsent(error):
                     raise Unanswered(
                         f'etcd at {", ".join(self.endpoints)} did not '
-                        f'answer {path}: {_reason(error)}') from None
+                        f'answer {path}: {reason(error)}') from None
                 if tried >= len(self._urls):
                     time.sleep(min(0.05, max(0, deadline - time.monotonic())))
                 continue
@@ -234,7 +125,7 @@ class Client:
             return self._answer(index, path, response)
         raise exceptions.StoreUnavailable(
             f'etcd at {", ".join(self.endpoints)} did not answer within '
-            f'{self.timeout:g} s: {_reason(last)}')
+            f'{self.timeout:g} s: {reason(last)}')
 
     def _answer(self, index, path, response):
         # The JSON of an answer that is no 5xx: etcd's, with its header; or
@@ -261,36 +152,36 @@ class Client:
 
         *deadline* as for :meth:`call`.
         """
-        header = self.call('kv/range', {'key': _encode('\0'),
+        header = self.call('kv/range', {'key': ops.encode('\0'),
                                         'count_only': True},
                            deadline=deadline)['header']
         return int(header.get('cluster_id', 0)), int(header['revision'])
 
     def range(self, key, end=None, deadline=None):
-        """Return ``(revision, [KeyValue])`` of the keys in [*key*, *end*).
+        """Return ``(revision, [ops.KeyValue])`` of the keys in [*key*, *end*).
 
         *end* defaults to :func:`prefix_end` of *key*: every key that
         starts with it. Read in pages, all at the revision of the first.
         *deadline* as for :meth:`call`, for each page.
         """
-        body = {'key': _encode(key),
-                'range_end': _encode(end or prefix_end(key)),
+        body = {'key': ops.encode(key),
+                'range_end': ops.encode(end or ops.prefix_end(key)),
                 'limit': PAGE}
         answer = self.call('kv/range', body, deadline=deadline)
         revision = int(answer['header']['revision'])
-        found = [_key_value(item) for item in answer.get('kvs', ())]
+        found = [ops.key_value(item) for item in answer.get('kvs', ())]
         while answer.get('more'):
             body = dict(body, revision=revision,
-                        key=_encode(found[-1].key + '\0'))
+                        key=ops.encode(found[-1].key + '\0'))
             answer = self.call('kv/range', body, deadline=deadline)
-            found += [_key_value(item) for item in answer.get('kvs', ())]
+            found += [ops.key_value(item) for item in answer.get('kvs', ())]
         return revision, found
 
     def txn(self, compare, success, failure=(), resend=True, deadline=None):
         """Run one transaction; return ``(succeeded, revision, found)``.
 
         *found* has, for each operation of the branch that ran, the
-        ``[KeyValue]`` a :func:`read` found (``None`` for other operations).
+        ``[KeyValue]`` an :func:`ops.read` found (``None`` for others).
         *resend* as for :meth:`call`: a transaction sent again after its
         answer was lost runs its compare on what it did the first time.
         *deadline* as for :meth:`call`.
@@ -299,7 +190,7 @@ class Client:
                                       'success': list(success),
                                       'failure': list(failure)}, resend,
                            deadline)
-        found = [[_key_value(kv) for kv in item['response_range'].get(
+        found = [[ops.key_value(kv) for kv in item['response_range'].get(
                      'kvs', ())] if 'response_range' in item else None
                  for item in answer.get('responses', ())]
         return (bool(answer.get('succeeded')),
@@ -308,8 +199,8 @@ class Client:
     def delete(self, prefix):
         """Delete every key that starts with *prefix*."""
         self.call('kv/deleterange', {
-            'key': _encode(prefix),
-            'range_end': _encode(prefix_end(prefix))})
+            'key': ops.encode(prefix),
+            'range_end': ops.encode(ops.prefix_end(prefix))})
 
     def grant(self, ttl):
         """Return the id of a new lease of *ttl* seconds."""
@@ -322,19 +213,14 @@ class Client:
         except LeaseNotFound:
             pass
 
-    def watch(self, key, start_revision, end=None, idle=30.0, cluster=0):
-        """Return a :class:`Watch` of the keys in [*key*, *end*).
+    def stream(self, body, idle):
+        """POST *body* to ``/v3/watch``; return the streamed response.
 
-        From *start_revision*, of the etcd cluster whose id is *cluster*
-        (any if 0, as :meth:`header` gives it); *end* as for
-        :meth:`range`.
+        The endpoint that answered last holds the watch; if it cannot, the
+        next one is tried the next time.
+
+        :raises StoreUnavailable: no stream could be opened.
         """
-        return Watch(self, key, end or prefix_end(key), start_revision,
-                     idle, cluster)
-
-    def _stream(self, body, idle):
-        # The endpoint that answered last holds the watch; if it cannot,
-        # the next one is tried the next time.
         index = self._first
         try:
             response = self._session.post(
@@ -345,7 +231,7 @@ class Client:
             self._first = (index + 1) % len(self._urls)
             raise exceptions.StoreUnavailable(
                 f'etcd at {", ".join(self.endpoints)} did not start a '
-                f'watch: {_reason(error)}') from None
+                f'watch: {reason(error)}') from None
         return response
 
 
@@ -426,12 +312,12 @@ def _check_tls_files(ca_file, cert_file, key_file):
             ) from None
 
 
-_TIMEOUTS = (TimeoutError, urllib3.exceptions.ReadTimeoutError)
+TIMEOUTS = (TimeoutError, urllib3.exceptions.ReadTimeoutError)
 _UNSENT = (requests.ConnectTimeout, urllib3.exceptions.NewConnectionError,
            ConnectionRefusedError)
 
 
-def _causes(error):
+def causes(error):
     # The error and those under it: requests wraps urllib3's, which wrap
     # the socket's.
     seen, todo = set(), [error]
@@ -449,16 +335,16 @@ def _causes(error):
 
 def _unsent(error):
     # Whether the request surely never reached etcd: no connection was made.
-    return any(isinstance(cause, _UNSENT) for cause in _causes(error))
+    return any(isinstance(cause, _UNSENT) for cause in causes(error))
 
 
-def _reason(error):
+def reason(error):
     # The socket error under the layers ("Connection refused", "timed
     # out") says it best.
     if error is None:
         return 'no endpoint tried'
     found = None
-    for cause in _causes(error):
+    for cause in causes(error):
         if isinstance(cause, OSError) and (
                 cause.strerror or isinstance(cause, TimeoutError)) and \
                 not isinstance(cause, requests.RequestException):
@@ -466,95 +352,3 @@ def _reason(error):
     if found is not None:
         return found.strerror or 'timed out'
     return str(error)
-
-
-class Watch:
-    """The changes to a range of keys from a revision, from etcd's stream.
-
-    Iterate it for lists of :class:`Event`; ``revision`` is the last
-    revision seen. A stream quiet for *idle* seconds is reopened from
-    there. Iteration ends after :meth:`close`.
-
-    :raises HistoryLost: etcd no longer has what follows the revision
-        the watch continues (checked each time a stream opens): list the
-        prefix again and watch from the listing's revision.
-    :raises StoreUnavailable: the stream broke or could not be opened.
-    """
-
-    def __init__(self, client, key, end, start_revision, idle, cluster):
-        self._client = client
-        self._cluster = cluster
-        self._range = {'key': _encode(key), 'range_end': _encode(end)}
-        self._idle = idle
-        self.revision = start_revision - 1
-        self._socket = None
-        self._closed = threading.Event()
-
-    def close(self):
-        """Stop the watch; a thread iterating it returns."""
-        self._closed.set()
-        stream = self._socket
-        if stream is not None:
-            try:  # wakes the thread blocked reading it
-                stream.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def __iter__(self):
-        while not self._closed.is_set():
-            response = self._client._stream({'create_request': dict(
-                self._range, start_revision=str(self.revision + 1))},
-                self._idle)
-            self._socket = getattr(response.raw.connection, 'sock', None)
-            if self._closed.is_set():
-                response.close()
-                return
-            try:
-                for line in response.iter_lines():
-                    if line.strip():
-                        yield from self._events(json.loads(line))
-            except (requests.RequestException, AttributeError,
-                    ValueError) as error:
-                if self._closed.is_set():
-                    return  # closed from another thread mid-read
-                if not any(isinstance(cause, _TIMEOUTS)
-                           for cause in _causes(error)):
-                    raise exceptions.StoreUnavailable(
-                        f'etcd at {", ".join(self._client.endpoints)} broke '
-                        f'the watch: {_reason(error)}') from None
-                # else quiet for idle seconds: open it again from revision
-            finally:
-                response.close()
-
-    def _events(self, chunk):
-        result = chunk.get('result', {})
-        if result.get('created'):
-            self._check(result.get('header', {}))
-        if result.get('canceled'):
-            compacted = int(result.get('compact_revision', 0))
-            if compacted:
-                raise HistoryLost(
-                    f'etcd compacted past revision {self.revision + 1} '
-                    f'(now {compacted})')
-            raise exceptions.StoreUnavailable(
-                'etcd cancelled the watch: '
-                f'{result.get("cancel_reason", "no reason given")}')
-        events = [Event(event.get('type') == 'DELETE',
-                        _key_value(event['kv']))
-                  for event in result.get('events', ())]
-        if events:
-            self.revision = events[-1].kv.mod_revision
-            yield events
-
-    def _check(self, header):
-        # A stream opens on the etcd whose history the watch continues.
-        cluster, now = int(header.get('cluster_id', 0)), int(
-            header.get('revision', 0))
-        if self._cluster and cluster != self._cluster:
-            raise HistoryLost(
-                f'etcd at {", ".join(self._client.endpoints)} is another '
-                f'cluster (id {cluster:x}, was {self._cluster:x})')
-        if now < self.revision:
-            raise HistoryLost(
-                f'etcd\'s revision went back from {self.revision} to {now} '
-                '(restarted empty, or restored from a snapshot)')

@@ -30,8 +30,9 @@ from oslo_log import log as logging
 from sora.scheduler import claims
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
-from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
+from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import watch as etcd_watch
 from sora.scheduler.stores import tracked
 from sora.scheduler import validate
 
@@ -52,7 +53,7 @@ class Mirror:
         self.client, self.keys, self.clock, self.most = client, keys, clock, \
             most
         self.followed = (keys('claims', ''),
-                         etcd_client.prefix_end(keys('hosts', '')))
+                         ops.prefix_end(keys('hosts', '')))
         self.changed = threading.Condition()
         self.mine = {}  # {consumer: claim_timeout} of claims made here
         self.error = None
@@ -236,14 +237,14 @@ class Mirror:
                 self._sweep()
                 # A stream quiet for timeout seconds is opened again: an
                 # etcd that stopped answering is noticed within twice that.
-                self._watch = self.client.watch(
-                    self.followed[0], self.revision + 1, self.followed[1],
-                    idle=self.client.timeout, cluster=self._cluster)
+                self._watch = etcd_watch.Watch(
+                    self.client, self.followed[0], self.revision + 1,
+                    self.followed[1], self.client.timeout, self._cluster)
                 for events in self._watch:
                     self._apply(events)
                     if self._settled:
                         self._sweep()
-            except etcd_client.HistoryLost as lost:
+            except etcd_watch.HistoryLost as lost:
                 LOG.warning('Listing etcd again: %s', lost)
                 relist = True
             except Exception as error:  # the watch must outlive any fault
@@ -388,11 +389,11 @@ class Mirror:
                 self.keys, [(consumer, created)]))[0]
         members = {**record.pop('members', {}), consumer: group}
         done, _, _ = self.client.txn(
-            [etcd_client.modified_at(key, found[0].mod_revision),
-             etcd_client.created_at(claim, created)],
-            [etcd_client.put(key, codec.encode_report(record, members),
-                             found[0].lease),
-             etcd_client.delete(claim)])
+            [ops.modified_at(key, found[0].mod_revision),
+             ops.created_at(claim, created)],
+            [ops.put(key, codec.encode_report(record, members),
+                     found[0].lease),
+             ops.delete(claim)])
         return done
 
 
@@ -414,5 +415,5 @@ def deleted(keys, held):
     Each only if it is still the one created then (nested transactions:
     each takes one of the transaction's operations).
     """
-    return [etcd_client.delete_created_at(keys('claims', consumer), created)
+    return [ops.delete_created_at(keys('claims', consumer), created)
             for consumer, created in held]

@@ -27,6 +27,7 @@ from sora.scheduler import exceptions
 from sora.scheduler.stores import base
 from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
+from sora.scheduler.stores.etcd import ops
 
 
 class ReportWriter:
@@ -82,7 +83,7 @@ class ReportWriter:
         hosts = most  # a part that failed is halved: one of its hosts beat it
         for attempt in range(base.ATTEMPTS):
             lease = store.host_lease()
-            end, compare, ops, deleted, groups = start, [], [], [], set()
+            end, compare, writes, deleted, groups = start, [], [], [], set()
             size, late, members = 0, [], []
             while end < len(reports) and len(compare) < hosts:
                 record, record_size = records[end]
@@ -90,8 +91,9 @@ class ReportWriter:
                     self._ops(reports, record, end, lease, known)
                 record_size += len(json.dumps(kept))
                 added = sorted(added - groups)
-                if ops and (len(ops) + len(host_ops) + len(added) > most or
-                            size + record_size > codec.MAX_BYTES):
+                if writes and (
+                        len(writes) + len(host_ops) + len(added) > most or
+                        size + record_size > codec.MAX_BYTES):
                     break
                 # A report alone that adds more groups than the transaction
                 # holds rewrites the rest of their keys just before it: a
@@ -100,7 +102,7 @@ class ReportWriter:
                 late += added[room:]
                 added = added[:room]
                 compare.append(host_compare)
-                ops += host_ops + self._group_versions(added)
+                writes += host_ops + self._group_versions(added)
                 deleted += host_deleted
                 members.append(kept)
                 groups.update(added)
@@ -113,8 +115,8 @@ class ReportWriter:
                     for host_id in reports.ids[start:end]]
             try:
                 done, now, found = store.client.txn(
-                    compare, ops, [etcd_client.read(key, values=True)
-                                   for key in keys])
+                    compare, writes, [ops.read(key, values=True)
+                                      for key in keys])
             except etcd_client.LeaseNotFound:
                 store.leases.forget()  # etcd lost it: at once, another
                 continue
@@ -136,8 +138,7 @@ class ReportWriter:
 
     def _group_versions(self, groups):
         # The operations rewriting the version keys of *groups*.
-        return [etcd_client.put(self._store.keys('versions-of-groups', group),
-                                b'')
+        return [ops.put(self._store.keys('versions-of-groups', group), b'')
                 for group in groups]
 
     def _ops(self, reports, record, i, lease, read):
@@ -163,10 +164,9 @@ class ReportWriter:
             else set())
         deleted = list(held)[:max(0, store.conf.etcd.max_txn_ops - 1 -
                                   len(added))]
-        ops = [etcd_client.put(key, codec.encode_report(record, members),
-                               lease)]
-        ops += [etcd_client.delete(store.keys('claims', consumer))
-                for consumer in deleted]
-        compare = etcd_client.absent(key) if known is None else \
-            etcd_client.modified_at(key, known.revision)
-        return compare, ops, deleted, added, members
+        writes = [ops.put(key, codec.encode_report(record, members), lease)]
+        writes += [ops.delete(store.keys('claims', consumer))
+                   for consumer in deleted]
+        compare = ops.absent(key) if known is None else \
+            ops.modified_at(key, known.revision)
+        return compare, writes, deleted, added, members

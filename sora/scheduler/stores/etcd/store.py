@@ -22,6 +22,7 @@ from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import leases as etcd_leases
 from sora.scheduler.stores.etcd import mirror as etcd_mirror
+from sora.scheduler.stores.etcd import ops
 from sora.scheduler.stores.etcd import reports as etcd_reports
 
 
@@ -107,9 +108,9 @@ class EtcdHostStore(base.HostStore):
             key = self.keys('claims', consumer)
             values.append(codec.encode_claim(host_id, request.units,
                                              request.group, made))
-            compare.append(etcd_client.absent(key))
-            success.append(etcd_client.put(key, values[-1], lease))
-            failure.append(etcd_client.read(key, values=True))
+            compare.append(ops.absent(key))
+            success.append(ops.put(key, values[-1], lease))
+            failure.append(ops.read(key, values=True))
             size += 3 * len(key.encode()) + len(values[-1])
         if size > codec.MAX_BYTES:
             raise exceptions.InvalidRequest(
@@ -128,13 +129,13 @@ class EtcdHostStore(base.HostStore):
             versions[self.keys('versions-of-groups', request.group)] = 0
         relied = [self.keys('hosts', host_id) for host_id in chosen]
         relied += versions
-        compare += [etcd_client.present(self.keys('hosts', host_id))
+        compare += [ops.present(self.keys('hosts', host_id))
                     for host_id in chosen]
-        compare += [etcd_client.unchanged_since(key, revision)
+        compare += [ops.unchanged_since(key, revision)
                     for key in relied]
-        success += [etcd_client.put(key, b'', host_lease)
+        success += [ops.put(key, b'', host_lease)
                     for key, host_lease in versions.items()]
-        failure += [etcd_client.read(key) for key in relied]
+        failure += [ops.read(key) for key in relied]
         if len(compare) > self.conf.etcd.max_txn_ops:
             raise exceptions.InvalidRequest(
                 f'{len(placements)} placements on {len(chosen)} hosts make '
@@ -217,11 +218,11 @@ class EtcdHostStore(base.HostStore):
                         f'no host has id {host_id!r}')
                 revision, held = mirror.revision, mirror.held(host_id)
             done, now, found = self.client.txn(
-                [etcd_client.unchanged_since(version, revision)],
-                [etcd_client.delete(self.keys('hosts', host_id)),
-                 etcd_client.delete(version)] +
+                [ops.unchanged_since(version, revision)],
+                [ops.delete(self.keys('hosts', host_id)),
+                 ops.delete(version)] +
                 etcd_mirror.deleted(self.keys, held[:room]),
-                [etcd_client.read(version)])
+                [ops.read(version)])
             if done:
                 mirror.own(now, lambda: mirror.removed(host_id, held[:room]))
                 break
@@ -243,7 +244,7 @@ class EtcdHostStore(base.HostStore):
         deadline = time.monotonic() + self.client.timeout
         try:
             done, now, _ = self.client.txn(
-                [etcd_client.present(key)], [etcd_client.delete(key)],
+                [ops.present(key)], [ops.delete(key)],
                 resend=False, deadline=deadline)
         except etcd_client.Unanswered as unanswered:
             # The delete may have been made: it was if the claim is gone,
