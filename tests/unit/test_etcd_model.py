@@ -37,10 +37,10 @@ from hypothesis import stateful
 from hypothesis import strategies as st
 from oslo_config import cfg
 
-from sora.scheduler import etcd_client
-from sora.scheduler import etcd_store
 from sora.scheduler import exceptions
 from sora.scheduler import manager
+from sora.scheduler.stores.etcd import client as etcd_client
+from sora.scheduler.stores.etcd import mirror as etcd_mirror
 from tests import base
 from tests import etcd
 from tests.unit import test_etcd_store
@@ -293,13 +293,13 @@ class Model(stateful.RuleBasedStateMachine):
         # that late view. (A removal is decided on the remover's view: not
         # on a late one.)
         gate = threading.Event()
-        store = self.etcd[late].store
+        mirror = self.etcd[late].store.mirror
 
         def held(events):
             gate.wait()
-            etcd_store.EtcdHostStore._apply(store, events)
+            etcd_mirror.Mirror._apply(mirror, events)
 
-        store._apply = held
+        mirror._apply = held
         try:
             for operation in first:
                 getattr(self, operation)(1 - late, data, **data.draw(
@@ -311,7 +311,7 @@ class Model(stateful.RuleBasedStateMachine):
         finally:
             self.late = None
             gate.set()
-            del store._apply
+            del mirror._apply
 
     @stateful.rule(which=st.integers(0, 1))
     def relist(self, which):
