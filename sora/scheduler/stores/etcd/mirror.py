@@ -32,6 +32,7 @@ from sora.scheduler import exceptions
 from sora.scheduler import host_state
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import sweep
 from sora.scheduler.stores.etcd import watch as etcd_watch
 from sora.scheduler.stores import tracked
 from sora.scheduler import validate
@@ -109,8 +110,7 @@ class Mirror:
 
         That of *consumer*, or None.
         """
-        with self.changed:
-            return self._settled.get(consumer)
+        return self._settled.created(consumer)
 
     def held(self, host_id):
         """Return ``[(consumer, created revision)]`` of claims on a host."""
@@ -162,8 +162,7 @@ class Mirror:
         """Forget the claim of *consumer*, if any."""
         self.hosts.drop(consumer)
         self._created.pop(consumer, None)
-        self._settled.pop(consumer, None)
-        self._unrecorded.pop(consumer, None)
+        self._settled.forget(consumer)
 
     def catch_up(self, revision, gone=()):
         """Wait until this copy has seen *revision*, or lost *gone* hosts.
@@ -203,7 +202,8 @@ class Mirror:
         hosts, members, keys, foreign = [], [], [], {}
         with self.changed:
             self.hosts, self._created = tracked.TrackedHosts(), {}
-            self._settled, self._unrecorded, self._reports = {}, {}, {}
+            self._reports = {}
+            self._settled = sweep.Settled(self.client, self.keys, self.most)
             for item in sorted(found, key=lambda item: item.create_revision):
                 kind, name, held = self._read(item)
                 if kind == 'hosts' and held is None:
@@ -234,7 +234,7 @@ class Mirror:
                         LOG.info('etcd at %s answers again',
                                  ', '.join(self.client.endpoints))
                     self.error, relist, delay = None, False, 0.1
-                self._sweep()
+                self._settled.sweep()
                 # A stream quiet for timeout seconds is opened again: an
                 # etcd that stopped answering is noticed within twice that.
                 self._watch = etcd_watch.Watch(
@@ -243,7 +243,7 @@ class Mirror:
                 for events in self._watch:
                     self._apply(events)
                     if self._settled:
-                        self._sweep()
+                        self._settled.sweep()
             except etcd_watch.HistoryLost as lost:
                 LOG.warning('Listing etcd again: %s', lost)
                 relist = True
@@ -307,7 +307,7 @@ class Mirror:
         # Add or replace hosts whose report keys have *keys* [(lease, mod
         # revision)]. A report settles the claims of the consumers it lists
         # made before it; those with a group its members lack are deleted
-        # only with a rewrite of the report that adds it (see _sweep).
+        # only with a rewrite of the report that adds it (see sweep).
         settled = []
         for consumers, (_, revision) in zip(reports.consumers, keys):
             settled.append({})
@@ -321,10 +321,9 @@ class Mirror:
             self._reports[host_id] = codec.Report(
                 *keys[i], reports.groups[i], members[i])
             for consumer, group in settled[i].items():
-                created = self._created.pop(consumer)
-                self._settled[consumer] = created
-                if group is not None and consumer not in members[i]:
-                    self._unrecorded[consumer] = (host_id, group)
+                self._settled.add(
+                    consumer, self._created.pop(consumer), host_id,
+                    None if consumer in members[i] else group)
 
     def _drop_host(self, host_id, written):
         # A host whose report key is gone (*written* 0) or holds no report
@@ -345,57 +344,6 @@ class Mirror:
             claims.log_expired(entry, timeout)
         self.forget(consumer)
 
-    # Sweeping
-
-    def _sweep(self):
-        # Delete the settled claims still in etcd, each only if it is still
-        # the one settled; those a failure leaves go at the next sweep.
-        with self.changed:
-            plain = [(consumer, created) for consumer, created
-                     in self._settled.items()
-                     if consumer not in self._unrecorded]
-            grouped = [(consumer, self._settled[consumer], *where)
-                       for consumer, where in self._unrecorded.items()]
-        try:
-            for start in range(0, len(plain), self.most - 1):
-                self.client.txn([], deleted(
-                    self.keys, plain[start:start + self.most - 1]))
-            plain += [(consumer, created) for consumer, created, *where
-                      in grouped if self._recorded(consumer, created, *where)]
-        except exceptions.StoreUnavailable as error:
-            LOG.debug('Settled claims stay in etcd until the next sweep: %s',
-                      error)
-            return
-        with self.changed:
-            for consumer, created in plain:
-                if self._settled.get(consumer) == created:
-                    del self._settled[consumer]  # else settled again since
-                    self._unrecorded.pop(consumer, None)
-
-    def _recorded(self, consumer, created, host_id, group):
-        # Delete the settled claim of *consumer* (*group*) together with a
-        # rewrite of its host's report that keeps its group among the
-        # report's members, if the report still lists it; whether done.
-        key, claim = self.keys('hosts', host_id), self.keys('claims', consumer)
-        _, found = self.client.range(key, key + '\0')
-        try:
-            record = codec.loads(found[0].value)
-            listed = consumer in codec.decode_report(
-                host_id, record)[0].consumers[0]
-        except (IndexError, *codec.FOREIGN):
-            listed = False
-        if not listed:  # the host or the container is gone: nothing to keep
-            return self.client.txn([], deleted(
-                self.keys, [(consumer, created)]))[0]
-        members = {**record.pop('members', {}), consumer: group}
-        done, _, _ = self.client.txn(
-            [ops.modified_at(key, found[0].mod_revision),
-             ops.created_at(claim, created)],
-            [ops.put(key, codec.encode_report(record, members),
-                     found[0].lease),
-             ops.delete(claim)])
-        return done
-
 
 @contextlib.contextmanager
 def _collector_paused():
@@ -407,13 +355,3 @@ def _collector_paused():
     finally:
         if paused:
             gc.enable()
-
-
-def deleted(keys, held):
-    """Return operations deleting claims ``[(consumer, created)]``.
-
-    Each only if it is still the one created then (nested transactions:
-    each takes one of the transaction's operations).
-    """
-    return [ops.delete_created_at(keys('claims', consumer), created)
-            for consumer, created in held]

@@ -24,6 +24,7 @@ from sora.scheduler.stores.etcd import leases as etcd_leases
 from sora.scheduler.stores.etcd import mirror as etcd_mirror
 from sora.scheduler.stores.etcd import ops
 from sora.scheduler.stores.etcd import reports as etcd_reports
+from sora.scheduler.stores.etcd import sweep
 
 
 class EtcdHostStore(base.HostStore):
@@ -164,7 +165,7 @@ class EtcdHostStore(base.HostStore):
                 'consumer ' + ', '.join(map(repr, taken)) + ' already '
                 'holds a claim; a consumer id names one container')
         if any(held):  # settled claims still in etcd: delete, decide again
-            self.client.txn([], etcd_mirror.deleted(self.keys, [
+            self.client.txn([], sweep.deleted(self.keys, [
                 (consumer, kvs[0].create_revision)
                 for (consumer, _), kvs in zip(placements, held) if kvs]))
             raise exceptions.Conflict('settled claims of its consumers were '
@@ -186,7 +187,7 @@ class EtcdHostStore(base.HostStore):
         if now <= revision:
             # etcd's history went back under this view (restarted empty, or
             # restored from a snapshot): undo the claims made on it.
-            self.client.txn([], etcd_mirror.deleted(
+            self.client.txn([], sweep.deleted(
                 self.keys, [(consumer, now) for consumer, _ in placements]))
             reason = f'etcd\'s revision went back from {revision} to {now}'
             self.mirror.history_lost(reason)
@@ -221,7 +222,7 @@ class EtcdHostStore(base.HostStore):
                 [ops.unchanged_since(version, revision)],
                 [ops.delete(self.keys('hosts', host_id)),
                  ops.delete(version)] +
-                etcd_mirror.deleted(self.keys, held[:room]),
+                sweep.deleted(self.keys, held[:room]),
                 [ops.read(version)])
             if done:
                 mirror.own(now, lambda: mirror.removed(host_id, held[:room]))
@@ -233,8 +234,7 @@ class EtcdHostStore(base.HostStore):
                 f'being made {base.ATTEMPTS} times in a row')
         for start in range(room, len(held), most):
             part = held[start:start + most]
-            _, now, _ = self.client.txn([], etcd_mirror.deleted(self.keys,
-                                                                part))
+            _, now, _ = self.client.txn([], sweep.deleted(self.keys, part))
             mirror.own(now, lambda: mirror.forget_held(part))
 
     def release(self, consumer):
