@@ -49,17 +49,11 @@ class HostStore(metaclass=abc.ABCMeta):
     :param clock: a function returning seconds, for claim ages and expiry;
         ``time.monotonic`` when omitted.
     :ivar turn: the lock a manager holds around each whole decision it
-        makes on the tracked hosts (parsing the request included), so that
-        the decisions of one process take turns. Under CPython's global
-        interpreter lock, NumPy-heavy decisions running at once slow each
-        other down: a thread that releases the interpreter lock around an
-        array operation then waits for another thread's Python code to
-        give it back. Four threads placed at a third of one thread's rate
-        on 1,000 to 10,000 hosts that way, and at 0.6 times while only
-        deciding and committing took turns. The turn is not the store's
-        lock: reports, claims and releases never wait for a decision, and
-        decisions of other processes sharing the store are kept apart by
-        the commit alone.
+        makes on the tracked hosts, so that the decisions of one process
+        take turns (NumPy-heavy decisions running at once under CPython's
+        interpreter lock slow each other down; see the embedding guide).
+        Reports, claims and releases never wait for it; the commit alone
+        keeps decisions of other processes apart.
     """
 
     take_turns = True
