@@ -34,7 +34,9 @@ LOG = logging.getLogger(__name__)
 DRIVERS = 'sora.scheduler'
 FILTERS = 'sora.scheduler.filters'
 WEIGHERS = 'sora.scheduler.weighers'
-KINDS = {DRIVERS: 'scheduler driver', FILTERS: 'filter', WEIGHERS: 'weigher'}
+STORES = 'sora.scheduler.host_stores'
+KINDS = {DRIVERS: 'scheduler driver', FILTERS: 'filter', WEIGHERS: 'weigher',
+         STORES: 'host store'}
 FIXTURE = 'a test fixture'
 """The distribution of plugins given by :mod:`sora.scheduler.fixture`."""
 

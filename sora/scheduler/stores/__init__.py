@@ -19,48 +19,29 @@ by ``[scheduler] host_store``: ``memory`` (the default,
 Every store implements :class:`~sora.scheduler.stores.base.HostStore`.
 """
 
-import importlib.metadata
-
-from stevedore import driver
-from stevedore import exception as stevedore_exception
-
 from sora import conf as sora_conf
 from sora.scheduler import exceptions
 from sora.scheduler import plugins
 from sora.scheduler.stores import base
 
-NAMESPACE = 'sora.scheduler.host_stores'
+NAMESPACE = plugins.STORES
 
 
 def load(conf):
     """Build the store ``[scheduler] host_store`` names, from its entry point.
 
+    Through :func:`sora.scheduler.plugins.load`, as every plugin kind.
+
     :raises DriverNotFound: no store of that name is installed.
-    :raises DriverLoadError: it fails to import or to build, or several
-        distributions register its name.
+    :raises DriverLoadError: it fails to import or to build, is not a
+        store, or several distributions register its name.
+    :raises InvalidConfig: it rejects its options.
     """
     name = conf.scheduler.host_store
+    [(_, store)] = plugins.load(NAMESPACE, [name], conf,
+                                option=('scheduler', 'host_store'))
     where = sora_conf.setting(conf, 'scheduler', 'host_store')
-
-    def failed(manager, entry_point, error):
-        raise plugins.load_error(f'{where}: ', conf, NAMESPACE, name,
-                                 entry_point.value, error) from error
-
-    try:
-        manager = driver.DriverManager(
-            NAMESPACE, name, invoke_on_load=True, invoke_kwds={'conf': conf},
-            on_load_failure_callback=failed)
-    except stevedore_exception.NoMatches:
-        installed = {entry_point.name for entry_point in
-                     importlib.metadata.entry_points(group=NAMESPACE)}
-        error = exceptions.DriverNotFound(NAMESPACE, name, installed)
-        error.args = (f'{where}: {error}',)
-        raise error from None
-    except stevedore_exception.MultipleMatches as error:
-        raise exceptions.DriverLoadError(
-            f'{where}: host store name {name!r} is registered more than '
-            f'once: {error}') from None
-    return checked(manager.driver, f'{where}: {NAMESPACE} plugin {name!r}')
+    return checked(store, f'{where}: {NAMESPACE} plugin {name!r}')
 
 
 def checked(store, what):
