@@ -483,6 +483,31 @@ class OutageTest(EtcdStoreTestCase):
                 self.assertRaises(exceptions.NoValidHost,
                                   mgr.select_destinations, {'memory_mb': 900})
 
+    def test_a_report_written_on_a_stale_copy_is_written_again(self):
+        # etcd restarts empty before the writer's watch has noticed: what
+        # its report carried from the old etcd (the group of the claim it
+        # settles) would outlive the claims. It writes again on a fresh
+        # listing.
+        server = self.useFixture(etcd.EtcdServer())
+        conf = self.conf(server.endpoint, timeout=2)
+        one = self.manager(conf)
+        one.update_hosts([{'id': 'a', 'memory_mb': 2048}])
+        one.select_destinations({'memory_mb': 1000, 'group': 'db',
+                                 'group_policy': 'anti-affinity'},
+                                consumers=['c0'])
+        mirror, gate = one.store.mirror, threading.Event()
+        listed = mirror._list
+        mirror._list = lambda: (gate.wait(), listed())
+        server.stop()
+        shutil.rmtree(os.path.join(server.data, 'data'))
+        server.start()
+        threading.Timer(0.5, gate.set).start()
+        one.update_hosts([{'id': 'a', 'memory_mb': 1024,
+                           'consumers': ['c0']}])
+        for mgr in (one, self.manager(conf)):
+            settle(lambda: self._answers(mgr) and mgr.claims() == [] and
+                   [host.groups for host in mgr.hosts()] == [()])
+
     def test_a_lost_lease_is_granted_again_at_once(self):
         # The lease of the reports (host_ttl), or of the claims
         # (claim_timeout), revoked under the store: the next write takes

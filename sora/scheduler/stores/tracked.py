@@ -125,14 +125,16 @@ class TrackedHosts:
         :param reports: validated node reports (``Reports``).
         :param settled: per report, ``{consumer: group}`` of the claims it
             settles (their groups are kept, see :func:`claims.groups_kept`).
-        :param stored: per report, groups already kept for it elsewhere
-            (``{consumer: group}``), or None.
+        :param stored: per report, the groups kept for it where it is
+            stored (``{consumer: group}``), instead of those kept here for
+            the host's last report; None: those kept here.
         """
         with self.lock:
-            kept = [claims.groups_kept(consumers, {
-                **self._kept.get(host_id, {}), **(stored[i] if stored else {})
-            }, settled[i]) for i, (host_id, consumers) in enumerate(zip(
-                reports.ids, reports.consumers))]
+            kept = [claims.groups_kept(
+                consumers, self._kept.get(host_id, {}) if stored is None
+                else stored[i], settled[i])
+                for i, (host_id, consumers) in enumerate(zip(
+                    reports.ids, reports.consumers))]
             live = self._live
             new = [host_id for host_id in reports.ids
                    if live.slot_of(host_id) is None]

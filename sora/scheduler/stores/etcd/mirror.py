@@ -177,6 +177,15 @@ class Mirror:
         with self.changed:
             self.changed.wait_for(seen, timeout=self.client.timeout)
 
+    def wait_listed(self):
+        """Wait until the watch thread has listed etcd again.
+
+        After an error or :meth:`history_lost`; at most the timeout.
+        """
+        with self.changed:
+            self.changed.wait_for(lambda: self.error is None,
+                                  timeout=self.client.timeout)
+
     def history_lost(self, reason):
         """Fail until the watch thread has listed etcd again."""
         self.error = exceptions.StoreUnavailable(
@@ -230,10 +239,12 @@ class Mirror:
             try:
                 if relist or self.error is not None:
                     self._list()
-                    if self.error is not None:
-                        LOG.info('etcd at %s answers again',
-                                 ', '.join(self.client.endpoints))
-                    self.error, relist, delay = None, False, 0.1
+                    with self.changed:
+                        if self.error is not None:
+                            LOG.info('etcd at %s answers again',
+                                     ', '.join(self.client.endpoints))
+                        self.error, relist, delay = None, False, 0.1
+                        self.changed.notify_all()
                 self._settled.sweep()
                 # A stream quiet for timeout seconds is opened again: an
                 # etcd that stopped answering is noticed within twice that.
@@ -316,7 +327,9 @@ class Mirror:
                 if entry is not None and \
                         self._created[consumer] < revision:
                     settled[-1][consumer] = entry.group
-        self.hosts.report(reports, settled, members)
+        self.hosts.report(reports, settled, [
+            {**stored, **self._settled.unrecorded(host_id)}
+            for host_id, stored in zip(reports.ids, members)])
         for i, host_id in enumerate(reports.ids):
             self._reports[host_id] = codec.Report(
                 *keys[i], reports.groups[i], members[i])

@@ -80,15 +80,17 @@ class ReportWriter:
         store = self._store
         most = store.conf.etcd.max_txn_ops
         known = {}  # {host id: Report read from etcd, or None: no report}
+        stale = set()  # hosts whose stored members came from a stale copy
         hosts = most  # a part that failed is halved: one of its hosts beat it
         for attempt in range(base.ATTEMPTS):
             lease = store.host_lease()
+            seen = store.mirror.view()[1]
             end, compare, writes, deleted, groups = start, [], [], [], set()
             size, late, members = 0, [], []
             while end < len(reports) and len(compare) < hosts:
                 record, record_size = records[end]
                 host_compare, host_ops, host_deleted, added, kept = \
-                    self._ops(reports, record, end, lease, known)
+                    self._ops(reports, record, end, lease, known, stale)
                 record_size += len(json.dumps(kept))
                 added = sorted(added - groups)
                 if writes and (
@@ -120,6 +122,16 @@ class ReportWriter:
             except etcd_client.LeaseNotFound:
                 store.leases.forget()  # etcd lost it: at once, another
                 continue
+            if done and now <= seen:
+                # etcd's history went back under the mirror: the members
+                # and settlements were those of the old etcd. Write again
+                # once it is listed afresh.
+                store.mirror.history_lost(
+                    f'etcd\'s revision went back from {seen} to {now}')
+                store.mirror.wait_listed()
+                stale.update(reports.ids[start:end])
+                known = {}
+                continue
             if done:
                 part = reports.part(start, end)
                 store.mirror.own(now, lambda: store.mirror.reported(
@@ -141,13 +153,14 @@ class ReportWriter:
         return [ops.put(self._store.keys('versions-of-groups', group), b'')
                 for group in groups]
 
-    def _ops(self, reports, record, i, lease, read):
+    def _ops(self, reports, record, i, lease, read, stale):
         # The comparison and operations storing report *i*, the consumers
         # whose claims they delete (those this manager knows of, as many as
         # fit in one transaction beside the groups' keys: the mirror sweeps
         # the rest), the groups it adds to its host and its members
         # (claims.groups_kept). *read* has the reports read from etcd since
-        # the mirror's.
+        # the mirror's; *stale*, hosts whose stored members are not to be
+        # carried over (written from a copy of an etcd that went back).
         store = self._store
         host_id, consumers = reports.ids[i], reports.consumers[i]
         key = store.keys('hosts', host_id)
@@ -157,8 +170,9 @@ class ReportWriter:
         held = {consumer: entry.group for consumer, entry in (
             (consumer, hosts.entry(consumer))
             for consumer in consumers) if entry is not None}
-        members = claims.groups_kept(consumers, {
-            **hosts.kept(host_id), **(known.members if known else {})}, held)
+        before = {} if host_id in stale else {
+            **hosts.kept(host_id), **(known.members if known else {})}
+        members = claims.groups_kept(consumers, before, held)
         added = (set(reports.groups[i]) | set(members.values())) - (
             set(known.groups) | set(known.members.values()) if known
             else set())

@@ -60,6 +60,15 @@ class Settled:
             if group is not None:
                 self._unrecorded[consumer] = (host_id, group)
 
+    def unrecorded(self, host_id):
+        """Return ``{consumer: group}`` of *host_id*'s unrecorded claims.
+
+        Settled claims whose group the host's report does not keep yet.
+        """
+        with self._lock:
+            return {consumer: group for consumer, (host, group)
+                    in self._unrecorded.items() if host == host_id}
+
     def created(self, consumer):
         """Return the create revision of *consumer*'s claim, or None."""
         with self._lock:
