@@ -250,8 +250,11 @@ def do_check(conf):
     else:
         report.run(driver,
                    lambda: _loaded(_offline_manager(conf).driver))
-    report.run(f'host store {_value(conf, "scheduler", "host_store")}',
-               functools.partial(_store_answers, conf), skip)
+    store = f'host store {_value(conf, "scheduler", "host_store")}'
+    if bad:  # a store reads its options as it goes: not with bad ones
+        report.line('SKIPPED', store, skip)
+    else:
+        report.run(store, functools.partial(_store_answers, conf))
     if conf.command.hosts:
         report.run('hosts file', lambda: (
             f'{conf.command.hosts}: '

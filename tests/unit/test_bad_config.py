@@ -60,6 +60,10 @@ CASES = [
      'could not convert string to float'),
     ('filter_scheduler', 'weighers', '$nosuch',
      'its value refers to $nosuch, which is not an option'),
+    ('scheduler', 'claim_timeout', 'abc',
+     'could not convert string to float'),
+    ('scheduler', 'claim_timeout', '-1',
+     'Should be greater than or equal to 0'),
     ('etcd', 'endpoints', '',
      'no etcd URL given: give at least one, such as http://127.0.0.1:2379'),
     ('etcd', 'endpoints', 'http://127.0.0.1:2379,127.0.0.1:2379',
@@ -112,6 +116,9 @@ class BadConfigTest(base.TestCase):
                 self.assertRegex(result.stdout,
                                  rf'FAILED  .*{re.escape(where)}: .*'
                                  rf'{re.escape(reason)}')
+                # Every check is reported, none stops the command.
+                self.assertRegex(result.stdout, r'\d+ of \d+ checks OK')
+                self.assertEqual('', result.stderr)
 
     def test_a_store_that_rejects_its_options_is_invalid_config(self):
         path = self.write_file('sora.conf', '[scheduler]\nhost_store = etcd\n'
