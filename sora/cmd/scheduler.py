@@ -250,11 +250,8 @@ def do_check(conf):
     else:
         report.run(driver,
                    lambda: _loaded(_offline_manager(conf).driver))
-    store = f'host store {_value(conf, "scheduler", "host_store")}'
-    if bad:  # a store reads its options as it goes: not with bad ones
-        report.line('SKIPPED', store, skip)
-    else:
-        report.run(store, functools.partial(_store_answers, conf))
+    report.run(f'host store {_value(conf, "scheduler", "host_store")}',
+               functools.partial(_store_answers, conf), skip)
     if conf.command.hosts:
         report.run('hosts file', lambda: (
             f'{conf.command.hosts}: '
@@ -273,6 +270,8 @@ def _store_answers(conf):
     try:
         return (f'answers: {len(store.hosts())} hosts, '
                 f'{len(store.claims())} claims')
+    except cfg.Error as error:  # a bad value it read, reported above
+        raise exceptions.InvalidConfig(str(error)) from None
     finally:
         store.close()
 

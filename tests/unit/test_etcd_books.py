@@ -488,65 +488,23 @@ class ForeignKeysTest(BooksTestCase):
                           'Sora', logs.output)
         self.assertNotIn(f'{prefix}/hosts/hosts/x', logs.output)
 
-    def test_values_shaped_like_soras_with_wrong_types_are_ignored(self):
+    REPORT = {'amounts': {name: 100 for name in (
+        'memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')},
+        'containers': 0, 'enabled': True, 'labels': {}, 'groups': [],
+        'consumers': []}
+    CLAIM = {'host': 'a', 'needs': [1, 0, 0], 'group': None, 'made': 1.0}
+
+    def assert_ignored(self, bad):
+        """Each of *bad* ``{key: value}`` is ignored with a WARNING.
+
+        Listed or watched; two managers go on.
+        """
         logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
-        report = {'amounts': {name: 100 for name in (
-            'memory_mb', 'memory_total_mb', 'cpus', 'cpus_total',
-            'disk_gb')}, 'containers': 0, 'enabled': True, 'labels': {},
-            'groups': [], 'consumers': []}
-        bad = {'hosts/x': dict(report, containers='x'),
-               'hosts/y': dict(report, enabled='no'),
-               'hosts/z': dict(report, groups='abc'),
-               'claims/c': {'host': 'a', 'needs': ['1', 0, 0],
-                            'group': None, 'made': 1.0},
-               'claims/d': {'host': 'a', 'needs': [1],
-                            'group': None, 'made': 1.0}}
         prefix = self.etcd.prefix
 
         def write():
-            self.etcd.client.txn([], [
-                ops.put(f'{prefix}/{key}', json.dumps(value).encode())
-                for key, value in bad.items()])
-
-        write()
-        one = self.manager()  # lists them
-        one.update_hosts([{'id': 'a', 'memory_mb': 1000}])
-        write()  # and watches them
-        two = self.manager()
-        two.select_destinations({'memory_mb': 10}, consumers=['e'])
-        for mgr in (one, two):
-            settle(lambda: [c.consumer for c in mgr.claims()] == ['e'])
-            self.assertEqual({'a': 990}, self.memory(mgr))
-        for key in bad:
-            self.assertIn(f'Ignoring etcd key {prefix}/{key}: it holds no '
-                          'Sora', logs.output)
-
-    def test_hostile_values_are_ignored_and_stop_no_manager(self):
-        # Deep nesting, numbers past any amount or count: each is ignored
-        # with one WARNING, listed or watched, and the managers go on.
-        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
-        report = {'amounts': {name: 100 for name in (
-            'memory_mb', 'memory_total_mb', 'cpus', 'cpus_total',
-            'disk_gb')}, 'containers': 0, 'enabled': True, 'labels': {},
-            'groups': [], 'consumers': []}
-        claim = {'host': 'a', 'needs': [1, 0, 0], 'group': None,
-                 'made': 1.0}
-        deep = b'[' * 100000 + b']' * 100000
-        bad = {'hosts/deep': deep, 'claims/deep': deep,
-               'hosts/huge': json.dumps(dict(report, amounts=dict(
-                   report['amounts'], memory_mb=10 ** 400))).encode(),
-               'hosts/many': json.dumps(dict(
-                   report, containers=2 ** 64)).encode(),
-               'claims/huge': json.dumps(dict(
-                   claim, needs=[10 ** 400, 0, 0])).encode(),
-               'claims/when': b'{"host": "a", "needs": [1, 0, 0], '
-                              b'"group": null, "made": 1e999}'}
-        prefix = self.etcd.prefix
-
-        def write():
-            self.etcd.client.txn([], [
-                ops.put(f'{prefix}/{key}', value)
-                for key, value in bad.items()])
+            self.etcd.client.txn([], [ops.put(f'{prefix}/{key}', value)
+                                      for key, value in bad.items()])
 
         write()
         one = self.manager()  # lists them
@@ -561,6 +519,31 @@ class ForeignKeysTest(BooksTestCase):
             self.assertIn(f'Ignoring etcd key {prefix}/{key}: it holds no '
                           'Sora', logs.output)
         self.assertNotIn('Traceback', logs.output)
+
+    def test_values_shaped_like_soras_with_wrong_types_are_ignored(self):
+        report, claim = self.REPORT, self.CLAIM
+        bad = {'hosts/x': dict(report, containers='x'),
+               'hosts/y': dict(report, enabled='no'),
+               'hosts/z': dict(report, groups='abc'),
+               'claims/c': dict(claim, needs=['1', 0, 0]),
+               'claims/d': dict(claim, needs=[1])}
+        self.assert_ignored({key: json.dumps(value).encode()
+                             for key, value in bad.items()})
+
+    def test_hostile_values_are_ignored_and_stop_no_manager(self):
+        # Deep nesting, numbers past any amount or count.
+        report, claim = self.REPORT, self.CLAIM
+        deep = b'[' * 100000 + b']' * 100000
+        self.assert_ignored({
+            'hosts/deep': deep, 'claims/deep': deep,
+            'hosts/huge': json.dumps(dict(report, amounts=dict(
+                report['amounts'], memory_mb=10 ** 400))).encode(),
+            'hosts/many': json.dumps(dict(
+                report, containers=2 ** 64)).encode(),
+            'claims/huge': json.dumps(dict(
+                claim, needs=[10 ** 400, 0, 0])).encode(),
+            'claims/when': b'{"host": "a", "needs": [1, 0, 0], '
+                           b'"group": null, "made": 1e999}'})
 
     def test_keys_that_are_not_utf8_are_ignored(self):
         # Another program's key, written as bytes: it is listed and
