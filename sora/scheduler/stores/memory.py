@@ -89,11 +89,13 @@ class MemoryHostStore(base.HostStore):
                                          request.group, now), slot)
 
     def _expire(self):
+        entry = self._tracked.oldest()
+        if entry is None:
+            return  # before reading the option: most calls stop here
         timeout = self.conf.scheduler.claim_timeout
         if not timeout:
             return
         deadline = self.clock() - timeout
-        entry = self._tracked.oldest()
         while entry is not None and entry.made <= deadline:
             self._tracked.drop(entry.consumer)
             claims.log_expired(entry, timeout)
