@@ -100,11 +100,6 @@ class Mirror:
         with self.changed:
             return self._reports.get(host_id)
 
-    def created(self, consumer):
-        """Return the revision that created *consumer*'s claim, or 0."""
-        with self.changed:
-            return self._created.get(consumer, 0)
-
     def settled_at(self, consumer):
         """Return the create revision of a settled claim still in etcd.
 
