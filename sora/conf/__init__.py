@@ -30,15 +30,15 @@ import weakref
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from sora.conf import default
 from sora.conf import etcd
 from sora.conf import filter_scheduler
 from sora.conf import scheduler
-from sora.conf import tracking
 from sora.scheduler import exceptions
 
 LOG = logging.getLogger(__name__)
 
-MODULES = (scheduler, tracking, filter_scheduler, etcd)
+MODULES = (default, scheduler, filter_scheduler, etcd)
 
 MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024
 """The largest config file Sora reads (16 MiB); a larger one is refused."""

@@ -23,7 +23,7 @@ from sora import conf as sora_conf
 from sora.conf import etcd
 from sora.conf import filter_scheduler
 from sora.conf import opts
-from sora.conf import tracking
+from sora.conf import scheduler as scheduler_conf
 from sora.scheduler import exceptions
 from tests import base
 
@@ -100,7 +100,7 @@ class OptionsTest(base.TestCase):
         groups = [group for group, _ in opts.list_opts()]
         self.assertEqual(['DEFAULT', etcd.etcd_group,
                           filter_scheduler.filter_scheduler_group,
-                          tracking.scheduler_group], groups)
+                          scheduler_conf.scheduler_group], groups)
         self.assertIn('etcd cluster', groups[1].help)
         self.assertIn('The "filter" scheduler driver', groups[2].help)
         self.assertIn('claims', groups[3].help)
