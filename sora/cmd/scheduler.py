@@ -147,7 +147,7 @@ def _list(conf, namespace, used_by):
     for plugin in plugins.installed(namespace):
         try:
             summary = plugins.describe(plugin)
-        except exceptions.DriverLoadError as failure:
+        except exceptions.PluginLoadError as failure:
             summary = f'ERROR: {failure}'
         mark = '*' if plugin.name in used else ''
         rows.append([mark, plugin.name, plugin.distribution,

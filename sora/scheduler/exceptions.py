@@ -22,8 +22,11 @@ class SchedulerError(Exception):
     """Base class of every error the Sora scheduler raises on purpose."""
 
 
-class DriverNotFound(SchedulerError, LookupError):
-    """No installed plugin has the requested name.
+class PluginNotFound(SchedulerError, LookupError):
+    """No installed plugin of a kind has the requested name.
+
+    Drivers, filters, weighers and host stores alike (``DriverNotFound`` is
+    the same class, under its first name).
 
     :param namespace: the entry point namespace that was searched.
     :param name: the name that was looked up.
@@ -40,8 +43,16 @@ class DriverNotFound(SchedulerError, LookupError):
             f'installed: {names}')
 
 
-class DriverLoadError(SchedulerError):
-    """An installed plugin could not be imported, built or chosen."""
+class PluginLoadError(SchedulerError):
+    """An installed plugin could not be imported, built or chosen.
+
+    Of any kind (``DriverLoadError`` is the same class, under its first
+    name).
+    """
+
+
+DriverNotFound = PluginNotFound
+DriverLoadError = PluginLoadError
 
 
 class PluginError(SchedulerError):

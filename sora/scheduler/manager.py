@@ -63,9 +63,9 @@ class SchedulerManager:
     :param store: the :class:`~sora.scheduler.stores.base.HostStore` of
         tracked hosts and claims; by default the one ``[scheduler]
         host_store`` names (an entry point in ``sora.scheduler.host_stores``).
-    :raises DriverNotFound: no driver (or host store) of that name is
+    :raises PluginNotFound: no driver (or host store) of that name is
         installed.
-    :raises DriverLoadError: the driver (or host store) fails to import or
+    :raises PluginLoadError: the driver (or host store) fails to import or
         to build, or several distributions register its name.
     :raises InvalidConfig: an option has a bad value.
     """
@@ -127,7 +127,7 @@ class SchedulerManager:
         if not isinstance(driver, base.Scheduler):
             option = sora_conf.setting(self.conf, 'DEFAULT',
                                        'scheduler_driver')
-            raise exceptions.DriverLoadError(
+            raise exceptions.PluginLoadError(
                 f'{option}: {type(driver).__module__}:'
                 f'{type(driver).__qualname__} is not a scheduler driver: '
                 'drivers subclass sora.scheduler.base.Scheduler')

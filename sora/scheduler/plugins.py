@@ -88,9 +88,9 @@ def load(namespace, names, conf, option=None, methods=()):
     :param option: ``(group, option name)`` that named the plugins; errors
         then say which option, and which config file set it.
     :param methods: each plugin must have one of these methods.
-    :raises DriverNotFound: a name is not installed (the message lists the
+    :raises PluginNotFound: a name is not installed (the message lists the
         installed ones).
-    :raises DriverLoadError: a plugin fails to import or to build, has none
+    :raises PluginLoadError: a plugin fails to import or to build, has none
         of *methods*, or is registered by several distributions.
     :raises InvalidConfig: a plugin rejects its options.
     """
@@ -116,7 +116,7 @@ def load(namespace, names, conf, option=None, methods=()):
     built = []
     for name in names:
         if name not in manager:
-            error = exceptions.DriverNotFound(
+            error = exceptions.PluginNotFound(
                 namespace, name, {plugin.name for plugin in
                                   installed(namespace)})
             error.args = (prefix + str(error),)
@@ -124,7 +124,7 @@ def load(namespace, names, conf, option=None, methods=()):
         plugin = manager[name]
         if methods and not any(callable(getattr(plugin.obj, method, None))
                                for method in methods):
-            raise exceptions.DriverLoadError(
+            raise exceptions.PluginLoadError(
                 f'{prefix}{_describe(namespace, name, plugin.entry_point)} '
                 f'has no {" or ".join(methods)} method: it is not a '
                 f'{KINDS[namespace]} (see sora.scheduler.base)')
@@ -153,7 +153,7 @@ def _conflict(namespace, name, extensions):
         return extensions[0]
     found = [plugin for plugin in installed(namespace)
              if plugin.name == name]
-    raise exceptions.DriverLoadError(
+    raise exceptions.PluginLoadError(
         f'{namespace} plugin name {name!r} is registered more than once: '
         + '; '.join(f'{plugin.target} from {plugin.distribution}'
                     for plugin in found)
@@ -171,7 +171,7 @@ def load_error(prefix, conf, namespace, name, target, error):
     """Return the SchedulerError for a plugin that failed to load.
 
     A bad option value (the plugin's own, or any other) is an
-    InvalidConfig naming each; any other failure a DriverLoadError naming
+    InvalidConfig naming each; any other failure a PluginLoadError naming
     the plugin, its target and the error. *prefix* starts the message.
     """
     if isinstance(error, exceptions.SchedulerError):
@@ -185,7 +185,7 @@ def load_error(prefix, conf, namespace, name, target, error):
             f'{prefix}{plugin} rejects its configuration: ' + '; '.join(bad))
     if isinstance(error, cfg.Error):
         return exceptions.InvalidConfig(f'{prefix}{plugin}: {error}')
-    return exceptions.DriverLoadError(
+    return exceptions.PluginLoadError(
         f'{prefix}could not load {plugin}: {type(error).__name__}: {error}')
 
 
@@ -230,7 +230,7 @@ class calling:
 def describe(plugin):
     """Return the first line of the plugin's docstring, importing it.
 
-    :raises DriverLoadError: when the plugin fails to import.
+    :raises PluginLoadError: when the plugin fails to import.
     """
     try:
         target = registered[plugin.namespace][plugin.name] \
@@ -238,10 +238,10 @@ def describe(plugin):
             importlib.metadata.EntryPoint(
                 plugin.name, plugin.target, plugin.namespace).load()
     except Exception as error:
-        raise exceptions.DriverLoadError(
+        raise exceptions.PluginLoadError(
             f'{type(error).__name__}: {error}') from error
     if not inspect.isclass(target):
-        raise exceptions.DriverLoadError(
+        raise exceptions.PluginLoadError(
             f'{plugin.target} is not a class')
     doc = inspect.getdoc(target) or ''
     return doc.splitlines()[0] if doc else ''

@@ -32,8 +32,8 @@ def load(conf):
 
     Through :func:`sora.scheduler.plugins.load`, as every plugin kind.
 
-    :raises DriverNotFound: no store of that name is installed.
-    :raises DriverLoadError: it fails to import or to build, is not a
+    :raises PluginNotFound: no store of that name is installed.
+    :raises PluginLoadError: it fails to import or to build, is not a
         store, or several distributions register its name.
     :raises InvalidConfig: it rejects its options.
     """
@@ -48,14 +48,14 @@ def checked(store, what):
     """Return *store* if it is a :class:`~base.HostStore` set up as one.
 
     :param what: how messages name it.
-    :raises DriverLoadError: it is not a store, or its ``__init__`` did not
+    :raises PluginLoadError: it is not a store, or its ``__init__`` did not
         call :meth:`~base.HostStore.__init__` (which makes its ``turn``).
     """
     if not isinstance(store, base.HostStore):
-        raise exceptions.DriverLoadError(
+        raise exceptions.PluginLoadError(
             f'{what} is not a sora.scheduler.stores.base.HostStore')
     if not hasattr(store, 'turn'):
-        raise exceptions.DriverLoadError(
+        raise exceptions.PluginLoadError(
             f'{what} did not call HostStore.__init__ (super().__init__(conf, '
             'clock)), which sets up its conf, clock and turn')
     return store
