@@ -40,6 +40,16 @@ from sora.scheduler import validate
 LOG = logging.getLogger(__name__)
 
 
+class _Copy:
+    """One listing of etcd and what followed: the state a mirror swaps."""
+
+    def __init__(self, settled):
+        self.hosts = tracked.TrackedHosts()
+        self.created = {}   # {consumer: revision that created its claim}
+        self.reports = {}   # {host id: codec.Report of its key}
+        self.settled = settled
+
+
 class Mirror:
     """The hosts and claims under a prefix, as of :attr:`revision`.
 
@@ -90,28 +100,33 @@ class Mirror:
         if self.error is not None:
             raise self.error
 
+    @property
+    def hosts(self):
+        """The :class:`~sora.scheduler.stores.tracked.TrackedHosts` now."""
+        return self._copy.hosts
+
     def view(self):
         """Return ``(TrackedHosts, revision)`` a decision may run on."""
         with self.changed:
-            return self.hosts, self.revision
+            return self._copy.hosts, self.revision
 
     def report_of(self, host_id):
         """Return the :class:`codec.Report` of *host_id*, or None."""
         with self.changed:
-            return self._reports.get(host_id)
+            return self._copy.reports.get(host_id)
 
     def settled_at(self, consumer):
         """Return the create revision of a settled claim still in etcd.
 
         That of *consumer*, or None.
         """
-        return self._settled.created(consumer)
+        return self._copy.settled.created(consumer)
 
     def held(self, host_id):
         """Return ``[(consumer, created revision)]`` of claims on a host."""
         with self.changed:
-            return [(consumer, self._created.get(consumer, 0))
-                    for consumer in self.hosts.of_host(host_id)]
+            return [(consumer, self._copy.created.get(consumer, 0))
+                    for consumer in self._copy.hosts.of_host(host_id)]
 
     # Applying this manager's own writes
 
@@ -125,12 +140,13 @@ class Mirror:
             if self.revision < revision:
                 change()
 
-    def record(self, made):
+    def record(self, made, copy=None):
         """Add claims ``[(consumer, claims.Entry, created revision)]``."""
+        copy = copy or self._copy
         for consumer, entry, created in made:
-            self.hosts.claim(entry._replace(made=min(entry.made,
+            copy.hosts.claim(entry._replace(made=min(entry.made,
                                                      self.clock())))
-            self._created[consumer] = created
+            copy.created[consumer] = created
 
     def reported(self, reports, members, deleted, lease, revision):
         """Apply this manager's reports and the deletes of their claims.
@@ -143,21 +159,21 @@ class Mirror:
 
     def removed(self, host_id, held):
         """Apply the removal of a host and of the claims *held* on it."""
-        self.hosts.remove(host_id)
-        self._reports.pop(host_id, None)
+        self._copy.hosts.remove(host_id)
+        self._copy.reports.pop(host_id, None)
         self.forget_held(held)
 
     def forget_held(self, held):
         """Forget the claims ``[(consumer, created)]`` still those."""
         for consumer, created in held:
-            if self._created.get(consumer) == created:
+            if self._copy.created.get(consumer) == created:
                 self.forget(consumer)
 
     def forget(self, consumer):
         """Forget the claim of *consumer*, if any."""
-        self.hosts.drop(consumer)
-        self._created.pop(consumer, None)
-        self._settled.forget(consumer)
+        self._copy.hosts.drop(consumer)
+        self._copy.created.pop(consumer, None)
+        self._copy.settled.forget(consumer)
 
     def catch_up(self, revision, gone=()):
         """Wait until this copy has seen *revision*, or lost *gone* hosts.
@@ -167,7 +183,7 @@ class Mirror:
         """
         def seen():
             return self.revision >= revision or gone and not any(
-                map(self.hosts.tracks, gone))
+                map(self._copy.hosts.tracks, gone))
 
         with self.changed:
             self.changed.wait_for(seen, timeout=self.client.timeout)
@@ -201,27 +217,27 @@ class Mirror:
             self._read_all()
 
     def _read_all(self):
+        # Build the new copy first; swap it in under the lock at once, so
+        # that decisions and writes wait for no listing.
         cluster, _ = self.client.header()
         revision, found = self.client.range(*self.followed)
+        copy = _Copy(sweep.Settled(self.client, self.keys, self.most))
         hosts, members, keys, foreign = [], [], [], {}
+        for item in sorted(found, key=lambda item: item.create_revision):
+            kind, name, held = self._read(item)
+            if kind == 'hosts' and held is None:
+                foreign[name] = item.mod_revision
+            elif kind == 'hosts':
+                hosts.append(held[0])
+                members.append(held[1])
+                keys.append((item.lease, item.mod_revision))
+            elif held is not None:
+                self.record([(name, held, item.create_revision)], copy)
+        self._report(host_state.Reports.joined(hosts), members, keys, copy)
+        for name, written in foreign.items():
+            self._drop_host(name, written, copy)
         with self.changed:
-            self.hosts, self._created = tracked.TrackedHosts(), {}
-            self._reports = {}
-            self._settled = sweep.Settled(self.client, self.keys, self.most)
-            for item in sorted(found, key=lambda item: item.create_revision):
-                kind, name, held = self._read(item)
-                if kind == 'hosts' and held is None:
-                    foreign[name] = item.mod_revision
-                elif kind == 'hosts':
-                    hosts.append(held[0])
-                    members.append(held[1])
-                    keys.append((item.lease, item.mod_revision))
-                elif held is not None:
-                    self.record([(name, held, item.create_revision)])
-            self._report(host_state.Reports.joined(hosts), members, keys)
-            for name, written in foreign.items():
-                self._drop_host(name, written)
-            self._cluster, self.revision = cluster, revision
+            self._copy, self._cluster, self.revision = copy, cluster, revision
             self.changed.notify_all()
 
     def _follow(self):
@@ -240,7 +256,7 @@ class Mirror:
                                      ', '.join(self.client.endpoints))
                         self.error, relist, delay = None, False, 0.1
                         self.changed.notify_all()
-                self._settled.sweep()
+                self._copy.settled.sweep()
                 # A stream quiet for timeout seconds is opened again: an
                 # etcd that stopped answering is noticed within twice that.
                 self._watch = etcd_watch.Watch(
@@ -248,8 +264,8 @@ class Mirror:
                     self.followed[1], self.client.timeout, self._cluster)
                 for events in self._watch:
                     self._apply(events)
-                    if self._settled:
-                        self._settled.sweep()
+                    if self._copy.settled:
+                        self._copy.settled.sweep()
             except etcd_watch.HistoryLost as lost:
                 LOG.warning('Listing etcd again: %s', lost)
                 relist = True
@@ -309,44 +325,46 @@ class Mirror:
                          'error': type(error).__name__, 'detail': error})
         return kind, name, None
 
-    def _report(self, reports, members, keys):
+    def _report(self, reports, members, keys, copy=None):
         # Add or replace hosts whose report keys have *keys* [(lease, mod
         # revision)]. A report settles the claims of the consumers it lists
         # made before it; those with a group its members lack are deleted
         # only with a rewrite of the report that adds it (see sweep).
+        copy = copy or self._copy
         settled = []
         for consumers, (_, revision) in zip(reports.consumers, keys):
             settled.append({})
             for consumer in consumers:
-                entry = self.hosts.entry(consumer)
+                entry = copy.hosts.entry(consumer)
                 if entry is not None and \
-                        self._created[consumer] < revision:
+                        copy.created[consumer] < revision:
                     settled[-1][consumer] = entry.group
-        self.hosts.report(reports, settled, [
-            {**stored, **self._settled.unrecorded(host_id)}
+        copy.hosts.report(reports, settled, [
+            {**stored, **copy.settled.unrecorded(host_id)}
             for host_id, stored in zip(reports.ids, members)])
         for i, host_id in enumerate(reports.ids):
-            self._reports[host_id] = codec.Report(
+            copy.reports[host_id] = codec.Report(
                 *keys[i], reports.groups[i], members[i])
             for consumer, group in settled[i].items():
-                self._settled.add(
-                    consumer, self._created.pop(consumer), host_id,
+                copy.settled.add(
+                    consumer, copy.created.pop(consumer), host_id,
                     None if consumer in members[i] else group)
 
-    def _drop_host(self, host_id, written):
+    def _drop_host(self, host_id, written, copy=None):
         # A host whose report key is gone (*written* 0) or holds no report
         # (written at that revision, which its next report must replace).
-        self.hosts.remove(host_id)
+        copy = copy or self._copy
+        copy.hosts.remove(host_id)
         if written:
-            self._reports[host_id] = codec.Report(0, written, (), {})
+            copy.reports[host_id] = codec.Report(0, written, (), {})
         else:
-            self._reports.pop(host_id, None)
+            copy.reports.pop(host_id, None)
 
     def _ended(self, consumer, deleted):
         # The claim of *consumer* is gone from etcd: log it if it was made
         # here, not settled, and old enough to have expired.
         timeout = self.mine.pop(consumer, None)
-        entry = self.hosts.entry(consumer)
+        entry = self._copy.hosts.entry(consumer)
         if deleted and timeout and entry is not None and \
                 self.clock() - entry.made >= timeout:
             claims.log_expired(entry, timeout)
