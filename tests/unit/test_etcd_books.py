@@ -25,6 +25,7 @@ import fixtures
 
 from sora.scheduler import exceptions
 from sora.scheduler import host_store
+from sora.scheduler import manager
 from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import mirror as etcd_mirror
@@ -320,6 +321,35 @@ class MembershipTest(BooksTestCase):
                 settle(lambda: self.groups(mgr)[hosts[0]['id']] == ())
             for host in hosts:
                 one.remove_host(host['id'])
+
+    def test_a_report_on_a_late_copy_keeps_no_claim_settled_elsewhere(self):
+        # c's claim on a is settled by b's report (any host's report
+        # settles it: its group is kept on b). A later report of a listing
+        # c, written from a copy that has not seen that, must not keep c's
+        # group on a too, as a manager on the memory store does not.
+        one, two = self.manager(), self.manager()
+        hosts = [{'id': 'a', 'memory_mb': 1000},
+                 {'id': 'b', 'memory_mb': 10}]
+        one.update_hosts(hosts)
+        settle(lambda: len(two.hosts()) == 2)
+        self.assertEqual(['a'], one.select_destinations(
+            self.WEB, consumers=['c']))
+        settle(lambda: len(two.claims()) == 1)
+        gate = self.hold_watch(one)
+        two.update_hosts([dict(hosts[1], consumers=['c'])])
+        one.update_hosts([dict(hosts[0], consumers=['c'])])
+        gate.set()
+        with manager.SchedulerManager(self.make_conf(
+                '[DEFAULT]\nscheduler_driver = filter\n',
+                'memory.conf')) as reference:
+            reference.update_hosts(hosts)
+            reference.select_destinations(self.WEB, consumers=['c'])
+            reference.update_hosts([dict(hosts[1], consumers=['c'])])
+            reference.update_hosts([dict(hosts[0], consumers=['c'])])
+            expected = self.groups(reference)
+        self.assertEqual({'a': (), 'b': ('web',)}, expected)
+        for mgr in (one, two, self.manager()):
+            settle(lambda: self.groups(mgr) == expected)
 
 
 class LostAnswerTest(BooksTestCase):

@@ -261,27 +261,22 @@ class Model(stateful.RuleBasedStateMachine):
         held = self.held()
         consumer = data.draw(st.sampled_from(held) if held and data.draw(
             st.booleans()) else st.sampled_from(CONSUMERS))
-        try:
-            self.etcd[via].release(consumer)
-        except exceptions.InvalidRequest:
-            self.event(via, 'release: InvalidRequest')
-            self.case.assertRaises(exceptions.InvalidRequest,
-                                   self.memory.release, consumer)
-            return
-        self.event(via, 'release: done')
-        self.memory.release(consumer)
+        self.alike(via, 'release', 'release', consumer)
 
     @stateful.rule(via=st.integers(0, 1), data=st.data(), **REMOVE)
     def remove(self, via, data, host):
+        self.alike(via, 'remove', 'remove_host', host)
+
+    def alike(self, via, what, method, argument):
         try:
-            self.etcd[via].remove_host(host)
+            getattr(self.etcd[via], method)(argument)
         except exceptions.InvalidRequest:
-            self.event(via, 'remove: InvalidRequest')
+            self.event(via, f'{what}: InvalidRequest')
             self.case.assertRaises(exceptions.InvalidRequest,
-                                   self.memory.remove_host, host)
+                                   getattr(self.memory, method), argument)
             return
-        self.event(via, f'remove: {len(self.memory.claims())} claims')
-        self.memory.remove_host(host)
+        self.event(via, f'{what}: done')
+        getattr(self.memory, method)(argument)
 
     @stateful.rule(late=st.integers(0, 1), first=st.lists(
         st.sampled_from(sorted(OPERATIONS)), min_size=1, max_size=3),

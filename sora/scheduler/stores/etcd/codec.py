@@ -148,6 +148,19 @@ def stored(kv):
     return Report(kv.lease, kv.mod_revision, groups, members)
 
 
+def stored_claim(consumer, kvs):
+    """Return ``(claims.Entry, created revision)`` of a ``claims/`` key.
+
+    That of *consumer* read from etcd (*kvs*: ``[KeyValue]``, empty if the
+    key does not exist); None if there is none, or it holds no Sora claim.
+    """
+    try:
+        return decode_claim(consumer, loads(kvs[0].value)), \
+            kvs[0].create_revision
+    except (IndexError, *FOREIGN):
+        return None
+
+
 def _bounded_int(text):
     # JSON integers Sora may have written: no longer than units.UNLIMITED.
     if len(text) > 20:

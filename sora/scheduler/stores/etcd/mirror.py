@@ -115,6 +115,16 @@ class Mirror:
         with self.changed:
             return self._copy.reports.get(host_id)
 
+    def claim_of(self, consumer):
+        """Return ``(claims.Entry, created revision)`` of a claim, or None.
+
+        The outstanding claim of *consumer* in this copy.
+        """
+        with self.changed:
+            entry = self._copy.hosts.entry(consumer)
+            return None if entry is None else (
+                entry, self._copy.created.get(consumer, 0))
+
     def settled_at(self, consumer):
         """Return the create revision of a settled claim still in etcd.
 

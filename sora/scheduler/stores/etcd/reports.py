@@ -12,10 +12,11 @@
 
 """Node reports written to etcd, in as few transactions as they fit.
 
-Each report commits only if its writer knew the host's last report: so it
-knows which groups the report adds to its host (and rewrites their version
-keys, as a claim in them does) and which members it carries over. One that
-lost to another writer goes again at once, on what etcd holds.
+Each report commits only if its writer knew the host's last report and
+the claims it settles are still those in etcd: so it knows which groups the
+report adds to its host (and rewrites their version keys, as a claim in
+them does) and which members it carries over and adds. One that lost to
+another writer goes again at once, on what etcd holds.
 """
 
 import json
@@ -79,22 +80,27 @@ class ReportWriter:
         # return where the next part starts.
         store = self._store
         most = store.conf.etcd.max_txn_ops
-        known = {}  # {host id: Report read from etcd, or None: no report}
+        # What etcd held when a transaction lost: {host id: Report, or None:
+        # no report}, {consumer: (claims.Entry, created revision), or None}.
+        known, claimed = {}, {}
         stale = set()  # hosts whose stored members came from a stale copy
         hosts = most  # a part that failed is halved: one of its hosts beat it
         for attempt in range(base.ATTEMPTS):
             lease = store.host_lease()
             seen = store.mirror.view()[1]
-            end, compare, writes, deleted, groups = start, [], [], [], set()
+            end, compare, read, writes, deleted, groups = \
+                start, [], [], [], [], set()
             size, late, members = 0, [], []
-            while end < len(reports) and len(compare) < hosts:
+            while end < len(reports) and end - start < hosts:
                 record, record_size = records[end]
-                host_compare, host_ops, host_deleted, added, kept = \
-                    self._ops(reports, record, end, lease, known, stale)
+                host_compare, host_read, host_ops, host_deleted, added, \
+                    kept = self._ops(reports, record, end, lease, known,
+                                     claimed, stale)
                 record_size += len(json.dumps(kept))
                 added = sorted(added - groups)
                 if writes and (
                         len(writes) + len(host_ops) + len(added) > most or
+                        len(compare) + len(host_compare) > most or
                         size + record_size > codec.MAX_BYTES):
                     break
                 # A report alone that adds more groups than the transaction
@@ -103,7 +109,8 @@ class ReportWriter:
                 room = most - len(host_ops)
                 late += added[room:]
                 added = added[:room]
-                compare.append(host_compare)
+                compare += host_compare
+                read += host_read
                 writes += host_ops + self._group_versions(added)
                 deleted += host_deleted
                 members.append(kept)
@@ -113,12 +120,11 @@ class ReportWriter:
             for first in range(0, len(late), most):
                 store.client.txn([], self._group_versions(
                     late[first:first + most]))
-            keys = [store.keys('hosts', host_id)
-                    for host_id in reports.ids[start:end]]
             try:
                 done, now, found = store.client.txn(
-                    compare, writes, [ops.read(key, values=True)
-                                      for key in keys])
+                    compare, writes, [ops.read(store.keys(kind, name),
+                                               values=True)
+                                      for kind, name in read])
             except etcd_client.LeaseNotFound:
                 store.leases.forget()  # etcd lost it: at once, another
                 continue
@@ -130,18 +136,22 @@ class ReportWriter:
                     f'etcd\'s revision went back from {seen} to {now}')
                 store.mirror.wait_listed()
                 stale.update(reports.ids[start:end])
-                known = {}
+                known, claimed = {}, {}
                 continue
             if done:
                 part = reports.part(start, end)
                 store.mirror.own(now, lambda: store.mirror.reported(
                     part, members, deleted, lease, now))
                 return end
-            # Another manager wrote or removed some of these reports: go
-            # again, at once, on what etcd holds now.
-            for host_id, kvs in zip(reports.ids[start:], found):
-                known[host_id] = codec.stored(kvs[0]) if kvs else None
-            hosts = max(1, len(compare) // 2)
+            # Another manager wrote or removed some of these reports, or
+            # settled, released or removed some of these claims: go again,
+            # at once, on what etcd holds now.
+            for (kind, name), kvs in zip(read, found):
+                if kind == 'hosts':
+                    known[name] = codec.stored(kvs[0]) if kvs else None
+                else:
+                    claimed[name] = codec.stored_claim(name, kvs)
+            hosts = max(1, (end - start) // 2)
             time.sleep(random.uniform(0, base.BACKOFF * 2 ** attempt))
         raise exceptions.StoreUnavailable(
             f'could not store the report of host {reports.ids[start]!r}: '
@@ -153,34 +163,43 @@ class ReportWriter:
         return [ops.put(self._store.keys('versions-of-groups', group), b'')
                 for group in groups]
 
-    def _ops(self, reports, record, i, lease, read, stale):
-        # The comparison and operations storing report *i*, the consumers
-        # whose claims they delete (those this manager knows of, as many as
-        # fit in one transaction beside the groups' keys: the mirror sweeps
-        # the rest), the groups it adds to its host and its members
-        # (claims.groups_kept). *read* has the reports read from etcd since
-        # the mirror's; *stale*, hosts whose stored members are not to be
-        # carried over (written from a copy of an etcd that went back).
-        store = self._store
+    def _ops(self, reports, record, i, lease, known, claimed, stale):
+        # The comparisons, keys to read if they fail and operations storing
+        # report *i*; the consumers whose claims they delete; the groups it
+        # adds to its host and its members (claims.groups_kept). It settles
+        # the claims it knows of (as many as one transaction compares:
+        # the mirror sweeps the rest) if they are still those in etcd.
+        # *known* and *claimed* have what etcd held when a transaction lost
+        # (reports and claims); *stale*, hosts whose stored members are not
+        # to be carried over (written from a copy of an etcd that went
+        # back).
+        store, most = self._store, self._store.conf.etcd.max_txn_ops
         host_id, consumers = reports.ids[i], reports.consumers[i]
         key = store.keys('hosts', host_id)
         hosts = store.mirror.view()[0]
-        known = read[host_id] if host_id in read else \
+        report = known[host_id] if host_id in known else \
             store.mirror.report_of(host_id)
-        held = {consumer: entry.group for consumer, entry in (
-            (consumer, hosts.entry(consumer))
-            for consumer in consumers) if entry is not None}
+        held = {}  # {consumer: (claims.Entry, created revision)}
+        for consumer in consumers:
+            found = claimed[consumer] if consumer in claimed else \
+                store.mirror.claim_of(consumer)
+            if found is not None and len(held) < (most - 1) // 2:
+                held[consumer] = found
         before = {} if host_id in stale else {
-            **hosts.kept(host_id), **(known.members if known else {})}
-        members = claims.groups_kept(consumers, before, held)
+            **hosts.kept(host_id), **(report.members if report else {})}
+        members = claims.groups_kept(consumers, before, {
+            consumer: entry.group for consumer, (entry, _) in held.items()})
         added = (set(reports.groups[i]) | set(members.values())) - (
-            set(known.groups) | set(known.members.values()) if known
+            set(report.groups) | set(report.members.values()) if report
             else set())
-        deleted = list(held)[:max(0, store.conf.etcd.max_txn_ops - 1 -
-                                  len(added))]
+        deleted = list(held)[:max(0, most - 1 - len(added))]
         writes = [ops.put(key, codec.encode_report(record, members), lease)]
         writes += [ops.delete(store.keys('claims', consumer))
                    for consumer in deleted]
-        compare = ops.absent(key) if known is None else \
-            ops.modified_at(key, known.revision)
-        return compare, writes, deleted, added, members
+        compare = [ops.absent(key) if report is None else
+                   ops.modified_at(key, report.revision)]
+        compare += [ops.created_at(store.keys('claims', consumer), created)
+                    for consumer, (_, created) in held.items()]
+        read = [('hosts', host_id)] + [('claims', consumer)
+                                       for consumer in held]
+        return compare, read, writes, deleted, added, members
