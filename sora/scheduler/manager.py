@@ -78,6 +78,7 @@ class SchedulerManager:
         self.store = stores.load(self.conf) if store is None else \
             stores.checked(store, 'the store given')
         self._lock = threading.Lock()
+        self._turn = threading.RLock()
         self._error = None
         try:
             self._active = self._build()
@@ -264,10 +265,13 @@ class SchedulerManager:
         :raises InvalidHostData: a host is malformed.
         :raises NoValidHost: fewer than ``count`` placements exist.
         """
-        # Decisions on the tracked hosts take the store's turn, request
-        # parsing included; one on given hosts or a dry run waits for none.
+        # Decisions on the tracked hosts take turns, request parsing
+        # included (NumPy-heavy decisions running at once under CPython's
+        # interpreter lock slow each other down); one on given hosts or a
+        # dry run waits for none. Commits alone keep the decisions of
+        # managers sharing a store apart.
         tracked = hosts is None and not dry_run
-        with self.store.turn if tracked else contextlib.nullcontext():
+        with self._turn if tracked else contextlib.nullcontext():
             count = _check_number(count, 'count', MAX_COUNT)
             request = sora_request.parse_request(request)
             consumers = _check_consumers(consumers, count)

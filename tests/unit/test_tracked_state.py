@@ -597,31 +597,34 @@ class OptimisticCommitTest(TrackedStateTestCase):
         self.assertEqual(host_store.ATTEMPTS, len(self.calls))
         self.assertEqual([], self.mgr.claims())
 
-    def test_decide_and_commit_are_atomic_across_threads(self):
-        # Eight threads race for one host with room for five; the hook
-        # widens the window between deciding and committing. Decisions do
-        # not take turns here: the commit alone must keep them apart, as
-        # it must between processes sharing a store.
-        class Concurrent(host_store.MemoryHostStore):
-            take_turns = False
-
-        self.mgr = manager.SchedulerManager(
-            self.mgr.conf, store=Concurrent(self.mgr.conf))
+    def test_decide_and_commit_are_atomic_across_managers(self):
+        # Eight managers sharing one store race for one host with room for
+        # five, one thread each; the hook widens the window between
+        # deciding and committing. Managers do not take turns: the commit
+        # alone must keep them apart, as it must between processes sharing
+        # a store.
+        store = host_store.MemoryHostStore(self.mgr.conf)
+        managers = [manager.SchedulerManager(self.mgr.conf, store=store)
+                    for _ in range(8)]
+        for mgr in managers:
+            self.addCleanup(mgr.close)
+        self.mgr = managers[0]
         self.mgr.update_hosts(REPORTS)
         self.mgr.remove_host('b')
         self.mgr.update_hosts([dict(REPORTS[0], memory_mb=5000)])
         self.plugin.hook = lambda chosen: threading.Event().wait(0.002)
         placed, errors = [], []
 
-        def work():
+        def work(mgr):
             try:
                 while True:
-                    placed.extend(self.mgr.select_destinations(
+                    placed.extend(mgr.select_destinations(
                         {'memory_mb': 1000}))
             except exceptions.NoValidHost as error:
                 errors.append(error)
 
-        threads = [threading.Thread(target=work) for _ in range(8)]
+        threads = [threading.Thread(target=work, args=(mgr,))
+                   for mgr in managers]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -49,13 +49,13 @@ def checked(store, what):
 
     :param what: how messages name it.
     :raises PluginLoadError: it is not a store, or its ``__init__`` did not
-        call :meth:`~base.HostStore.__init__` (which makes its ``turn``).
+        call :meth:`~base.HostStore.__init__` (which sets its ``clock``).
     """
     if not isinstance(store, base.HostStore):
         raise exceptions.PluginLoadError(
             f'{what} is not a sora.scheduler.stores.base.HostStore')
-    if not hasattr(store, 'turn'):
+    if not hasattr(store, 'clock'):
         raise exceptions.PluginLoadError(
             f'{what} did not call HostStore.__init__ (super().__init__(conf, '
-            'clock)), which sets up its conf, clock and turn')
+            'clock)), which sets up its conf and clock')
     return store

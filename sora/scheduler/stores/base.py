@@ -20,8 +20,6 @@ commits with a compare of revisions.
 """
 
 import abc
-import contextlib
-import threading
 import time
 
 from oslo_config import cfg
@@ -48,24 +46,12 @@ class HostStore(metaclass=abc.ABCMeta):
         options (registered on it if need be); ``cfg.CONF`` when omitted.
     :param clock: a function returning seconds, for claim ages and expiry;
         ``time.monotonic`` when omitted.
-    :ivar turn: the lock a manager holds around each whole decision it
-        makes on the tracked hosts, so that the decisions of one process
-        take turns (NumPy-heavy decisions running at once under CPython's
-        interpreter lock slow each other down; see the embedding guide).
-        Reports, claims and releases never wait for it; the commit alone
-        keeps decisions of other processes apart.
     """
-
-    take_turns = True
-    """Whether this process's decisions on the store take turns (see
-    :attr:`turn`); the commit alone keeps them correct either way."""
 
     def __init__(self, conf=None, clock=None):
         self.conf = cfg.CONF if conf is None else conf
         sora_conf.register_opts(self.conf)
         self.clock = time.monotonic if clock is None else clock
-        self.turn = threading.RLock() if self.take_turns else \
-            contextlib.nullcontext()
 
     shared = False
     """Whether other processes see what the store holds (it outlives one)."""
