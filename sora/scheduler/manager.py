@@ -19,29 +19,23 @@ HostManager it also tracks hosts between decisions (node reports in,
 claims out) in a :class:`~sora.scheduler.stores.base.HostStore`.
 """
 
-import collections.abc
 import contextlib
-import operator
 import random
 import threading
 import time
 import uuid
-import weakref
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from sora import conf as sora_conf
-from sora.scheduler import base
+from sora.scheduler import active
 from sora.scheduler import exceptions
-from sora.scheduler import filtering
-from sora.scheduler import filters as built_in
 from sora.scheduler import host_state
 from sora.scheduler import plugins
 from sora.scheduler import request as sora_request
 from sora.scheduler import stores
 from sora.scheduler.stores import base as base_store
-from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
 
@@ -72,7 +66,7 @@ class SchedulerManager:
 
     def __init__(self, conf=None, store=None):
         self.conf = cfg.CONF if conf is None else conf
-        self._followers = _Followers.of(self.conf)
+        self._followers = active.Followers.of(self.conf)
         sora_conf.register_opts(self.conf)
         self._owns_store = store is None
         self.store = stores.load(self.conf) if store is None else \
@@ -106,37 +100,12 @@ class SchedulerManager:
             self.store.close()
 
     def _build(self):
-        # Build until the settings read before and after agree: another
-        # manager may reload the same configuration meanwhile. Settings
-        # that kept changing are recorded as none, so the next follow
-        # builds again.
-        for _ in range(3):
-            settings = self._followers.settings(self.conf)
-            active = self._built(settings)
-            if self._followers.settings(self.conf) == settings:
-                return active
-        active.settings = {}
-        return active
-
-    def _built(self, settings):
-        sora_conf.check(self.conf)
-        sora_conf.warn_unknown_options(self.conf)
-        name = self.conf.scheduler_driver
-        [(_name, driver)] = plugins.load(
-            plugins.DRIVERS, [name], self.conf,
-            ('DEFAULT', 'scheduler_driver'))
-        if not isinstance(driver, base.Scheduler):
-            option = sora_conf.setting(self.conf, 'DEFAULT',
-                                       'scheduler_driver')
-            raise exceptions.PluginLoadError(
-                f'{option}: {type(driver).__module__}:'
-                f'{type(driver).__qualname__} is not a scheduler driver: '
-                'drivers subclass sora.scheduler.base.Scheduler')
-        constraints = filtering.load(built_in.REQUEST, self.conf)
+        built = active.build(self.conf, self._followers)
+        driver = type(built.driver)
         LOG.info('Loaded scheduler driver %(name)s (%(module)s:%(cls)s)',
-                 {'name': name, 'module': type(driver).__module__,
-                  'cls': type(driver).__qualname__})
-        return _Active(name, driver, constraints, settings)
+                 {'name': built.name, 'module': driver.__module__,
+                  'cls': driver.__qualname__})
+        return built
 
     @property
     def driver(self):
@@ -165,8 +134,9 @@ class SchedulerManager:
         :raises SchedulerError: the new driver or a plugin cannot be loaded.
             Either way the old driver keeps running and the error is logged.
         """
-        followed = _parsed(self.conf) and self._followers.follows(self)
-        if _parsed(self.conf):
+        parsed = active.parsed(self.conf)
+        followed = parsed and self._followers.follows(self)
+        if parsed:
             try:
                 self.conf.mutate_config_files()
             except (cfg.Error, ValueError) as error:
@@ -215,7 +185,7 @@ class SchedulerManager:
 
         :raises InvalidRequest: no tracked host has that id.
         """
-        self.store.remove(_check_id(host_id))
+        self.store.remove(sora_request.parse_id(host_id))
 
     def release(self, consumer):
         """Drop the claim of *consumer* (its container did not start).
@@ -223,7 +193,7 @@ class SchedulerManager:
         :raises InvalidRequest: no claim is held for that consumer; nothing
             is changed.
         """
-        self.store.release(_check_id(consumer, 'consumer id'))
+        self.store.release(sora_request.parse_id(consumer, 'consumer id'))
 
     def claims(self):
         """Return the outstanding claims, oldest first.
@@ -272,9 +242,9 @@ class SchedulerManager:
         # managers sharing a store apart.
         tracked = hosts is None and not dry_run
         with self._turn if tracked else contextlib.nullcontext():
-            count = _check_number(count, 'count', MAX_COUNT)
+            count = sora_request.parse_count(count, MAX_COUNT)
             request = sora_request.parse_request(request)
-            consumers = _check_consumers(consumers, count)
+            consumers = sora_request.parse_consumers(consumers, count)
             if not tracked:
                 table = self._table(hosts)
                 return Destinations(self._decide(request, table, count))
@@ -297,18 +267,18 @@ class SchedulerManager:
             or the driver cannot explain its decisions.
         :raises NoValidHost: with *count*, fewer than *count* placements.
         """
-        top = _check_number(top, 'top', MAX_COUNT)
+        top = sora_request.parse_count(top, MAX_COUNT, 'top')
         if count is not None:
-            count = _check_number(count, 'count', MAX_COUNT)
+            count = sora_request.parse_count(count, MAX_COUNT)
         request = sora_request.parse_request(request)
-        active = self._active
+        current = self._active
         table = self._table(hosts)
-        with plugins.calling('driver', active.name):
+        with plugins.calling('driver', current.name):
             if count is None:
-                return active.driver.explain(request, table, top)
-            explanation = active.driver.explain(request, table, top,
-                                                count=count)
-        active.check(explanation.get('destinations') if isinstance(
+                return current.driver.explain(request, table, top)
+            explanation = current.driver.explain(request, table, top,
+                                                 count=count)
+        current.check(explanation.get('destinations') if isinstance(
             explanation, dict) else explanation, table, request, count)
         return explanation
 
@@ -341,114 +311,17 @@ class SchedulerManager:
             host_state.parse_hosts(hosts)
 
     def _decide(self, request, hosts, count):
-        active = self._active
-        with plugins.calling('driver', active.name):
-            chosen = active.driver.select_destinations(request, hosts, count)
-        active.check(chosen, hosts, request, count)
+        current = self._active
+        with plugins.calling('driver', current.name):
+            chosen = current.driver.select_destinations(request, hosts, count)
+        current.check(chosen, hosts, request, count)
         if LOG.isEnabledFor(logging.DEBUG):
             LOG.debug('Driver %(driver)s chose %(chosen)s for %(request)s '
                       '(count %(count)d) among %(hosts)d hosts',
-                      {'driver': active.name, 'chosen': chosen,
+                      {'driver': current.name, 'chosen': chosen,
                        'request': request.to_dict(), 'count': count,
                        'hosts': len(hosts)})
         return chosen
-
-
-class _Active:
-    """A built driver, the checks of its answers and their settings."""
-
-    def __init__(self, name, driver, constraints, settings):
-        self.name = name
-        self.driver = driver
-        self.constraints = constraints
-        self.settings = settings
-
-    def check(self, chosen, hosts, request, count):
-        """Refuse an answer that does not fit every hard constraint.
-
-        :raises PluginError: saying what is wrong; nothing is placed.
-        """
-        if not isinstance(chosen, (list, tuple)) or len(chosen) != count or \
-                not all(isinstance(host_id, str) for host_id in chosen):
-            raise exceptions.PluginError(
-                f'driver {self.name} returned {chosen!r:.200}, not a list of '
-                f'{count} host ids; nothing was placed')
-        rows = hosts.rows_of(chosen)
-        if len(rows) != count:
-            raise exceptions.PluginError(
-                f'driver {self.name} chose hosts it was not given: '
-                f'{sorted(set(chosen) - set(hosts.ids))!r:.200}; nothing was '
-                'placed')
-        refused = filtering.refusal(self.constraints, hosts, request, rows)
-        if refused is not None:
-            raise exceptions.PluginError(
-                f'driver {self.name} chose hosts that do not fit '
-                f'{request.to_dict()}: {refused}; nothing was placed')
-
-
-class _Followers:
-    """The managers following one configuration, called on its changes.
-
-    One per :class:`~oslo_config.cfg.ConfigOpts`, registered as its mutate
-    hook; it holds its managers weakly. It also tells which options a
-    driver is built from: every option registered on the configuration
-    except those it held before Sora's were first registered (the embedding
-    service's and oslo.log's, say), so a change there rebuilds nothing.
-    """
-
-    _all = sora_conf.PerConf()
-
-    def __init__(self, conf):
-        self._managers = weakref.WeakSet()
-        self._foreign = sora_conf.registered_options(conf) - \
-            sora_conf.own_options()
-
-    @classmethod
-    def of(cls, conf):
-        """Return the followers of *conf*, registering them on first use."""
-        return cls._all.of(conf, lambda: cls._registered(conf))
-
-    @classmethod
-    def _registered(cls, conf):
-        found = cls(conf)
-        conf.register_mutate_hook(found)
-        return found
-
-    def add(self, manager):
-        """Follow the configuration with *manager*."""
-        self._managers.add(manager)
-
-    def discard(self, manager):
-        """Stop following it with *manager*."""
-        self._managers.discard(manager)
-
-    def follows(self, manager):
-        """Whether *manager* follows the configuration."""
-        return manager in self._managers
-
-    def settings(self, conf):
-        """Return ``{(group, name): value}`` of the options drivers use.
-
-        A value that cannot be read counts as its error message.
-        """
-        values = {}
-        for group, name in sora_conf.registered_options(conf) - \
-                self._foreign:
-            try:
-                values[group, name] = sora_conf.value_of(conf, group, name)
-            except exceptions.InvalidConfig as error:
-                values[group, name] = str(error)
-        return values
-
-    def __call__(self, conf, changed):
-        # The oslo.config mutate hook.
-        for manager in list(self._managers):
-            manager._follow()
-
-
-def _parsed(conf):
-    # ConfigOpts registers its --config-file option when it first parses.
-    return 'config_file' in conf
 
 
 class Destinations(list):
@@ -461,46 +334,3 @@ class Destinations(list):
     def __init__(self, host_ids, consumers=()):
         super().__init__(host_ids)
         self.consumers = list(consumers)
-
-
-def _check_id(value, what='host id'):
-    if not isinstance(value, str) or not value:
-        raise exceptions.InvalidRequest(
-            f'a {what} is a non-empty string, got {value!r:.60}')
-    return validate.text(value, f'the {what}', 'request',
-                         exceptions.InvalidRequest)
-
-
-def _check_consumers(consumers, count):
-    if consumers is None:
-        return None
-    if isinstance(consumers, (str, bytes, collections.abc.Mapping)) or \
-            not isinstance(consumers, collections.abc.Iterable):
-        raise exceptions.InvalidRequest(
-            f'consumers must be a list of {count} consumer ids, got '
-            f'{consumers!r:.60}')
-    consumers = [_check_id(consumer, 'consumer id')
-                 for consumer in consumers]
-    if len(consumers) != count:
-        raise exceptions.InvalidRequest(
-            f'consumers lists {len(consumers)} ids for {count} '
-            'placements; give one per placement')
-    if len(set(consumers)) != count:
-        repeated = next(consumer for consumer in consumers
-                        if consumers.count(consumer) > 1)
-        raise exceptions.InvalidRequest(
-            f'consumer {repeated!r} is listed twice; a consumer id names '
-            'one container')
-    return consumers
-
-
-def _check_number(value, name, most):
-    try:
-        number = operator.index(value)
-    except TypeError:
-        number = None
-    if number is None or isinstance(value, bool) or not 1 <= number <= most:
-        raise exceptions.InvalidRequest(
-            f'{name} must be a whole number from 1 to {most}, '
-            f'got {value!r:.60}')
-    return number

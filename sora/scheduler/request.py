@@ -21,6 +21,7 @@ resource amounts rounded up to whole units (see
 
 import collections.abc
 import dataclasses
+import operator
 
 from sora.scheduler import exceptions
 from sora.scheduler import units
@@ -116,3 +117,59 @@ def parse_request(data):
                           exceptions.InvalidRequest)
     return Request(**{field: value for field, value in data.items()
                       if value is not None})
+
+
+def parse_id(value, what='host id'):
+    """Return *value*, a host or consumer id (*what*), checked.
+
+    :raises InvalidRequest: it is not a non-empty string of text.
+    """
+    if not isinstance(value, str) or not value:
+        raise exceptions.InvalidRequest(
+            f'a {what} is a non-empty string, got {value!r:.60}')
+    return validate.text(value, f'the {what}', 'request',
+                         exceptions.InvalidRequest)
+
+
+def parse_consumers(consumers, count):
+    """Return *consumers* as a list of *count* distinct consumer ids.
+
+    None stays None (the manager makes them).
+
+    :raises InvalidRequest: saying which id is bad or repeated.
+    """
+    if consumers is None:
+        return None
+    if isinstance(consumers, (str, bytes, collections.abc.Mapping)) or \
+            not isinstance(consumers, collections.abc.Iterable):
+        raise exceptions.InvalidRequest(
+            f'consumers must be a list of {count} consumer ids, got '
+            f'{consumers!r:.60}')
+    consumers = [parse_id(consumer, 'consumer id') for consumer in consumers]
+    if len(consumers) != count:
+        raise exceptions.InvalidRequest(
+            f'consumers lists {len(consumers)} ids for {count} '
+            'placements; give one per placement')
+    if len(set(consumers)) != count:
+        repeated = next(consumer for consumer in consumers
+                        if consumers.count(consumer) > 1)
+        raise exceptions.InvalidRequest(
+            f'consumer {repeated!r} is listed twice; a consumer id names '
+            'one container')
+    return consumers
+
+
+def parse_count(value, most, name='count'):
+    """Return *value*, a count (*name*) from 1 to *most*.
+
+    :raises InvalidRequest: it is not a whole number in that range.
+    """
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or isinstance(value, bool) or not 1 <= number <= most:
+        raise exceptions.InvalidRequest(
+            f'{name} must be a whole number from 1 to {most}, '
+            f'got {value!r:.60}')
+    return number
