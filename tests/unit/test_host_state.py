@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
 from sora.scheduler import hosts_file
+from sora.scheduler import report_columns
 from sora.scheduler import request as sora_request
 from sora.scheduler import units
 from sora.scheduler import validate
@@ -479,7 +480,7 @@ class ReportsTest(base.TestCase):
                  for at, item in enumerate(data)])
         except exceptions.InvalidHostData:
             expected = None
-        self.assertEqual(expected, host_state._bulk(data) or expected)
+        self.assertEqual(expected, report_columns.parse(data) or expected)
         if expected is None:
             self.assertRaises(exceptions.InvalidHostData,
                               host_state.parse_reports, data)

@@ -68,7 +68,7 @@ class HostStore(metaclass=abc.ABCMeta):
         """Add or replace hosts by id; settle the claims of their consumers.
 
         :param reports: validated node reports
-            (:class:`~sora.scheduler.host_state.Reports`). A claim whose
+            (:class:`~sora.scheduler.reports.Reports`). A claim whose
             consumer any of them lists is dropped.
         """
 

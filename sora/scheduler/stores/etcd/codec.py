@@ -26,8 +26,8 @@ import math
 import types
 
 from sora.scheduler import claims
-from sora.scheduler import host_state
 from sora.scheduler import host_table
+from sora.scheduler import reports as sora_reports
 from sora.scheduler import units
 from sora.scheduler import validate
 
@@ -111,10 +111,10 @@ def decode_report(host_id, record):
         raise TypeError('its enabled, labels or members are not a report\'s')
     labels = {_text(key): _text(value) for key, value in labels.items()}
     members = {_text(key): _text(value) for key, value in members.items()}
-    return host_state.Reports(
+    return sora_reports.Reports(
         [host_id], {name: [_whole(record['amounts'][name])]
                     for name in host_table.FLOATS},
-        [_whole(record['containers'], host_state.MAX_CONTAINERS)],
+        [_whole(record['containers'], sora_reports.MAX_CONTAINERS)],
         [record['enabled']],
         [types.MappingProxyType(labels)],
         [_texts(record['groups'])], [_texts(record['consumers'])]), members

@@ -29,7 +29,7 @@ from oslo_log import log as logging
 
 from sora.scheduler import claims
 from sora.scheduler import exceptions
-from sora.scheduler import host_state
+from sora.scheduler import reports as sora_reports
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import ops
 from sora.scheduler.stores.etcd import sweep
@@ -243,7 +243,7 @@ class Mirror:
                 keys.append((item.lease, item.mod_revision))
             elif held is not None:
                 self.record([(name, held, item.create_revision)], copy)
-        self._report(host_state.Reports.joined(hosts), members, keys, copy)
+        self._report(sora_reports.Reports.joined(hosts), members, keys, copy)
         for name, written in foreign.items():
             self._drop_host(name, written, copy)
         with self.changed:
