@@ -263,22 +263,6 @@ class HostTable(collections.abc.Sequence):
         order = np.lexsort((self.id_rank[rows], -scores))[:count]
         return [int(row) for row in rows[order]]
 
-    def overcommitted(self, rows, request):
-        """Return the first of *rows* that cannot take *request*, or None.
-
-        A row listed n times must have n times the request free, and be
-        enabled. The comparison is exact (whole units).
-        """
-        needs = request.units
-        for row, times in collections.Counter(rows).items():
-            if not self.enabled[row]:
-                return row
-            for name, need in zip(units.RESOURCES, needs):
-                if need and units.of(self._columns[name][row],
-                                     units.SCALES[name]) < times * need:
-                    return row
-        return None
-
     def consume(self, rows, request):
         """Return a copy in which each of *rows* has taken *request*.
 

@@ -330,16 +330,15 @@ class HostTableTest(base.TestCase):
                                       table.best(rows[::2], [0, 0], 5)])
         self.assertEqual([], table.best([], [], 2))
 
-    def test_overcommitted_is_exact(self):
+    def test_consuming_is_exact(self):
         table = host_state.parse_hosts([{'id': 'a', 'memory_mb': 1,
                                          'cpus': 0.3}])
         request = sora_request.Request(cpus=0.1)
-        self.assertIsNone(table.overcommitted([0, 0, 0], request))
-        self.assertEqual(0, table.overcommitted([0, 0, 0, 0], request))
         after = table.consume([0, 0], request)
         self.assertEqual(0.1, after[0].cpus)
-        self.assertIsNone(after.overcommitted([0], request))
         self.assertEqual(0.0, after.consume([0], request)[0].cpus)
+        self.assertEqual(0.0, table.consume([0, 0, 0], request)[0].cpus)
+        self.assertEqual(-0.1, table.consume([0] * 4, request)[0].cpus)
 
     def test_columns_cannot_be_made_writeable(self):
         tables = [self.table, self.table.consume(
@@ -375,7 +374,7 @@ class UnitsTest(base.TestCase):
         request = sora_request.parse_request({'cpus': 0.1})
         self.assertEqual(0.1, request.cpus)
         self.assertEqual((0, 100, 0), request.units)
-        self.assertIsNone(hosts.overcommitted([0] * 3, request))
+        self.assertEqual(0.0, hosts.consume([0] * 3, request)[0].cpus)
         odd = sora_request.parse_request({'cpus': 1 / 3, 'memory_mb': 0.5})
         self.assertEqual((1, 334, 0), odd.units)
         self.assertEqual((1.0, 0.334), (odd.memory_mb, odd.cpus))

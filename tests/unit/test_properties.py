@@ -143,8 +143,12 @@ class DriverPropertiesTest(base.TestCase):
                 row = table.row_of(host_id)
                 mask, _ = filtering.run(mgr.driver.filters, table, parsed)
                 self.assertTrue(mask[row], (name, host_id))
-                self.assertIsNone(table.overcommitted([row], parsed))
+                self.assertTrue(table[row].enabled, (name, host_id))
                 table = table.consume([row], parsed)
+                host = table[row]
+                self.assertGreaterEqual(
+                    min(host.memory_mb, host.cpus, host.disk_gb), 0,
+                    (name, host_id))
 
     @hypothesis.given(scenario())
     def test_no_valid_host_exactly_when_capacity_is_short(self, case):
