@@ -34,6 +34,8 @@ from oslo_log import log as logging
 from sora.cmd import output
 from sora.cmd import tracked
 from sora import conf as sora_conf
+from sora.conf import diagnosis
+from sora.conf import files as conf_files
 from sora.scheduler import exceptions
 from sora.scheduler import filtering
 from sora.scheduler import hosts_file
@@ -221,13 +223,13 @@ def do_check(conf):
     """
     report = _Report()
     report.line('OK', 'config files',
-                ', '.join(sora_conf.config_files(conf)) or 'none')
-    bad = sora_conf.bad_values(conf)
+                ', '.join(conf_files.config_files(conf)) or 'none')
+    bad = diagnosis.bad_values(conf)
     for problem in bad:
         report.line('FAILED', 'option values', problem)
     if not bad:
         report.line('OK', 'option values', _values_summary(conf))
-    unknown = sora_conf.unknown_options(conf)
+    unknown = diagnosis.unknown_options(conf)
     for problem in unknown:
         report.line('FAILED', 'option names', problem)
     if not unknown:
@@ -284,8 +286,8 @@ def _value(conf, group, name, default='?'):
 
 
 def _values_summary(conf):
-    count = sora_conf.check(conf, every=True)
-    changed = sora_conf.changed_options(conf)
+    count = diagnosis.check(conf, every=True)
+    changed = diagnosis.changed_options(conf)
     return f'{count} options, all valid; ' + (
         'Sora options changed from their defaults: ' + ', '.join(changed)
         if changed else 'every Sora option at its default')
@@ -428,13 +430,13 @@ def _run(argv):
         checking = conf.command.name == 'check'
         # Every option is read now, not halfway through: check reports
         # them as lines of its own, other commands stop here.
-        bad = sora_conf.bad_values(conf)
+        bad = diagnosis.bad_values(conf)
         if bad and not checking:
             raise exceptions.InvalidConfig('; '.join(bad))
         if not bad:
             _setup_logging(conf)
         if not checking:
-            sora_conf.warn_unknown_options(conf)
+            diagnosis.warn_unknown_options(conf)
         return conf.command.func(conf)
     except exceptions.NoValidHost as error:
         return _fail(error, EXIT_NO_VALID_HOST)
@@ -471,7 +473,7 @@ def _parse(conf, argv):
     default_dirs = cfg.find_config_dirs('sora', PROG)
     files = _config_files_to_read(argv, default_files, default_dirs)
     for path in files:
-        sora_conf.check_config_file(path)
+        conf_files.check_config_file(path)
     said = io.StringIO()  # what argparse says, shown once we know more
     try:
         with contextlib.redirect_stderr(said):
@@ -487,8 +489,8 @@ def _parse(conf, argv):
         # A $reference in the value of a command line option (oslo.log's
         # log_file, ...), which oslo.config substitutes while parsing.
         raise exceptions.InvalidConfig(
-            f'{", ".join(sora_conf.substituting(files)) or "an option"}: '
-            + sora_conf.substitution_error(error)) from None
+            f'{", ".join(diagnosis.substituting(files)) or "an option"}: '
+            + diagnosis.substitution_error(error)) from None
     except UnicodeDecodeError as error:
         for path in files:
             try:
@@ -534,7 +536,7 @@ def _config_files_to_read(argv, default_files, default_dirs):
     if not _given(argv, '--config-dir'):
         dirs = default_dirs + dirs
     for directory in dirs:
-        files += sora_conf.config_files_in(directory)
+        files += conf_files.config_files_in(directory)
     return files
 
 
