@@ -21,8 +21,6 @@ one line on stderr, never a traceback; a closed stdout is no error.
 
 import argparse
 import contextlib
-import functools
-import inspect
 import io
 import json
 import os
@@ -36,16 +34,11 @@ from sora.cmd import tracked
 from sora import conf as sora_conf
 from sora.conf import diagnosis
 from sora.conf import files as conf_files
+from sora.scheduler import diagnostics
 from sora.scheduler import exceptions
-from sora.scheduler import filtering
 from sora.scheduler import hosts_file
-from sora.scheduler import manager
-from sora.scheduler import plugins
 from sora.scheduler import request as sora_request
-from sora.scheduler import stores
-from sora.scheduler.stores import memory
 from sora.scheduler import validate
-from sora.scheduler import weighing
 from sora import version
 
 LOG = logging.getLogger(__name__)
@@ -95,7 +88,7 @@ def do_select(conf):
 
 def _select_from_file(conf, request, args, top):
     hosts = hosts_file.load_hosts(args.hosts)
-    scheduler = _offline_manager(conf)
+    scheduler = diagnostics.offline_manager(conf)
     if args.explain:
         # One run of the filters both explains and decides.
         explanation = scheduler.explain(request, hosts, top, count=args.count)
@@ -105,13 +98,6 @@ def _select_from_file(conf, request, args, top):
         chosen = scheduler.select_destinations(request, hosts, args.count,
                                                dry_run=True)
     return chosen, explanation
-
-
-def _printable(text):
-    """Return *text* with control characters and lone surrogates escaped."""
-    return ''.join(char if char.isprintable() else
-                   char.encode('unicode_escape', 'backslashreplace')
-                   .decode('ascii') for char in text)
 
 
 def _print_explanation(explanation):
@@ -133,27 +119,16 @@ def _score(value):
     return f'{value + 0.0:.3f}'  # + 0.0 turns -0.0 into 0.0
 
 
-def _list(conf, namespace, used_by):
-    """Print the installed plugins of *namespace*, marking those in use.
+def do_list(conf):
+    """List the installed plugins of a kind, marking those in use.
 
-    ``used_by(driver)`` names the plugins the configured driver uses. When
-    the driver cannot be built, everything is still listed, then the error
-    is raised.
+    Everything is listed even when the configured driver cannot be built;
+    then its error is raised.
     """
-    try:
-        driver, error = _offline_manager(conf).driver, None
-    except exceptions.SchedulerError as failure:
-        driver, error = None, failure
-    used = used_by(driver)
+    entries, error = diagnostics.listing(conf, conf.command.name)
     rows = [['', 'NAME', 'DISTRIBUTION', 'DESCRIPTION']]
-    for plugin in plugins.installed(namespace):
-        try:
-            summary = plugins.describe(plugin)
-        except exceptions.PluginLoadError as failure:
-            summary = f'ERROR: {failure}'
-        mark = '*' if plugin.name in used else ''
-        rows.append([mark, plugin.name, plugin.distribution,
-                     _printable(summary)])
+    rows += [['*' if entry.used else '', entry.name, entry.distribution,
+              output.printable(entry.summary)] for entry in entries]
     output.table(rows)
     print(f'* used by scheduler driver {conf.scheduler_driver} '
           '([DEFAULT] scheduler_driver)')
@@ -162,145 +137,13 @@ def _list(conf, namespace, used_by):
     return 0
 
 
-def do_drivers(conf):
-    """List the installed drivers; fail when the configured one is broken."""
-    return _list(conf, plugins.DRIVERS, lambda driver: [conf.scheduler_driver])
-
-
-def do_filters(conf):
-    """List the installed filters, marking those the driver uses."""
-    return _list(conf, plugins.FILTERS, lambda driver: [
-        name for name, _ in getattr(driver, 'filters', ())])
-
-
-def do_weighers(conf):
-    """List the installed weighers, marking those the driver uses."""
-    return _list(conf, plugins.WEIGHERS, lambda driver: [
-        name for name, _ in getattr(driver, 'weighers', ())])
-
-
-class _Report:
-    """The lines of ``check``: OK, FAILED or SKIPPED, then a summary."""
-
-    def __init__(self):
-        self.counts = {'OK': 0, 'FAILED': 0, 'SKIPPED': 0}
-
-    def line(self, status, name, detail):
-        self.counts[status] += 1
-        print(_printable(f'{status:<8}{name}: {detail}'))
-
-    def run(self, name, check, skip_invalid_config=None):
-        """Report *check*'s result, or its error as FAILED.
-
-        *skip_invalid_config*: report an InvalidConfig as SKIPPED with this
-        reason instead (the bad option was reported already).
-        """
-        try:
-            self.line('OK', name, check())
-        except exceptions.InvalidConfig as error:
-            if skip_invalid_config:
-                self.line('SKIPPED', name, skip_invalid_config)
-            else:
-                self.line('FAILED', name, error)
-        except exceptions.SchedulerError as error:
-            self.line('FAILED', name, error)
-
-    def summary(self):
-        checks = sum(self.counts.values())
-        text = f'{self.counts["OK"]} of {checks} checks OK'
-        if self.counts['SKIPPED']:
-            text += f' ({self.counts["SKIPPED"]} skipped)'
-        print(text)
-        return 0 if self.counts['OK'] == checks else EXIT_INVALID
-
-
 def do_check(conf):
-    """Check a configuration before rolling it out: one line per check.
-
-    Every bad option value and every unknown option or section is its own
-    FAILED line; the driver is built only when nothing failed before it,
-    so no failure is reported twice.
-    """
-    report = _Report()
-    report.line('OK', 'config files',
-                ', '.join(conf_files.config_files(conf)) or 'none')
-    bad = diagnosis.bad_values(conf)
-    for problem in bad:
-        report.line('FAILED', 'option values', problem)
-    if not bad:
-        report.line('OK', 'option values', _values_summary(conf))
-    unknown = diagnosis.unknown_options(conf)
-    for problem in unknown:
-        report.line('FAILED', 'option names', problem)
-    if not unknown:
-        report.line('OK', 'option names',
-                    'every option and section set is known')
-    skip = 'not checked while option values are bad' if bad else None
-    failed = report.counts['FAILED']
-    for name in _value(conf, 'filter_scheduler', 'enabled_filters', []):
-        report.run(f'filter {name}', functools.partial(
-            _load_one, filtering.load, name, conf, 'enabled_filters'), skip)
-    for name in _value(conf, 'filter_scheduler', 'weighers', []):
-        report.run(f'weigher {name}', functools.partial(
-            _load_one, weighing.load, name, conf, 'weighers'), skip)
-    driver = f'scheduler driver {_value(conf, "DEFAULT", "scheduler_driver")}'
-    driver = driver.removesuffix(' ?')
-    if bad or report.counts['FAILED'] > failed or \
-            report.counts['SKIPPED']:
-        report.line('SKIPPED', driver, 'not built until the option values '
-                                       'and plugins above are fixed')
-    else:
-        report.run(driver,
-                   lambda: _loaded(_offline_manager(conf).driver))
-    report.run(f'host store {_value(conf, "scheduler", "host_store")}',
-               functools.partial(_store_answers, conf), skip)
-    if conf.command.hosts:
-        report.run('hosts file', lambda: (
-            f'{conf.command.hosts}: '
-            f'{len(hosts_file.load_hosts(conf.command.hosts))} hosts'))
-    return report.summary()
-
-
-def _offline_manager(conf):
-    """A manager for what needs no tracked hosts: it never reaches etcd."""
-    return manager.SchedulerManager(conf,
-                                    store=memory.MemoryHostStore(conf))
-
-
-def _store_answers(conf):
-    store = stores.load(conf)
-    try:
-        return (f'answers: {len(store.hosts())} hosts, '
-                f'{len(store.claims())} claims')
-    except cfg.Error as error:  # a bad value it read, reported above
-        raise exceptions.InvalidConfig(str(error)) from None
-    finally:
-        store.close()
-
-
-def _value(conf, group, name, default='?'):
-    try:
-        return conf[name] if group == 'DEFAULT' else conf[group][name]
-    except (cfg.Error, ValueError, RecursionError):
-        return default  # a bad value, reported on its own line
-
-
-def _values_summary(conf):
-    count = diagnosis.check(conf, every=True)
-    changed = diagnosis.changed_options(conf)
-    return f'{count} options, all valid; ' + (
-        'Sora options changed from their defaults: ' + ', '.join(changed)
-        if changed else 'every Sora option at its default')
-
-
-def _load_one(load, name, conf, option):
-    [(_name, plugin)] = load([name], conf, ('filter_scheduler', option))
-    return _loaded(plugin)
-
-
-def _loaded(plugin):
-    doc = (inspect.getdoc(plugin) or '').splitlines()
-    return 'loads' + (f' ({doc[0]})' if doc else '')
+    """Check a configuration before rolling it out: one line per check."""
+    check = diagnostics.Check(conf, conf.command.hosts)
+    for line in check:
+        print(output.printable(str(line)))
+    print(check.summary())
+    return 0 if check.ok else EXIT_INVALID
 
 
 def _request_from(args):
@@ -376,12 +219,11 @@ def add_command_parsers(subparsers):
     check.add_argument('--hosts', metavar='HOSTS.json',
                        help='also check that this hosts file is valid')
     tracked.add_command_parsers(subparsers)
-    for name, func, what in (('drivers', do_drivers, 'scheduler drivers'),
-                             ('filters', do_filters, 'filters'),
-                             ('weighers', do_weighers, 'weighers')):
+    for name, what in (('drivers', 'scheduler drivers'),
+                       ('filters', 'filters'), ('weighers', 'weighers')):
         lister = subparsers.add_parser(
             name, help=f'list the installed {what}, marking those in use')
-        lister.set_defaults(func=func)
+        lister.set_defaults(func=do_list)
 
 
 command_opt = cfg.SubCommandOpt(
