@@ -23,6 +23,13 @@ def shown(text):
         text, getattr(sys.stdout, 'encoding', None) or 'utf-8')
 
 
+def printable(text):
+    """Return *text* with control characters and lone surrogates escaped."""
+    return ''.join(char if char.isprintable() else
+                   char.encode('unicode_escape', 'backslashreplace')
+                   .decode('ascii') for char in text)
+
+
 def table(rows):
     """Print *rows* (lists of strings) as left-aligned columns."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

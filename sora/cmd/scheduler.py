@@ -19,11 +19,6 @@ early (``| head``), as for a command killed by SIGINT or SIGPIPE. Errors are
 one line on stderr, never a traceback; a closed stdout is no error.
 """
 
-import argparse
-import contextlib
-import functools
-import inspect
-import io
 import json
 import os
 import sys
@@ -32,23 +27,18 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from sora.cmd import output
+from sora.cmd import parsing
 from sora.cmd import tracked
 from sora import conf as sora_conf
+from sora.conf import diagnosis
+from sora.scheduler import diagnostics
 from sora.scheduler import exceptions
-from sora.scheduler import filtering
 from sora.scheduler import hosts_file
-from sora.scheduler import manager
-from sora.scheduler import plugins
 from sora.scheduler import request as sora_request
-from sora.scheduler import stores
-from sora.scheduler.stores import memory
 from sora.scheduler import validate
-from sora.scheduler import weighing
-from sora import version
 
 LOG = logging.getLogger(__name__)
 
-PROG = 'sora-scheduler'
 COMMANDS = ('select', 'check', 'report', 'hosts', 'claims', 'release',
             'drivers', 'filters', 'weighers')
 EXIT_NO_VALID_HOST = 1
@@ -93,7 +83,7 @@ def do_select(conf):
 
 def _select_from_file(conf, request, args, top):
     hosts = hosts_file.load_hosts(args.hosts)
-    scheduler = _offline_manager(conf)
+    scheduler = diagnostics.offline_manager(conf)
     if args.explain:
         # One run of the filters both explains and decides.
         explanation = scheduler.explain(request, hosts, top, count=args.count)
@@ -103,13 +93,6 @@ def _select_from_file(conf, request, args, top):
         chosen = scheduler.select_destinations(request, hosts, args.count,
                                                dry_run=True)
     return chosen, explanation
-
-
-def _printable(text):
-    """Return *text* with control characters and lone surrogates escaped."""
-    return ''.join(char if char.isprintable() else
-                   char.encode('unicode_escape', 'backslashreplace')
-                   .decode('ascii') for char in text)
 
 
 def _print_explanation(explanation):
@@ -131,27 +114,16 @@ def _score(value):
     return f'{value + 0.0:.3f}'  # + 0.0 turns -0.0 into 0.0
 
 
-def _list(conf, namespace, used_by):
-    """Print the installed plugins of *namespace*, marking those in use.
+def do_list(conf):
+    """List the installed plugins of a kind, marking those in use.
 
-    ``used_by(driver)`` names the plugins the configured driver uses. When
-    the driver cannot be built, everything is still listed, then the error
-    is raised.
+    Everything is listed even when the configured driver cannot be built;
+    then its error is raised.
     """
-    try:
-        driver, error = _offline_manager(conf).driver, None
-    except exceptions.SchedulerError as failure:
-        driver, error = None, failure
-    used = used_by(driver)
+    entries, error = diagnostics.listing(conf, conf.command.name)
     rows = [['', 'NAME', 'DISTRIBUTION', 'DESCRIPTION']]
-    for plugin in plugins.installed(namespace):
-        try:
-            summary = plugins.describe(plugin)
-        except exceptions.PluginLoadError as failure:
-            summary = f'ERROR: {failure}'
-        mark = '*' if plugin.name in used else ''
-        rows.append([mark, plugin.name, plugin.distribution,
-                     _printable(summary)])
+    rows += [['*' if entry.used else '', entry.name, entry.distribution,
+              output.printable(entry.summary)] for entry in entries]
     output.table(rows)
     print(f'* used by scheduler driver {conf.scheduler_driver} '
           '([DEFAULT] scheduler_driver)')
@@ -160,145 +132,13 @@ def _list(conf, namespace, used_by):
     return 0
 
 
-def do_drivers(conf):
-    """List the installed drivers; fail when the configured one is broken."""
-    return _list(conf, plugins.DRIVERS, lambda driver: [conf.scheduler_driver])
-
-
-def do_filters(conf):
-    """List the installed filters, marking those the driver uses."""
-    return _list(conf, plugins.FILTERS, lambda driver: [
-        name for name, _ in getattr(driver, 'filters', ())])
-
-
-def do_weighers(conf):
-    """List the installed weighers, marking those the driver uses."""
-    return _list(conf, plugins.WEIGHERS, lambda driver: [
-        name for name, _ in getattr(driver, 'weighers', ())])
-
-
-class _Report:
-    """The lines of ``check``: OK, FAILED or SKIPPED, then a summary."""
-
-    def __init__(self):
-        self.counts = {'OK': 0, 'FAILED': 0, 'SKIPPED': 0}
-
-    def line(self, status, name, detail):
-        self.counts[status] += 1
-        print(_printable(f'{status:<8}{name}: {detail}'))
-
-    def run(self, name, check, skip_invalid_config=None):
-        """Report *check*'s result, or its error as FAILED.
-
-        *skip_invalid_config*: report an InvalidConfig as SKIPPED with this
-        reason instead (the bad option was reported already).
-        """
-        try:
-            self.line('OK', name, check())
-        except exceptions.InvalidConfig as error:
-            if skip_invalid_config:
-                self.line('SKIPPED', name, skip_invalid_config)
-            else:
-                self.line('FAILED', name, error)
-        except exceptions.SchedulerError as error:
-            self.line('FAILED', name, error)
-
-    def summary(self):
-        checks = sum(self.counts.values())
-        text = f'{self.counts["OK"]} of {checks} checks OK'
-        if self.counts['SKIPPED']:
-            text += f' ({self.counts["SKIPPED"]} skipped)'
-        print(text)
-        return 0 if self.counts['OK'] == checks else EXIT_INVALID
-
-
 def do_check(conf):
-    """Check a configuration before rolling it out: one line per check.
-
-    Every bad option value and every unknown option or section is its own
-    FAILED line; the driver is built only when nothing failed before it,
-    so no failure is reported twice.
-    """
-    report = _Report()
-    report.line('OK', 'config files',
-                ', '.join(sora_conf.config_files(conf)) or 'none')
-    bad = sora_conf.bad_values(conf)
-    for problem in bad:
-        report.line('FAILED', 'option values', problem)
-    if not bad:
-        report.line('OK', 'option values', _values_summary(conf))
-    unknown = sora_conf.unknown_options(conf)
-    for problem in unknown:
-        report.line('FAILED', 'option names', problem)
-    if not unknown:
-        report.line('OK', 'option names',
-                    'every option and section set is known')
-    skip = 'not checked while option values are bad' if bad else None
-    failed = report.counts['FAILED']
-    for name in _value(conf, 'filter_scheduler', 'enabled_filters', []):
-        report.run(f'filter {name}', functools.partial(
-            _load_one, filtering.load, name, conf, 'enabled_filters'), skip)
-    for name in _value(conf, 'filter_scheduler', 'weighers', []):
-        report.run(f'weigher {name}', functools.partial(
-            _load_one, weighing.load, name, conf, 'weighers'), skip)
-    driver = f'scheduler driver {_value(conf, "DEFAULT", "scheduler_driver")}'
-    driver = driver.removesuffix(' ?')
-    if bad or report.counts['FAILED'] > failed or \
-            report.counts['SKIPPED']:
-        report.line('SKIPPED', driver, 'not built until the option values '
-                                       'and plugins above are fixed')
-    else:
-        report.run(driver,
-                   lambda: _loaded(_offline_manager(conf).driver))
-    report.run(f'host store {_value(conf, "scheduler", "host_store")}',
-               functools.partial(_store_answers, conf), skip)
-    if conf.command.hosts:
-        report.run('hosts file', lambda: (
-            f'{conf.command.hosts}: '
-            f'{len(hosts_file.load_hosts(conf.command.hosts))} hosts'))
-    return report.summary()
-
-
-def _offline_manager(conf):
-    """A manager for what needs no tracked hosts: it never reaches etcd."""
-    return manager.SchedulerManager(conf,
-                                    store=memory.MemoryHostStore(conf))
-
-
-def _store_answers(conf):
-    store = stores.load(conf)
-    try:
-        return (f'answers: {len(store.hosts())} hosts, '
-                f'{len(store.claims())} claims')
-    except cfg.Error as error:  # a bad value it read, reported above
-        raise exceptions.InvalidConfig(str(error)) from None
-    finally:
-        store.close()
-
-
-def _value(conf, group, name, default='?'):
-    try:
-        return conf[name] if group == 'DEFAULT' else conf[group][name]
-    except (cfg.Error, ValueError, RecursionError):
-        return default  # a bad value, reported on its own line
-
-
-def _values_summary(conf):
-    count = sora_conf.check(conf, every=True)
-    changed = sora_conf.changed_options(conf)
-    return f'{count} options, all valid; ' + (
-        'Sora options changed from their defaults: ' + ', '.join(changed)
-        if changed else 'every Sora option at its default')
-
-
-def _load_one(load, name, conf, option):
-    [(_name, plugin)] = load([name], conf, ('filter_scheduler', option))
-    return _loaded(plugin)
-
-
-def _loaded(plugin):
-    doc = (inspect.getdoc(plugin) or '').splitlines()
-    return 'loads' + (f' ({doc[0]})' if doc else '')
+    """Check a configuration before rolling it out: one line per check."""
+    check = diagnostics.Check(conf, conf.command.hosts)
+    for line in check:
+        print(output.printable(str(line)))
+    print(check.summary())
+    return 0 if check.ok else EXIT_INVALID
 
 
 def _request_from(args):
@@ -374,12 +214,11 @@ def add_command_parsers(subparsers):
     check.add_argument('--hosts', metavar='HOSTS.json',
                        help='also check that this hosts file is valid')
     tracked.add_command_parsers(subparsers)
-    for name, func, what in (('drivers', do_drivers, 'scheduler drivers'),
-                             ('filters', do_filters, 'filters'),
-                             ('weighers', do_weighers, 'weighers')):
+    for name, what in (('drivers', 'scheduler drivers'),
+                       ('filters', 'filters'), ('weighers', 'weighers')):
         lister = subparsers.add_parser(
             name, help=f'list the installed {what}, marking those in use')
-        lister.set_defaults(func=func)
+        lister.set_defaults(func=do_list)
 
 
 command_opt = cfg.SubCommandOpt(
@@ -419,7 +258,7 @@ def _run(argv):
     sora_conf.register_opts(conf)
     conf.register_cli_opt(command_opt)
     try:
-        _parse(conf, argv)
+        parsing.parse(conf, argv, COMMANDS)
         if not conf.command.name:
             raise exceptions.InvalidRequest(
                 'a command is required: select, check, report, hosts, '
@@ -428,13 +267,13 @@ def _run(argv):
         checking = conf.command.name == 'check'
         # Every option is read now, not halfway through: check reports
         # them as lines of its own, other commands stop here.
-        bad = sora_conf.bad_values(conf)
+        bad = diagnosis.bad_values(conf)
         if bad and not checking:
             raise exceptions.InvalidConfig('; '.join(bad))
         if not bad:
             _setup_logging(conf)
         if not checking:
-            sora_conf.warn_unknown_options(conf)
+            diagnosis.warn_unknown_options(conf)
         return conf.command.func(conf)
     except exceptions.NoValidHost as error:
         return _fail(error, EXIT_NO_VALID_HOST)
@@ -458,131 +297,6 @@ def _setup_logging(conf):
             error = f'use_journal needs the systemd Python bindings: {error}'
         raise exceptions.InvalidConfig(
             f'cannot set up logging: {error}') from None
-
-
-def _parse(conf, argv):
-    """Parse *argv* and the config files into *conf*.
-
-    The config files are checked (size, kind) before oslo.config reads
-    them; the default files and directories it would read are computed
-    here and handed to it, so the files checked are the files read.
-    """
-    default_files = cfg.find_config_files('sora', PROG)
-    default_dirs = cfg.find_config_dirs('sora', PROG)
-    files = _config_files_to_read(argv, default_files, default_dirs)
-    for path in files:
-        sora_conf.check_config_file(path)
-    said = io.StringIO()  # what argparse says, shown once we know more
-    try:
-        with contextlib.redirect_stderr(said):
-            conf(argv, project='sora', prog=PROG,
-                 version=version.version_info.release_string(),
-                 default_config_files=default_files,
-                 default_config_dirs=default_dirs)
-    except SystemExit as stop:
-        _explain_exit(conf, argv, stop.code, files, said.getvalue())
-        raise
-    except (RecursionError, cfg.NoSuchOptError,
-            cfg.TemplateSubstitutionError) as error:
-        # A $reference in the value of a command line option (oslo.log's
-        # log_file, ...), which oslo.config substitutes while parsing.
-        raise exceptions.InvalidConfig(
-            f'{", ".join(sora_conf.substituting(files)) or "an option"}: '
-            + sora_conf.substitution_error(error)) from None
-    except UnicodeDecodeError as error:
-        for path in files:
-            try:
-                with open(path, encoding='utf-8') as conf_file:
-                    conf_file.read()
-            except UnicodeDecodeError:
-                raise exceptions.InvalidConfig(
-                    f'config file {path} is not UTF-8 text: {error}'
-                ) from None
-            except OSError:
-                pass
-        raise exceptions.InvalidConfig(
-            f'a config file is not UTF-8 text: {error}') from None
-    sys.stderr.write(said.getvalue())
-
-
-class _ArgvScan(argparse.ArgumentParser):
-    """Finds ``--config-file`` and ``--config-dir`` as oslo.config will."""
-
-    def __init__(self):
-        super().__init__(prog=PROG, add_help=False)
-        self.add_argument('--config-file', action='append', default=[])
-        self.add_argument('--config-dir', action='append', default=[])
-
-    def error(self, message):
-        raise ValueError(message)
-
-
-def _config_files_to_read(argv, default_files, default_dirs):
-    """Return the config files oslo.config will read for *argv*.
-
-    The files and directories on the command line, and, as oslo.config
-    decides, the default ones unless ``--config-file`` (``--config-dir``)
-    is given.
-    """
-    try:
-        given, _rest = _ArgvScan().parse_known_args(argv)
-    except ValueError:  # oslo.config will say what is wrong
-        given = argparse.Namespace(config_file=[], config_dir=[])
-    files, dirs = list(given.config_file), list(given.config_dir)
-    if not _given(argv, '--config-file'):
-        files = default_files + files
-    if not _given(argv, '--config-dir'):
-        dirs = default_dirs + dirs
-    for directory in dirs:
-        files += sora_conf.config_files_in(directory)
-    return files
-
-
-def _given(argv, flag):
-    return any(arg == flag or arg.startswith(flag + '=') for arg in argv)
-
-
-def _explain_exit(conf, argv, code, files, said):
-    """Show *said* (argparse's or oslo.config's words), completed.
-
-    On a failure (*code* not 0), a global option after the command gets
-    one error line saying so, in place of argparse's "unrecognized
-    arguments".
-    """
-    misplaced = code and _global_option_after_command(conf, argv)
-    if misplaced:
-        flag, command = misplaced
-        sys.stderr.write(''.join(
-            line for line in said.splitlines(keepends=True)
-            if not line.startswith(f'{PROG}: error:')))
-        print(f'sora-scheduler: error: {flag} is a global option: global '
-              'options go before the command, e.g. '
-              f'sora-scheduler {flag} ... {command} ...', file=sys.stderr)
-        return
-    sys.stderr.write(said)
-    if code == 1:  # oslo.config refused a value from a config file
-        print('sora-scheduler: error: invalid configuration (config files: '
-              f'{", ".join(files) or "none"})', file=sys.stderr)
-
-
-def _global_option_after_command(conf, argv):
-    """Return the first global option *argv* puts after the command.
-
-    Returns ``(option, command)`` or None.
-    """
-    at = next((i for i, arg in enumerate(argv) if arg in COMMANDS), None)
-    if at is None:
-        return None
-    for arg in argv[at + 1:]:
-        if not arg.startswith('--'):
-            continue
-        flag = arg.partition('=')[0]
-        name = flag[2:].replace('-', '_')
-        if name.startswith('no') and name[2:] in conf:
-            name = name[2:]  # --nodebug
-        if name in conf and name != 'command':
-            return flag, argv[at]
-    return None
 
 
 def _discard_stdout():

@@ -12,36 +12,37 @@
 
 """Sora's configuration options, one module per option group.
 
-Also the checks every reader of Sora's configuration shares: config files
-too large to read (:data:`MAX_CONFIG_FILE_BYTES`), option values that cannot
-be read (:func:`check`), option and section names nobody registered
-(:func:`unknown_options`, :func:`warn_unknown_options`).
+:func:`register_opts` registers them all on a ``ConfigOpts``. Diagnosis of
+a configuration (where an option was set, bad values, misspelt names) is
+:mod:`sora.conf.diagnosis`; the config files themselves
+:mod:`sora.conf.files`.
 """
 
-import configparser
-import difflib
-import glob
-import math
-import os
-import stat
+import importlib
 import threading
 import weakref
 
 from oslo_config import cfg
-from oslo_log import log as logging
 
 from sora.conf import default
 from sora.conf import etcd
 from sora.conf import filter_scheduler
 from sora.conf import scheduler
-from sora.scheduler import exceptions
-
-LOG = logging.getLogger(__name__)
 
 MODULES = (default, scheduler, filter_scheduler, etcd)
 
-MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024
-"""The largest config file Sora reads (16 MiB); a larger one is refused."""
+_MOVED = {'check': 'diagnosis', 'setting': 'diagnosis',
+          'value_of': 'diagnosis', 'warn_unknown_options': 'diagnosis',
+          'MAX_CONFIG_FILE_BYTES': 'files'}
+"""Names that moved to a submodule, still found here for their callers."""
+
+
+def __getattr__(name):
+    """Find a name of :data:`_MOVED` in the submodule that holds it."""
+    if name not in _MOVED:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    module = importlib.import_module(f'{__name__}.{_MOVED[name]}')
+    return getattr(module, name)
 
 
 class PerConf:
@@ -69,9 +70,6 @@ class PerConf:
             return value
 
 
-_WARNED = PerConf()  # the messages warned about, per conf
-
-
 def register_opts(conf):
     """Register every Sora option on *conf*; safe to call more than once."""
     for module in MODULES:
@@ -92,186 +90,17 @@ def _name(group):
     return getattr(group, 'name', group)
 
 
-def check_config_file(path, limit=MAX_CONFIG_FILE_BYTES):
-    """Refuse a config file that is too large or not a regular file.
-
-    Call it before oslo.config reads *path*: oslo.config reads a file whole,
-    whatever its size (``/dev/zero`` never ends). ``/dev/null`` passes as an
-    empty file; a path that does not exist or is a directory is left for
-    oslo.config to report.
-
-    :raises InvalidConfig: naming the file and the limit.
-    """
-    try:
-        info = os.stat(os.path.expanduser(path))
-    except (OSError, ValueError):
-        return
-    if stat.S_ISDIR(info.st_mode):
-        return
-    if not stat.S_ISREG(info.st_mode):
-        try:
-            if os.path.samefile(os.path.expanduser(path), os.devnull):
-                return
-        except OSError:
-            pass
-        raise exceptions.InvalidConfig(
-            f'config file {path} is not a regular file')
-    if info.st_size > limit:
-        raise exceptions.InvalidConfig(
-            f'config file {path} is too large: {info.st_size} bytes, the '
-            f'limit is {limit}')
-
-
-def config_files(conf):
-    """Return the config files *conf* was parsed from, in the order read.
-
-    Taken from oslo.config: the ``--config-file`` files (or the default
-    ones), then the ``*.conf`` files of each ``--config-dir`` (or default
-    directory) that exists. Empty when *conf* has not been parsed.
-    """
-    try:
-        files = list(conf.config_file or [])
-        dirs = conf.config_dir or []
-    except cfg.Error:
-        return []
-    if isinstance(dirs, str):  # oslo.config before 9.7
-        dirs = [dirs]
-    for directory in dirs:
-        files += config_files_in(directory)
-    return files
-
-
-def config_files_in(directory):
-    """Return the ``*.conf`` files of *directory* in the order read."""
-    return sorted(glob.glob(os.path.join(os.path.expanduser(directory),
-                                         '*.conf')))
-
-
-def _sections(path):
-    """Return *path* parsed as an ini file, or None if it cannot be."""
-    parser = configparser.RawConfigParser(strict=False, interpolation=None,
-                                          default_section='\0')
-    parser.optionxform = str
-    try:
-        parser.read(path, encoding='utf-8')
-    except (configparser.Error, UnicodeError):
-        return None  # oslo.config refuses it itself
-    return parser
-
-
-def _fixpath(path):
-    # A file's path as oslo.config's locations name it.
-    return os.path.abspath(os.path.expanduser(path))
-
-
-def _normal(section):
-    # oslo.config's spelling of a section as a group name.
-    return section if section == 'DEFAULT' else section.lower()
-
-
-def where(conf, group, name):
-    """Return where ``[group] name`` is set, e.g. ``set in /etc/x.conf``.
-
-    oslo.config's ``get_location`` answers for a value it can read; for one
-    it cannot, the config files are searched (the last one setting it
-    wins). ``None`` when it is not set by the user.
-    """
-    try:
-        loc = conf.get_location(name, None if group == 'DEFAULT' else group)
-    except (cfg.Error, ValueError, RecursionError):
-        loc = None
-    if loc is not None:
-        if loc.location == cfg.Locations.user:
-            return f'set in {loc.detail}'
-        if loc.location == cfg.Locations.command_line:
-            return 'set on the command line'
-        if loc.location == cfg.Locations.environment:
-            return f'set by {loc.detail}'
-        return None
-    for path in reversed(config_files(conf)):
-        parser = _sections(path)
-        for section in parser.sections() if parser else ():
-            if (group is None or _normal(section) == group) and \
-                    name in parser[section]:
-                return f'set in {_fixpath(path)}'
-    return None
-
-
-def setting(conf, group, name, path=None):
-    """Return ``[group] name (set in FILE)`` for messages about an option."""
-    place = f'set in {path}' if path else where(conf, group, name)
-    if place:
-        return f'[{group}] {name} ({place})'
-    files = config_files(conf)
-    if files:
-        return f'[{group}] {name} (config files: {", ".join(files)})'
-    return f'[{group}] {name}'
-
-
-def describe_error(conf, group, name, error):
-    """Return a one-line message for *error*, raised reading an option.
-
-    Says ``[group] name (set in FILE): WHY`` from the exception's own data
-    (``opt_name``, ``msg``, the ValueError a bad value raised) and
-    ``conf.get_location``, never from oslo.config's wording. Without
-    *group*, the config files are searched for *name* in any section.
-
-    :param error: what reading ``[group] name`` of *conf* raised:
-        ``cfg.Error``, ``ValueError`` or ``RecursionError``.
-    """
-    if isinstance(error, RecursionError) or (
-            isinstance(error, cfg.NoSuchOptError) and error.opt_name != name):
-        reason = substitution_error(error)
-    elif isinstance(error, cfg.ConfigSourceValueError) and \
-            isinstance(error.__context__, ValueError):
-        reason = str(error.__context__)  # what the option type said
-    elif isinstance(error, cfg.Error) and error.msg:
-        reason = error.msg
-    else:
-        reason = str(error)
-    if group:
-        return f'{setting(conf, group, name)}: {reason}'
-    place = where(conf, None, name)
-    return f'option {name}' + (f' ({place})' if place else '') + \
-        f': {reason}'
-
-
-def substitution_error(error):
-    """Say what is wrong with a $reference, from what substituting raised.
-
-    :param error: ``RecursionError`` (a reference loops),
-        ``cfg.NoSuchOptError`` (to an unknown option) or
-        ``cfg.TemplateSubstitutionError``.
-    """
-    if isinstance(error, RecursionError):
-        return ('its value refers to itself with $, directly or through '
-                'other options (write $$ for a literal $)')
-    if isinstance(error, cfg.NoSuchOptError):
-        return (f'its value refers to ${error.opt_name}, which is not an '
-                'option (write $$ for a literal $)')
-    return error.msg or str(error)
-
-
-def substituting(paths):
-    """Return ``[group] name (set in FILE)`` for each $reference in *paths*.
-
-    For an error oslo.config raises while it parses, before any value can
-    be asked where it was set.
-    """
-    found = []
-    for path in paths:
-        parser = _sections(path)
-        for section in parser.sections() if parser else ():
-            found += [f'[{section}] {name} (set in {_fixpath(path)})'
-                      for name, value in parser[section].items()
-                      if '$' in value.replace('$$', '')]
-    return found
+def own_opts():
+    """Yield ``(group name, opt)`` for each of Sora's options, in order."""
+    for module in MODULES:
+        for group, opts in module.list_opts().items():
+            for opt in opts:
+                yield _name(group), opt
 
 
 def own_options():
     """Return ``{(group, name)}`` of Sora's own options."""
-    return {(_name(group), opt.dest) for module in MODULES
-            for group, opts in module.list_opts().items() for opt in opts}
+    return {(group, opt.dest) for group, opt in own_opts()}
 
 
 def registered_options(conf):
@@ -290,148 +119,3 @@ def registered_options(conf):
         else:
             found.add(('DEFAULT', key))
     return found
-
-
-def _read(conf, group, name):
-    """Return the value of ``[group] name``, raising what reading raises."""
-    key = None if group == 'DEFAULT' else group
-    # get_location raises the error itself; ConfigOpts.__getattr__ would
-    # turn a bad $substitution into "no such option".
-    conf.get_location(name, key)
-    return conf[name] if key is None else conf[key][name]
-
-
-def value_of(conf, group, name):
-    """Return the value of option ``[group] name``.
-
-    :raises InvalidConfig: naming the option, the file that set it and
-        what is wrong with its value (see :func:`describe_error`).
-    """
-    try:
-        return _read(conf, group, name)
-    except (cfg.Error, ValueError, RecursionError) as error:
-        raise exceptions.InvalidConfig(
-            describe_error(conf, group, name, error)) from None
-
-
-def bad_values(conf, options=None):
-    """Return a message for each of *options* whose value is bad, once.
-
-    A bad value is one oslo.config cannot convert or substitute, or an
-    infinite or NaN number. DEFAULT's options come first, then each
-    group's, by name.
-
-    :param options: ``{(group, name)}``; every registered option when
-        omitted.
-    """
-    messages = []
-    for group, name in sorted(options or registered_options(conf),
-                              key=lambda key: (key[0] != 'DEFAULT', key)):
-        try:
-            value = value_of(conf, group, name)
-        except exceptions.InvalidConfig as error:
-            messages.append(str(error))
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            messages.append(f'{setting(conf, group, name)}: must be a finite '
-                            f'number, got {value}')
-    return list(dict.fromkeys(messages))
-
-
-def check(conf, every=False):
-    """Read every Sora option of *conf*, as a service would at start.
-
-    Returns the number of options read.
-
-    :param every: read every registered option, not only Sora's.
-    :raises InvalidConfig: naming every bad option, the file that set it
-        and what is accepted.
-    """
-    options = registered_options(conf) if every else own_options()
-    problems = bad_values(conf, options)
-    if problems:
-        raise exceptions.InvalidConfig('; '.join(problems))
-    return len(options)
-
-
-def changed_options(conf):
-    """Return ``[group] name = value`` for each Sora option not at default.
-
-    Secret values are masked.
-    """
-    changed = []
-    for module in MODULES:
-        for group, opts in module.list_opts().items():
-            group = _name(group)
-            for opt in opts:
-                try:
-                    value = _read(conf, group, opt.dest)
-                except (cfg.Error, ValueError, RecursionError):
-                    continue  # reported by bad_values
-                if value == opt.default or (isinstance(value, float) and
-                                            not math.isfinite(value)):
-                    continue
-                if isinstance(value, list):
-                    value = ','.join(map(str, value))
-                changed.append(f'[{group}] {opt.dest} = '
-                               + ('****' if opt.secret else f'{value}'))
-    return changed
-
-
-def unknown_options(conf):
-    """Return a message for each option the config files set but no one has.
-
-    Options of groups nobody registered (another service's sections) are
-    not judged, but a section whose name is close to one of Sora's groups
-    (``[filter_schedular]``) is reported as misspelt; a close registered
-    name is suggested for a misspelt option.
-    """
-    messages = []
-    known = [_normal(name) for name in groups()]
-    for path in config_files(conf):
-        parser = _sections(path)
-        path = _fixpath(path)
-        for section in parser.sections() if parser else ():
-            group = _normal(section)
-            if group != 'DEFAULT' and not _is_group(conf, group):
-                close = difflib.get_close_matches(
-                    section.lower(), [name.lower() for name in known], 1,
-                    0.8)
-                if close:
-                    intended = known[[name.lower() for name in known]
-                                     .index(close[0])]
-                    messages.append(
-                        f'[{section}] (in {path}) is not a section Sora '
-                        f'knows; did you mean [{intended}]?')
-                continue
-            options = conf if group == 'DEFAULT' else conf[group]
-            for name in parser[section]:
-                if name in options:
-                    continue
-                close = difflib.get_close_matches(name, list(options), 1)
-                messages.append(
-                    f'[{section}] {name} (set in {path}) is not an option'
-                    + (f'; did you mean {close[0]}?' if close else ''))
-    return list(dict.fromkeys(messages))
-
-
-def _is_group(conf, name):
-    try:
-        return isinstance(conf[name], cfg.ConfigOpts.GroupAttr)
-    except (cfg.Error, ValueError, RecursionError):
-        return False
-
-
-def warn_unknown_options(conf):
-    """Log a WARNING for each misspelt option or section in the files.
-
-    Each message is logged once per *conf*, so calling this again (on
-    reload) warns only about new ones. Returns the messages.
-    """
-    messages = unknown_options(conf)
-    warned = _WARNED.of(conf, set)
-    for message in messages:
-        if message not in warned:
-            warned.add(message)
-            LOG.warning('Ignored: %s', message)
-    return messages

@@ -26,7 +26,7 @@ from oslo_log import log as logging
 from stevedore import extension
 from stevedore import named
 
-from sora import conf as sora_conf
+from sora.conf import diagnosis
 from sora.scheduler import exceptions
 
 LOG = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def load(namespace, names, conf, option=None, methods=()):
     :raises InvalidConfig: a plugin rejects its options.
     """
     names = list(names)
-    prefix = f'{sora_conf.setting(conf, *option)}: ' if option else ''
+    prefix = f'{diagnosis.setting(conf, *option)}: ' if option else ''
 
     def failed(_manager, entry_point, error):
         raise load_error(prefix, conf, namespace, entry_point.name,
@@ -178,7 +178,7 @@ def load_error(prefix, conf, namespace, name, target, error):
         return error  # the plugin's own clear error
     plugin = _describe(namespace, name,
                        importlib.metadata.EntryPoint(name, target, namespace))
-    bad = sora_conf.bad_values(conf) \
+    bad = diagnosis.bad_values(conf) \
         if isinstance(error, (cfg.Error, ValueError)) else []
     if bad:
         return exceptions.InvalidConfig(

@@ -21,6 +21,7 @@ import os
 import re
 
 from sora import conf as sora_conf
+from sora.conf import diagnosis
 from sora.scheduler import exceptions
 from sora.scheduler import host_store
 from sora.scheduler import manager
@@ -207,9 +208,9 @@ class DescribeErrorTest(base.TestCase):
         self.assertEqual(
             f'[filter_scheduler] host_subset_size (set in {path}): invalid '
             "literal for int() with base 10: 'many'",
-            sora_conf.describe_error(conf, 'filter_scheduler',
+            diagnosis.describe_error(conf, 'filter_scheduler',
                                      'host_subset_size', raised))
         self.assertEqual(
             f'option host_subset_size (set in {path}): invalid literal for '
             "int() with base 10: 'many'",
-            sora_conf.describe_error(conf, None, 'host_subset_size', raised))
+            diagnosis.describe_error(conf, None, 'host_subset_size', raised))

@@ -666,13 +666,13 @@ class BadInputTest(CommandTestCase):
         self.assertLess(size * 10**6, hosts_file.MAX_HOSTS_FILE_BYTES / 1.5)
 
     def test_config_files_too_large_or_not_regular_are_refused(self):
-        from sora import conf as sora_conf
+        from sora.conf import files as conf_files
 
         huge = self.write_file('huge.conf', '')
-        os.truncate(huge, sora_conf.MAX_CONFIG_FILE_BYTES + 1)
+        os.truncate(huge, conf_files.MAX_CONFIG_FILE_BYTES + 1)
         conf_d = os.path.dirname(self.write_file('10-huge.conf', ''))
         os.truncate(os.path.join(conf_d, '10-huge.conf'),
-                    sora_conf.MAX_CONFIG_FILE_BYTES + 1)
+                    conf_files.MAX_CONFIG_FILE_BYTES + 1)
         too_large = 'is too large: 16777217 bytes, the limit is 16777216'
         for flags, message in (
                 (['--config-file', huge], f'config file {huge} {too_large}'),
