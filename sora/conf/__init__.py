@@ -31,10 +31,9 @@ from sora.conf import scheduler
 
 MODULES = (default, scheduler, filter_scheduler, etcd)
 
-_MOVED = {'check': 'diagnosis', 'setting': 'diagnosis',
-          'value_of': 'diagnosis', 'warn_unknown_options': 'diagnosis',
+_MOVED = {'warn_unknown_options': 'diagnosis',
           'MAX_CONFIG_FILE_BYTES': 'files'}
-"""Names that moved to a submodule, still found here for their callers."""
+"""Documented names that moved to a submodule, still found here."""
 
 
 def __getattr__(name):

@@ -20,6 +20,7 @@ configuration when the configuration changes (``reload``).
 import weakref
 
 from sora import conf as sora_conf
+from sora.conf import diagnosis
 from sora.scheduler import base
 from sora.scheduler import exceptions
 from sora.scheduler import filtering
@@ -47,13 +48,13 @@ def build(conf, followers):
 
 
 def _built(conf, settings):
-    sora_conf.check(conf)
-    sora_conf.warn_unknown_options(conf)
+    diagnosis.check(conf)
+    diagnosis.warn_unknown_options(conf)
     name = conf.scheduler_driver
     [(_name, driver)] = plugins.load(
         plugins.DRIVERS, [name], conf, ('DEFAULT', 'scheduler_driver'))
     if not isinstance(driver, base.Scheduler):
-        option = sora_conf.setting(conf, 'DEFAULT', 'scheduler_driver')
+        option = diagnosis.setting(conf, 'DEFAULT', 'scheduler_driver')
         raise exceptions.PluginLoadError(
             f'{option}: {type(driver).__module__}:'
             f'{type(driver).__qualname__} is not a scheduler driver: '
@@ -143,7 +144,7 @@ class Followers:
         for group, name in sora_conf.registered_options(conf) - \
                 self._foreign:
             try:
-                values[group, name] = sora_conf.value_of(conf, group, name)
+                values[group, name] = diagnosis.value_of(conf, group, name)
             except exceptions.InvalidConfig as error:
                 values[group, name] = str(error)
         return values

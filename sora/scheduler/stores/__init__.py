@@ -19,7 +19,7 @@ by ``[scheduler] host_store``: ``memory`` (the default,
 Every store implements :class:`~sora.scheduler.stores.base.HostStore`.
 """
 
-from sora import conf as sora_conf
+from sora.conf import diagnosis
 from sora.scheduler import exceptions
 from sora.scheduler import plugins
 from sora.scheduler.stores import base
@@ -40,7 +40,7 @@ def load(conf):
     name = conf.scheduler.host_store
     [(_, store)] = plugins.load(NAMESPACE, [name], conf,
                                 option=('scheduler', 'host_store'))
-    where = sora_conf.setting(conf, 'scheduler', 'host_store')
+    where = diagnosis.setting(conf, 'scheduler', 'host_store')
     return checked(store, f'{where}: {NAMESPACE} plugin {name!r}')
 
 
