@@ -22,11 +22,11 @@ import collections
 import collections.abc
 import dataclasses
 import functools
-import itertools
 import math
 
 import numpy as np
 
+from sora.scheduler import chunked
 from sora.scheduler import units
 
 FLOATS = ('memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')
@@ -68,74 +68,6 @@ class Host:
         data['labels'] = dict(self.labels)
         data['groups'] = list(self.groups)
         return {k: v for k, v in data.items() if v != math.inf}
-
-
-def frozen(array):
-    """Return a read-only copy of *array* that cannot be made writeable."""
-    array = np.asarray(array)
-    return np.frombuffer(array.tobytes(), dtype=array.dtype)
-
-
-class FrozenRows(collections.abc.Sequence):
-    """An immutable sequence stored in chunks, shared between snapshots.
-
-    Tables hold their ids, labels and groups this way: a new snapshot of
-    the tracked hosts shares every chunk that did not change, so taking
-    one costs one reference per chunk, not one per host. It compares equal
-    to a tuple with the same items.
-    """
-
-    SHIFT = 9
-    SIZE = 1 << SHIFT
-
-    __slots__ = ('_chunks', '_len')
-
-    def __init__(self, chunks, length):
-        self._chunks = chunks
-        self._len = length
-
-    @classmethod
-    def of(cls, items):
-        """Return the rows of the sequence *items*."""
-        items = list(items)
-        return cls(tuple(items[start:start + cls.SIZE]
-                         for start in range(0, len(items), cls.SIZE)),
-                   len(items))
-
-    def __len__(self):
-        return self._len
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return tuple(self)[index]
-        if index < 0:
-            index += self._len
-        if not 0 <= index < self._len:
-            raise IndexError('row out of range')
-        return self._chunks[index >> self.SHIFT][index & (self.SIZE - 1)]
-
-    def __iter__(self):
-        return itertools.chain.from_iterable(self._chunks)
-
-    def __eq__(self, other):
-        if isinstance(other, (FrozenRows, tuple)):
-            return len(self) == len(other) and all(
-                a == b for a, b in zip(self, other))
-        return NotImplemented
-
-    __hash__ = None
-
-    def __repr__(self):
-        return f'FrozenRows({tuple(self)!r})'
-
-    def replace(self, changes):
-        """Return a copy with ``{row: item}`` *changes* made."""
-        chunks = list(self._chunks)
-        for row, item in changes.items():
-            chunk = list(chunks[row >> self.SHIFT])
-            chunk[row & (self.SIZE - 1)] = item
-            chunks[row >> self.SHIFT] = chunk
-        return FrozenRows(tuple(chunks), self._len)
 
 
 class HostTable(collections.abc.Sequence):
@@ -182,18 +114,21 @@ class HostTable(collections.abc.Sequence):
             return values if order is None else [values[row]
                                                  for row in order]
 
-        take = (lambda array: array) if order is None else \
-            (lambda array: np.asarray(array)[order])
-        columns = {name: frozen(units.documented_all(
-            take(np.asarray(amounts[name], dtype=np.int64)),
-            units.SCALES[name])) for name in FLOATS}
-        columns['containers'] = frozen(take(np.asarray(containers,
-                                                       dtype=np.int64)))
-        columns['enabled'] = frozen(take(np.asarray(enabled, dtype=bool)))
-        columns['id_rank'] = frozen(np.arange(len(ids), dtype=np.int64))
-        return cls(FrozenRows.of(arranged(ids)),
-                   FrozenRows.of(arranged(labels)),
-                   FrozenRows.of(arranged(groups)), columns)
+        def take(values, dtype):
+            array = np.asarray(values, dtype=dtype)
+            return array if order is None else array[order]
+
+        columns = {name: units.documented_all(take(amounts[name], np.int64),
+                                              units.SCALES[name])
+                   for name in FLOATS}
+        columns['containers'] = take(containers, np.int64)
+        columns['enabled'] = take(enabled, bool)
+        columns['id_rank'] = np.arange(len(ids), dtype=np.int64)
+        columns = {name: chunked.frozen(column)
+                   for name, column in columns.items()}
+        return cls(chunked.FrozenRows.of(arranged(ids)),
+                   chunked.FrozenRows.of(arranged(labels)),
+                   chunked.FrozenRows.of(arranged(groups)), columns)
 
     def __len__(self):
         return len(self.ids)
@@ -279,11 +214,11 @@ class HostTable(collections.abc.Sequence):
                 for row, times in tally.items():
                     column[row] = units.documented(
                         units.of(column[row], scale) - times * need, scale)
-                columns[name] = frozen(column)
+                columns[name] = chunked.frozen(column)
         column = np.array(columns['containers'])
         for row, times in tally.items():
             column[row] += times
-        columns['containers'] = frozen(column)
+        columns['containers'] = chunked.frozen(column)
         groups, index = self.groups, self._index
         if request.group is not None:
             groups = groups.replace({
@@ -328,12 +263,12 @@ class TableIndex:
             (by_value.setdefault(labels[key], len(by_value))
              if key in labels else -1 for labels in self._labels),
             dtype=np.int64, count=len(self._labels))
-        return frozen(codes), by_value
+        return chunked.frozen(codes), by_value
 
     def _group_mask(self, group):
-        return frozen(np.fromiter((group in groups for groups in
-                                   self._groups),
-                                  dtype=bool, count=len(self._groups)))
+        return chunked.frozen(np.fromiter(
+            (group in groups for groups in self._groups), dtype=bool,
+            count=len(self._groups)))
 
 
 class _Consumed:

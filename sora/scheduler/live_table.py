@@ -37,6 +37,7 @@ import collections
 
 import numpy as np
 
+from sora.scheduler import chunked
 from sora.scheduler import host_table
 from sora.scheduler import live_index
 from sora.scheduler import units
@@ -80,59 +81,6 @@ class _Row:
         return self.groups + tuple(self.claimed_groups.elements())
 
 
-class _Chunks:
-    """A list stored in chunks, copied on write once a snapshot shares one.
-
-    :meth:`freeze` returns a :class:`~host_table.FrozenRows` sharing the
-    chunks; the next write to a shared chunk copies that chunk only.
-    """
-
-    SIZE = host_table.FrozenRows.SIZE
-    SHIFT = host_table.FrozenRows.SHIFT
-
-    def __init__(self):
-        self._chunks, self._shared, self._len = [], [], 0
-
-    def __len__(self):
-        return self._len
-
-    def __getitem__(self, index):
-        return self._chunks[index >> self.SHIFT][index & (self.SIZE - 1)]
-
-    def _own(self, chunk):
-        if self._shared[chunk]:
-            self._chunks[chunk] = list(self._chunks[chunk])
-            self._shared[chunk] = False
-        return self._chunks[chunk]
-
-    def __setitem__(self, index, item):
-        self._own(index >> self.SHIFT)[index & (self.SIZE - 1)] = item
-
-    def append(self, item):
-        if self._len % self.SIZE == 0:
-            self._chunks.append([item])
-            self._shared.append(False)
-        else:
-            self._own(len(self._chunks) - 1).append(item)
-        self._len += 1
-
-    def extend(self, items):
-        for item in items:
-            self.append(item)
-
-    def pop(self):
-        item = self._own(len(self._chunks) - 1).pop()
-        if not self._chunks[-1]:
-            self._chunks.pop()
-            self._shared.pop()
-        self._len -= 1
-        return item
-
-    def freeze(self):
-        self._shared = [True] * len(self._chunks)
-        return host_table.FrozenRows(tuple(self._chunks), self._len)
-
-
 class LiveTable:
     """The tracked hosts: rows changed in place, read through snapshots.
 
@@ -148,8 +96,8 @@ class LiveTable:
         self._sorted_ids = []
         self._columns = {}
         self._grow(64)
-        self._ids, self._labels, self._groups = _Chunks(), _Chunks(), \
-            _Chunks()
+        self._ids, self._labels, self._groups = (
+            chunked.Chunks() for _ in range(3))
         self._label_index = live_index.Labels()
         self._label_index.grow(len(self._columns['enabled']))
         self._members = {}   # group -> {slot: containers of it}
@@ -212,7 +160,7 @@ class LiveTable:
         previous = self._snapshot[1] if self._snapshot else None
         if previous is None or len(previous) != size:
             self._dirty.update(host_table.COLUMNS)
-        columns = {name: host_table.frozen(self._columns[name][:size])
+        columns = {name: chunked.frozen(self._columns[name][:size])
                    if name in self._dirty else getattr(previous, name)
                    for name in host_table.COLUMNS}
         self._dirty.clear()
