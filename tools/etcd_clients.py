@@ -32,7 +32,8 @@ prefix, deleted afterwards) it prints, one column per client:
 * listing: the CPU seconds and peak RSS (``ru_maxrss``) of a process that
   lists ``--listed`` keys (paged as the store does, 10,000 keys a request,
   all at the first page's revision), makes each an ``ops.KeyValue`` and
-  decodes its value; beside its RSS before listing;
+  decodes its value; beside its resident memory before listing (its
+  imports done);
 * watched claim-shaped transactions per second, all processes together,
   for 1, 2 and 4 processes, each looping ``--seconds`` on a transaction
   of four comparisons and two puts on keys of its own (as
@@ -41,8 +42,8 @@ prefix, deleted afterwards) it prints, one column per client:
   each run, as that script does.
 
 Values are a node report's size (about 200 bytes of JSON). Each figure is
-the median of ``--rounds`` runs, the clients taking turns. Run it against
-an etcd of its own.
+the median of ``--rounds`` runs, the clients taking turns; ``--measure``
+picks some of the three. Run it against an etcd of its own.
 """
 
 import argparse
@@ -68,6 +69,7 @@ INSTALL = 'pip install -r tools/requirements-clients.txt'
 CLAIM = json.dumps({'host': 'n0001', 'needs': [1, 1, 0], 'group': None,
                     'made': 1764750000.25}).encode()
 BATCH = 128  # etcd's default --max-txn-ops
+MEASURES = ('following', 'listing', 'rates')
 
 
 def _value(i):
@@ -220,6 +222,17 @@ class _GrpcStub(_Grpc):
 KINDS = {'json': _Json, 'grpc': _Grpc, 'grpc-stub': _GrpcStub}
 
 
+def _rss():
+    # This process's resident memory now, MB. Not ru_maxrss: a spawned
+    # process's starts at its parent's, as Linux keeps it across exec.
+    try:
+        with open('/proc/self/statm') as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return float('nan')
+    return pages * resource.getpagesize() / 2 ** 20
+
+
 def _follower(kind, endpoint, prefix, start, last, ready, results):
     # Follow *prefix* from *start* until revision *last*: CPU, events.
     if kind == 'grpc':
@@ -242,7 +255,7 @@ def _lister(kind, endpoint, prefix, results):
     # List and decode *prefix*: CPU, peak RSS, RSS before, keys.
     if kind == 'grpc':
         _pyetcd()
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base = _rss()
     before = time.process_time()
     client = KINDS[kind](endpoint)
     found = client.list(prefix)
@@ -343,6 +356,54 @@ def _version(package):
         return 'not installed'
 
 
+def _following(args, kinds, context, client, root, row):
+    # The following row: a prefix of args.followed keys, written to.
+    followed = f'{root}/followed/'
+    _write(client, followed, args.followed)
+    runs = collections.defaultdict(list)
+    for _ in range(args.rounds):
+        for kind in kinds + ['grpc-stub'] * ('grpc' in kinds):
+            runs[kind].append(_follow(context, kind, args.endpoint,
+                                      client, followed, args.followed,
+                                      args.events))
+    row(f'following {args.events} puts at {args.followed} keys, '
+        'us/event', runs, '{:.0f}'.format)
+
+
+def _listing(args, kinds, context, client, root, row):
+    # The listing rows: args.listed keys, deleted afterwards.
+    listed = f'{root}/listed/'
+    _write(client, listed, args.listed)
+    runs = collections.defaultdict(list)
+    for _ in range(args.rounds):
+        for kind in kinds:
+            runs[kind].append(_list(context, kind, args.endpoint,
+                                    client, listed))
+    for kind in runs:
+        if any(figures[3] != args.listed for figures in runs[kind]):
+            raise RuntimeError(f'{kind} listed a wrong count of keys')
+    for label, index, form in (('CPU s', 0, '{:.2f}'),
+                               ('peak RSS MB', 1, '{:.0f}'),
+                               ('RSS before listing MB', 2, '{:.0f}')):
+        row(f'listing {args.listed} keys: {label}',
+            {kind: [figures[index] for figures in runs[kind]]
+             for kind in runs}, form.format)
+    client.delete(listed)
+
+
+def _rates(args, kinds, context, client, root, row):
+    # A rate row for each count of processes.
+    for processes in args.processes:
+        runs = collections.defaultdict(list)
+        for _ in range(args.rounds):
+            for kind in kinds:
+                runs[kind].append(_rate(
+                    context, kind, args.endpoint, client, root,
+                    processes, args.seconds))
+        row(f'claim-shaped watched txn/s, {processes} process'
+            f'{"es" if processes > 1 else ""}', runs, '{:.0f}'.format)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--endpoint', default='http://127.0.0.1:2379',
@@ -360,6 +421,9 @@ def main(argv=None):
                         'processes')
     parser.add_argument('--rounds', type=int, default=3,
                         help='runs of each figure; the median is printed')
+    parser.add_argument('--measure', nargs='+', default=list(MEASURES),
+                        choices=MEASURES, help='what to measure (all when '
+                        'omitted)')
     args = parser.parse_args(argv)
 
     kinds = ['json']
@@ -390,44 +454,12 @@ def main(argv=None):
     try:
         print(f'{"":<44}{"JSON gateway":>14}{"gRPC":>14}'
               f'{"gRPC stub":>14}', flush=True)
-        followed = f'{root}/followed/'
-        _write(client, followed, args.followed)
-        runs = collections.defaultdict(list)
-        for _ in range(args.rounds):
-            for kind in kinds + ['grpc-stub'] * ('grpc' in kinds):
-                runs[kind].append(_follow(context, kind, args.endpoint,
-                                          client, followed, args.followed,
-                                          args.events))
-        row(f'following {args.events} puts at {args.followed} keys, '
-            'us/event', runs, '{:.0f}'.format)
-
-        listed = f'{root}/listed/'
-        _write(client, listed, args.listed)
-        runs = collections.defaultdict(list)
-        for _ in range(args.rounds):
-            for kind in kinds:
-                runs[kind].append(_list(context, kind, args.endpoint,
-                                        client, listed))
-        for kind in runs:
-            if any(figures[3] != args.listed for figures in runs[kind]):
-                raise RuntimeError(f'{kind} listed a wrong count of keys')
-        for label, index, form in (('CPU s', 0, '{:.2f}'),
-                                   ('peak RSS MB', 1, '{:.0f}'),
-                                   ('RSS before listing MB', 2, '{:.0f}')):
-            row(f'listing {args.listed} keys: {label}',
-                {kind: [figures[index] for figures in runs[kind]]
-                 for kind in runs}, form.format)
-        client.delete(listed)
-
-        for processes in args.processes:
-            runs = collections.defaultdict(list)
-            for _ in range(args.rounds):
-                for kind in kinds:
-                    runs[kind].append(_rate(
-                        context, kind, args.endpoint, client, root,
-                        processes, args.seconds))
-            row(f'claim-shaped watched txn/s, {processes} process'
-                f'{"es" if processes > 1 else ""}', runs, '{:.0f}'.format)
+        if 'following' in args.measure:
+            _following(args, kinds, context, client, root, row)
+        if 'listing' in args.measure:
+            _listing(args, kinds, context, client, root, row)
+        if 'rates' in args.measure:
+            _rates(args, kinds, context, client, root, row)
     finally:
         client.delete(root)
         client.close()
