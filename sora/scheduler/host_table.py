@@ -97,7 +97,8 @@ class HostTable(collections.abc.Sequence):
         self._columns = columns
         for name in COLUMNS:
             setattr(self, name, columns[name])
-        self._index = index if index is not None else TableIndex(self)
+        self._index = index if index is not None else TableIndex(
+            ids, labels, groups)
 
     @classmethod
     def build(cls, ids, amounts, containers, enabled, labels, groups):
@@ -231,23 +232,26 @@ class HostTable(collections.abc.Sequence):
 class TableIndex:
     """Id, label and group lookups built from a table's rows on first use.
 
-    :param table: anything with the table's ``ids``, ``labels`` and
-        ``groups``.
+    :param ids: the table's ids, labels and groups, by row (as are
+        *labels* and *groups*).
     """
 
-    def __init__(self, table):
-        self._ids, self._labels, self._groups = (table.ids, table.labels,
-                                                 table.groups)
+    def __init__(self, ids, labels, groups):
+        self._ids, self._labels, self._groups = ids, labels, groups
         self._rows = None
         self.codes = functools.lru_cache(CACHED_KEYS)(self._codes)
         self.group_mask = functools.lru_cache(CACHED_KEYS)(self._group_mask)
 
-    def rows_of(self, host_ids):
+    def row_map(self):
+        """Return ``{host id: row}``."""
         if self._rows is None:
             self._rows = {host_id: row for row, host_id in
                           enumerate(self._ids)}
-        return [self._rows[host_id] for host_id in host_ids
-                if host_id in self._rows]
+        return self._rows
+
+    def rows_of(self, host_ids):
+        rows = self.row_map()
+        return [rows[host_id] for host_id in host_ids if host_id in rows]
 
     def label_mask(self, labels):
         mask = np.ones(len(self._ids), dtype=bool)

@@ -17,19 +17,17 @@ last reported and what claims hold on it, and the columns plugins read,
 derived from both. A report, a claim, adding or removing a host changes
 a few slots, whatever the number of hosts: rows are not kept sorted (a
 removed host's slot takes the last row; ``id_rank`` keeps the id order
-for ties), label and group lookups are kept up to date per key and
-dropped with the last host that needs them.
+for ties), and each group's members are kept up to date for the commits'
+policy checks.
 
 Decisions read a :meth:`LiveTable.snapshot`: a read-only
 :class:`~sora.scheduler.host_table.HostTable` made by copying the columns
 that changed since the previous snapshot (one memcpy each) and sharing the
-unchanged chunks of ids, labels and groups. Label, group and id lookups
-on a snapshot read the live lookups and correct the few slots changed
-since the snapshot was taken, from a bounded journal of changed slots
-(the lookups are in :mod:`sora.scheduler.live_index`).
+unchanged chunks of ids, labels and groups. Its label, group and id
+lookups are its own (:mod:`sora.scheduler.live_index`): once taken, a
+snapshot reads nothing of the live table.
 
-Not thread-safe: its store calls it under the lock it was given, which
-snapshot lookups take too.
+Not thread-safe: its store calls it under the lock it was given.
 """
 
 import bisect
@@ -42,8 +40,6 @@ from sora.scheduler import host_table
 from sora.scheduler import live_index
 from sora.scheduler import units
 
-JOURNAL = 4096
-"""How many slot changes a snapshot's lookups can correct for."""
 _GAP = 1 << 40   # between the id ranks of neighbouring ids, at first
 _STEP = 1 << 20  # from the lower neighbour: a run of ids fits in one gap
 _RANK_LIMIT = 1 << 62
@@ -82,14 +78,9 @@ class _Row:
 
 
 class LiveTable:
-    """The tracked hosts: rows changed in place, read through snapshots.
+    """The tracked hosts: rows changed in place, read through snapshots."""
 
-    :param lock: the store's lock; every call but :meth:`snapshot`'s
-        lookups is made holding it.
-    """
-
-    def __init__(self, lock):
-        self.lock = lock
+    def __init__(self):
         self.version = 0
         self._rows = []
         self._slot_of = {}
@@ -98,11 +89,9 @@ class LiveTable:
         self._grow(64)
         self._ids, self._labels, self._groups = (
             chunked.Chunks() for _ in range(3))
-        self._label_index = live_index.Labels()
-        self._label_index.grow(len(self._columns['enabled']))
         self._members = {}   # group -> {slot: containers of it}
-        self._journal = collections.deque()
-        self._journal_floor = 0
+        self._base = None    # the lookups snapshots start from
+        self._changed = set()  # slots whose id, labels or groups changed
         self._dirty = set(host_table.COLUMNS)
         self._snapshot = None
 
@@ -129,24 +118,6 @@ class LiveTable:
         """Return the slots running (or claimed for) a container of group."""
         return self._members.get(group, {}).keys()
 
-    def label_mask(self, labels, size):
-        """Return the mask of the first *size* slots carrying *labels*."""
-        return self._label_index.mask(labels, size)
-
-    def changed_since(self, version):
-        """Return the slots whose id, labels or groups changed since.
-
-        ``None`` when the journal no longer reaches back to *version*.
-        """
-        if self._journal_floor > version:
-            return None
-        changed = set()
-        for when, slot in reversed(self._journal):
-            if when <= version:
-                break
-            changed.add(slot)
-        return changed
-
     def snapshot(self):
         """Return the hosts as a read-only :class:`HostTable`.
 
@@ -164,11 +135,16 @@ class LiveTable:
                    if name in self._dirty else getattr(previous, name)
                    for name in host_table.COLUMNS}
         self._dirty.clear()
-        index = live_index.SnapshotIndex(
-            self, self.version, self._ids.freeze(), self._labels.freeze(),
-            self._groups.freeze())
-        table = host_table.HostTable(index.ids, index.labels, index.groups,
-                                     columns, index)
+        ids, labels, groups = (self._ids.freeze(), self._labels.freeze(),
+                               self._groups.freeze())
+        if self._base is None or \
+                len(self._changed) >= live_index.rebase_after(size):
+            self._base = index = host_table.TableIndex(ids, labels, groups)
+            self._changed = set()
+        else:
+            index = live_index.SnapshotIndex(
+                self._base, frozenset(self._changed), ids, labels, groups)
+        table = host_table.HostTable(ids, labels, groups, columns, index)
         self._snapshot = (self.version, table)
         return table
 
@@ -201,7 +177,6 @@ class LiveTable:
         self.version += 1
         slot = self._slot_of.pop(host_id)
         row = self._rows[slot]
-        self._label_index.remove(slot, row.labels)
         for group in row.all_groups():
             self._leave(group, slot)
         del self._sorted_ids[bisect.bisect_left(self._sorted_ids, host_id)]
@@ -210,7 +185,6 @@ class LiveTable:
             moved = self._rows[slot] = self._rows[last]
             self._slot_of[moved.id] = slot
             moved.stamp = self.version
-            self._label_index.move(last, slot, moved.labels)
             for group, count in collections.Counter(
                     moved.all_groups()).items():
                 members = self._members[group]
@@ -252,10 +226,9 @@ class LiveTable:
     # Inside
 
     def _note(self, slot):
-        # Journal a change of a slot's id, labels or groups.
-        if len(self._journal) == JOURNAL:
-            self._journal_floor = self._journal.popleft()[0]
-        self._journal.append((self.version, slot))
+        # A change of a slot's id, labels or groups, for the snapshots'
+        # lookups.
+        self._changed.add(slot)
 
     def _join(self, group, slot):
         members = self._members.setdefault(group, {})
@@ -296,8 +269,6 @@ class LiveTable:
         self._set('cpus_total', slot, units.documented(amounts[3], 1000))
         labels = reports.labels[i]
         if labels != row.labels:
-            self._label_index.remove(slot, row.labels)
-            self._label_index.add(slot, labels)
             row.labels = self._labels[slot] = labels
             self._note(slot)
         if groups != row.groups:
@@ -325,7 +296,6 @@ class LiveTable:
             self._ids.append(row.id)
             self._labels.append(row.labels)
             self._groups.append(())
-            self._label_index.add(slot, row.labels)
             self._note(slot)
         if len(new) >= _BULK:
             self._sorted_ids = sorted(self._sorted_ids +
@@ -378,5 +348,3 @@ class LiveTable:
             if old is not None:
                 column[:len(old)] = old
             self._columns[name] = column
-        if hasattr(self, '_label_index'):
-            self._label_index.grow(capacity)

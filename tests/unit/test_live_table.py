@@ -12,13 +12,12 @@
 
 """The live table: rows changed in place, snapshots that never change."""
 
-import threading
-
 import hypothesis
 from hypothesis import strategies as st
 
 from sora.scheduler import host_state
 from sora.scheduler import host_table
+from sora.scheduler import live_index
 from sora.scheduler import live_table
 from tests import base
 
@@ -63,7 +62,7 @@ class LiveTableTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.live = live_table.LiveTable(threading.RLock())
+        self.live = live_table.LiveTable()
 
     def update(self, *hosts):
         self.live.update(host_state.parse_reports(list(hosts)))
@@ -84,34 +83,39 @@ class LiveTableTest(base.TestCase):
         self.assertEqual(['c'], [host.id for host in second
                                  if 'web' in host.groups])
 
-    def test_a_snapshot_older_than_the_journal_uses_its_own_rows(self):
-        self.patch(live_table, 'JOURNAL', 2)
+    def test_a_snapshot_reads_nothing_of_the_live_table(self):
+        # Taken on one base and read after the live table took another
+        # and changed the slots it holds.
+        self.patch(live_index, 'rebase_after', lambda size: 2)
         self.update({'id': 'a', 'memory_mb': 1, 'labels': {'zone': 'x'},
                      'groups': ['web']},
                     {'id': 'b', 'memory_mb': 1})
+        self.live.snapshot()
+        self.update({'id': 'b', 'memory_mb': 1, 'groups': ['web']})
         old = self.live.snapshot()
+        self.assertIsInstance(old._index, live_index.SnapshotIndex)
         before = view(old)
         self.update({'id': 'a', 'memory_mb': 1, 'labels': {'zone': 'y'}})
         self.live.remove('b')
         for n in range(3):
             self.update({'id': f'n{n}', 'memory_mb': 1,
                          'labels': {'zone': 'x'}, 'groups': ['web']})
-        self.assertIsNone(self.live.changed_since(old._index.version))
+        self.assertIsInstance(self.live.snapshot()._index,
+                              host_table.TableIndex)
         self.assertEqual(before, view(old))
 
-    def test_label_lookups_are_dropped_with_the_last_host(self):
+    def test_label_and_group_lookups_are_dropped_with_the_last_host(self):
         for n in range(3 * host_table.CACHED_KEYS):
             self.update({'id': f'n{n}', 'memory_mb': 1,
-                         'labels': {f'key{n}': 'v'}})
-            self.assertEqual(1, self.live.snapshot().label_mask(
-                {f'key{n}': 'v'}).sum())
-        labels = self.live._label_index
-        self.assertEqual(host_table.CACHED_KEYS, len(labels._dense))
+                         'labels': {f'key{n}': 'v'}, 'groups': [f'g{n}']})
+            table = self.live.snapshot()
+            self.assertEqual(1, table.label_mask({f'key{n}': 'v'}).sum())
+            self.assertEqual(1, table.group_mask(f'g{n}').sum())
         for n in range(3 * host_table.CACHED_KEYS):
             self.live.remove(f'n{n}')
-        self.assertEqual({}, labels._keys)
-        self.assertEqual({}, dict(labels._dense))
         self.assertEqual({}, self.live._members)
+        table = self.live.snapshot()
+        self.assertEqual(0, len(table.label_mask({'key0': 'v'})))
 
     def test_ranks_follow_ids_through_renumbering(self):
         self.patch(live_table, '_GAP', 4)
@@ -126,11 +130,11 @@ class LiveTableTest(base.TestCase):
                 range(len(table)), key=lambda row: table.id_rank[row])])
 
     @hypothesis.given(st.lists(operation, max_size=40),
-                      st.sampled_from([2, 4096]))
+                      st.sampled_from([1, 2, 4096]))
     def test_every_snapshot_reads_as_the_hosts_it_was_taken_of(
-            self, operations, journal):
-        self.patch(live_table, 'JOURNAL', journal)
-        live = live_table.LiveTable(threading.RLock())
+            self, operations, rebase):
+        self.patch(live_index, 'rebase_after', lambda size: rebase)
+        live = live_table.LiveTable()
         current, taken = {}, []
         for op, *args in operations + [('snapshot',)]:
             if op == 'report':

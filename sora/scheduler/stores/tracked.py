@@ -37,7 +37,7 @@ class TrackedHosts:
 
     def __init__(self):
         self.lock = threading.RLock()
-        self._live = live_table.LiveTable(self.lock)
+        self._live = live_table.LiveTable()
         self._ledger = claims.Ledger()
         self._kept = {}  # {host id: claims.groups_kept of its last report}
 
