@@ -22,9 +22,7 @@ commits with a compare of revisions.
 import abc
 import time
 
-from oslo_config import cfg
-
-from sora import conf as sora_conf
+from sora.scheduler import base
 
 ATTEMPTS = 8
 """How many times a decision is made before losing the race is an error."""
@@ -33,7 +31,7 @@ BACKOFF = 0.001
 """
 
 
-class HostStore(metaclass=abc.ABCMeta):
+class HostStore(base.Plugin, metaclass=abc.ABCMeta):
     """Hosts reported by nodes, and the claims decisions hold on them.
 
     A decision sees each host's last report less its outstanding claims.
@@ -49,8 +47,7 @@ class HostStore(metaclass=abc.ABCMeta):
     """
 
     def __init__(self, conf=None, clock=None):
-        self.conf = cfg.CONF if conf is None else conf
-        sora_conf.register_opts(self.conf)
+        super().__init__(conf)
         self.clock = time.monotonic if clock is None else clock
 
     shared = False
