@@ -92,6 +92,7 @@ class HostTable(collections.abc.Sequence):
 
     def __init__(self, ids, labels, groups, columns, index=None):
         self.ids = ids
+        self._len = len(ids)
         self.labels = labels
         self.groups = groups
         self._columns = columns
@@ -132,7 +133,7 @@ class HostTable(collections.abc.Sequence):
                    chunked.FrozenRows.of(arranged(groups)), columns)
 
     def __len__(self):
-        return len(self.ids)
+        return self._len
 
     def __repr__(self):
         shown = ', '.join(self.ids[:5]) + (', ...' if len(self) > 5 else '')
