@@ -57,6 +57,7 @@ import uuid
 
 from oslo_config import cfg
 
+from sora.scheduler import exceptions
 from sora.scheduler import manager
 from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import ops
@@ -89,9 +90,11 @@ class _CountingStore(etcd_store.EtcdHostStore):
     conflicts = 0
 
     def commit(self, version, request, placements):
-        done = super().commit(version, request, placements)
-        self.conflicts += not done
-        return done
+        try:
+            super().commit(version, request, placements)
+        except exceptions.Conflict:
+            self.conflicts += 1
+            raise
 
 
 def _claimer(endpoint, prefix, seconds, start, results):
