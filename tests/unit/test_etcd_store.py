@@ -15,6 +15,7 @@
 import gc
 import json
 import logging
+import math
 import os
 import shutil
 import threading
@@ -115,6 +116,28 @@ class SharedTruthTest(EtcdStoreTestCase):
         two.remove_host('a')
         settle(lambda: self.free(one) == {'b/1': (2500, 0.2)})
         self.assertEqual([], one.claims())
+
+    def test_a_manager_never_loses_a_race_to_its_own_writes(self):
+        # Its copy holds its own reports and claims at once, before its
+        # watch brings them back: the next decision on the same host
+        # commits without deciding again (held back, the watch brings
+        # nothing until the end).
+        mgr = self.manager()
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 1000}])
+        settle(lambda: len(mgr.hosts()) == 1)
+        gate = self.hold_watch(mgr)
+        mgr.update_hosts([{'id': 'a', 'memory_mb': 900}])
+        commits = []
+        commit = mgr.store.commit
+        mgr.store.commit = lambda *args: commits.append(commit(*args))
+        for n in range(4):
+            self.assertEqual(['a'], mgr.select_destinations(
+                {'memory_mb': 200}, consumers=[f'c{n}']))
+        self.assertEqual(4, len(commits))
+        self.assertRaises(exceptions.NoValidHost, mgr.select_destinations,
+                          {'memory_mb': 200}, dry_run=True)
+        gate.set()
+        settle(lambda: self.free(mgr) == {'a': (100, math.inf)})
 
     def test_a_consumer_holds_one_claim_whoever_decides(self):
         one, two = self.manager(), self.manager()

@@ -39,6 +39,10 @@ from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
 
+WRITTEN = 4096
+"""How many keys this manager wrote before those the watch has passed are
+forgotten."""
+
 
 class _Copy:
     """One listing of etcd and what followed: the state a mirror swaps."""
@@ -48,6 +52,7 @@ class _Copy:
         self.created = {}   # {consumer: revision that created its claim}
         self.reports = {}   # {host id: codec.Report of its key}
         self.settled = settled
+        self.written = {}   # {key: revision this manager last wrote it at}
 
 
 class Mirror:
@@ -149,6 +154,29 @@ class Mirror:
         with self.changed:
             if self.revision < revision:
                 change()
+
+    def wrote(self, keys, revision):
+        """Note that this manager wrote *keys* at *revision*."""
+        with self.changed:
+            written = self._copy.written
+            if len(written) > WRITTEN:
+                self._copy.written = written = {
+                    key: at for key, at in written.items()
+                    if at > self.revision}
+            for key in keys:
+                written[key] = max(revision, written.get(key, 0))
+
+    def unchanged(self, key, revision):
+        """Return a comparison: *key* holds what a view at *revision* knows.
+
+        It was not written since *revision*, or was last written by this
+        manager (whose writes its copy holds at once) and not since.
+        """
+        with self.changed:
+            written = self._copy.written.get(key, 0)
+        if written > revision:
+            return ops.modified_at(key, written)
+        return ops.unchanged_since(key, revision)
 
     def record(self, made, copy=None):
         """Add claims ``[(consumer, claims.Entry, created revision)]``."""

@@ -142,6 +142,8 @@ class ReportWriter:
                 part = reports.part(start, end)
                 store.mirror.own(now, lambda: store.mirror.reported(
                     part, members, deleted, lease, now))
+                store.mirror.wrote([store.keys('hosts', host_id)
+                                    for host_id in part.ids], now)
                 return end
             # Another manager wrote or removed some of these reports, or
             # settled, released or removed some of these claims: go again,

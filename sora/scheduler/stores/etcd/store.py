@@ -132,8 +132,7 @@ class EtcdHostStore(base.HostStore):
         relied += versions
         compare += [ops.present(self.keys('hosts', host_id))
                     for host_id in chosen]
-        compare += [ops.unchanged_since(key, revision)
-                    for key in relied]
+        compare += [self.mirror.unchanged(key, revision) for key in relied]
         success += [ops.put(key, b'', host_lease)
                     for key, host_lease in versions.items()]
         failure += [ops.read(key) for key in relied]
@@ -156,6 +155,7 @@ class EtcdHostStore(base.HostStore):
             done, now = True, held[0][0].mod_revision
         if done:
             self._made(placements, request, made, timeout, now, revision)
+            self.mirror.wrote(versions, now)
             return
         taken = [consumer for (consumer, _), kvs in zip(placements, held)
                  if kvs and kvs[0].create_revision !=
