@@ -13,10 +13,11 @@
 """A manager's copy of what etcd holds, kept current by a watch.
 
 :class:`Mirror` lists ``claims/`` and ``hosts/`` under the prefix into a
-:class:`~sora.scheduler.stores.tracked.TrackedHosts`, then follows them
-with one watch from a thread of its own. A report settles the claims made
-before it, by revisions, in every copy alike; the watch thread deletes
-from etcd the settled claims the report's writer had not seen (a sweep).
+:class:`~sora.scheduler.stores.etcd.replica.Replica`, then follows them
+with one watch from a thread of its own, and applies this manager's own
+writes at once. A report settles the claims made before it, by revisions,
+in every copy alike; the watch thread deletes from etcd the settled claims
+the report's writer had not seen (a sweep).
 Reads never write. etcd's history going back (restarted empty, restored,
 compacted past the watch) makes it list again.
 """
@@ -32,27 +33,12 @@ from sora.scheduler import exceptions
 from sora.scheduler import reports as sora_reports
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import replica
 from sora.scheduler.stores.etcd import sweep
 from sora.scheduler.stores.etcd import watch as etcd_watch
-from sora.scheduler.stores import tracked
 from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
-
-WRITTEN = 4096
-"""How many keys this manager wrote before those the watch has passed are
-forgotten."""
-
-
-class _Copy:
-    """One listing of etcd and what followed: the state a mirror swaps."""
-
-    def __init__(self, settled):
-        self.hosts = tracked.TrackedHosts()
-        self.created = {}   # {consumer: revision that created its claim}
-        self.reports = {}   # {host id: codec.Report of its key}
-        self.settled = settled
-        self.written = {}   # {key: revision this manager last wrote it at}
 
 
 class Mirror:
@@ -126,9 +112,7 @@ class Mirror:
         The outstanding claim of *consumer* in this copy.
         """
         with self.changed:
-            entry = self._copy.hosts.entry(consumer)
-            return None if entry is None else (
-                entry, self._copy.created.get(consumer, 0))
+            return self._copy.claim_of(consumer)
 
     def settled_at(self, consumer):
         """Return the create revision of a settled claim still in etcd.
@@ -140,78 +124,29 @@ class Mirror:
     def held(self, host_id):
         """Return ``[(consumer, created revision)]`` of claims on a host."""
         with self.changed:
-            return [(consumer, self._copy.created.get(consumer, 0))
-                    for consumer in self._copy.hosts.of_host(host_id)]
-
-    # Applying this manager's own writes
-
-    def own(self, revision, change):
-        """Apply this manager's write, made at *revision*, at once.
-
-        Unless the watch has already applied it, and maybe what followed
-        it (another manager's release or newer report).
-        """
-        with self.changed:
-            if self.revision < revision:
-                change()
-
-    def wrote(self, keys, revision):
-        """Note that this manager wrote *keys* at *revision*."""
-        with self.changed:
-            written = self._copy.written
-            if len(written) > WRITTEN:
-                self._copy.written = written = {
-                    key: at for key, at in written.items()
-                    if at > self.revision}
-            for key in keys:
-                written[key] = max(revision, written.get(key, 0))
+            return self._copy.held(host_id)
 
     def unchanged(self, key, revision):
         """Return a comparison: *key* holds what a view at *revision* knows.
 
-        It was not written since *revision*, or was last written by this
-        manager (whose writes its copy holds at once) and not since.
+        See :meth:`~replica.Replica.unchanged`.
         """
         with self.changed:
-            written = self._copy.written.get(key, 0)
-        if written > revision:
-            return ops.modified_at(key, written)
-        return ops.unchanged_since(key, revision)
+            return self._copy.unchanged(key, revision)
 
-    def record(self, made, copy=None):
-        """Add claims ``[(consumer, claims.Entry, created revision)]``."""
-        copy = copy or self._copy
-        for consumer, entry, created in made:
-            copy.hosts.claim(entry._replace(made=min(entry.made,
-                                                     self.clock())))
-            copy.created[consumer] = created
+    # Applying this manager's own writes
 
-    def reported(self, reports, members, deleted, lease, revision):
-        """Apply this manager's reports and the deletes of their claims.
+    def own(self, revision, change, keys=()):
+        """Apply this manager's write of *keys*, made at *revision*, at once.
 
-        Written with *lease* at *revision*, with their *members*.
+        ``change(replica)`` applies it, unless the watch has already applied
+        it, and maybe what followed it (another manager's release or newer
+        report).
         """
-        for consumer in deleted:
-            self.forget(consumer)
-        self._report(reports, members, [(lease, revision)] * len(reports))
-
-    def removed(self, host_id, held):
-        """Apply the removal of a host and of the claims *held* on it."""
-        self._copy.hosts.remove(host_id)
-        self._copy.reports.pop(host_id, None)
-        self.forget_held(held)
-
-    def forget_held(self, held):
-        """Forget the claims ``[(consumer, created)]`` still those."""
-        for consumer, created in held:
-            if self._copy.created.get(consumer) == created:
-                self.forget(consumer)
-
-    def forget(self, consumer):
-        """Forget the claim of *consumer*, if any."""
-        self._copy.hosts.drop(consumer)
-        self._copy.created.pop(consumer, None)
-        self._copy.settled.forget(consumer)
+        with self.changed:
+            if self.revision < revision:
+                change(self._copy)
+            self._copy.wrote(keys, revision, self.revision)
 
     def catch_up(self, revision, gone=()):
         """Wait until this copy has seen *revision*, or lost *gone* hosts.
@@ -259,7 +194,8 @@ class Mirror:
         # that decisions and writes wait for no listing.
         cluster, _ = self.client.header()
         revision, found = self.client.range(*self.followed)
-        copy = _Copy(sweep.Settled(self.client, self.keys, self.most))
+        copy = replica.Replica(
+            sweep.Settled(self.client, self.keys, self.most), self.clock)
         hosts, members, keys, foreign = [], [], [], {}
         for item in sorted(found, key=lambda item: item.create_revision):
             kind, name, held = self._read(item)
@@ -270,10 +206,10 @@ class Mirror:
                 members.append(held[1])
                 keys.append((item.lease, item.mod_revision))
             elif held is not None:
-                self.record([(name, held, item.create_revision)], copy)
-        self._report(sora_reports.Reports.joined(hosts), members, keys, copy)
+                copy.record([(name, held, item.create_revision)])
+        copy.report(sora_reports.Reports.joined(hosts), members, keys)
         for name, written in foreign.items():
-            self._drop_host(name, written, copy)
+            copy.drop_host(name, written)
         with self.changed:
             self._copy, self._cluster, self.revision = copy, cluster, revision
             self.changed.notify_all()
@@ -325,19 +261,20 @@ class Mirror:
         # The events of one or more whole revisions, in order. A key
         # written over with what is no Sora value is gone, as for _list.
         with self.changed:
+            copy = self._copy
             for event in events:
                 kv = event.kv
                 kind, name, held = self._read(kv, event.deleted)
                 if kind == 'hosts' and held is None:
-                    self._drop_host(name, 0 if event.deleted else
-                                    kv.mod_revision)
+                    copy.drop_host(name, 0 if event.deleted else
+                                   kv.mod_revision)
                 elif kind == 'hosts':
-                    self._report(held[0], [held[1]],
-                                 [(kv.lease, kv.mod_revision)])
+                    copy.report(held[0], [held[1]],
+                                [(kv.lease, kv.mod_revision)])
                 elif kind == 'claims' and held is None:
                     self._ended(name, event.deleted)
                 elif kind == 'claims':
-                    self.record([(name, held, kv.create_revision)])
+                    copy.record([(name, held, kv.create_revision)])
             self.revision = events[-1].kv.mod_revision
             self.changed.notify_all()
 
@@ -363,41 +300,6 @@ class Mirror:
                          'error': type(error).__name__, 'detail': error})
         return kind, name, None
 
-    def _report(self, reports, members, keys, copy=None):
-        # Add or replace hosts whose report keys have *keys* [(lease, mod
-        # revision)]. A report settles the claims of the consumers it lists
-        # made before it; those with a group its members lack are deleted
-        # only with a rewrite of the report that adds it (see sweep).
-        copy = copy or self._copy
-        settled = []
-        for consumers, (_, revision) in zip(reports.consumers, keys):
-            settled.append({})
-            for consumer in consumers:
-                entry = copy.hosts.entry(consumer)
-                if entry is not None and \
-                        copy.created[consumer] < revision:
-                    settled[-1][consumer] = entry.group
-        copy.hosts.report(reports, settled, [
-            {**stored, **copy.settled.unrecorded(host_id)}
-            for host_id, stored in zip(reports.ids, members)])
-        for i, host_id in enumerate(reports.ids):
-            copy.reports[host_id] = codec.Report(
-                *keys[i], reports.groups[i], members[i])
-            for consumer, group in settled[i].items():
-                copy.settled.add(
-                    consumer, copy.created.pop(consumer), host_id,
-                    None if consumer in members[i] else group)
-
-    def _drop_host(self, host_id, written, copy=None):
-        # A host whose report key is gone (*written* 0) or holds no report
-        # (written at that revision, which its next report must replace).
-        copy = copy or self._copy
-        copy.hosts.remove(host_id)
-        if written:
-            copy.reports[host_id] = codec.Report(0, written, (), {})
-        else:
-            copy.reports.pop(host_id, None)
-
     def _ended(self, consumer, deleted):
         # The claim of *consumer* is gone from etcd: log it if it was made
         # here, not settled, and old enough to have expired.
@@ -406,7 +308,7 @@ class Mirror:
         if deleted and timeout and entry is not None and \
                 self.clock() - entry.made >= timeout:
             claims.log_expired(entry, timeout)
-        self.forget(consumer)
+        self._copy.forget(consumer)
 
 
 @contextlib.contextmanager

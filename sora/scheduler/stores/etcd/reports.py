@@ -140,10 +140,10 @@ class ReportWriter:
                 continue
             if done:
                 part = reports.part(start, end)
-                store.mirror.own(now, lambda: store.mirror.reported(
-                    part, members, deleted, lease, now))
-                store.mirror.wrote([store.keys('hosts', host_id)
-                                    for host_id in part.ids], now)
+                store.mirror.own(now, lambda copy: copy.reported(
+                    part, members, deleted, lease, now), [
+                        store.keys('hosts', host_id)
+                        for host_id in part.ids])
                 return end
             # Another manager wrote or removed some of these reports, or
             # settled, released or removed some of these claims: go again,

@@ -154,8 +154,8 @@ class EtcdHostStore(base.HostStore):
             # This very transaction, sent again after its answer was lost.
             done, now = True, held[0][0].mod_revision
         if done:
-            self._made(placements, request, made, timeout, now, revision)
-            self.mirror.wrote(versions, now)
+            self._made(placements, request, made, timeout, now, revision,
+                       versions)
             return
         taken = [consumer for (consumer, _), kvs in zip(placements, held)
                  if kvs and kvs[0].create_revision !=
@@ -181,9 +181,10 @@ class EtcdHostStore(base.HostStore):
         raise exceptions.Conflict('what the decision relied on was written '
                                   'since')
 
-    def _made(self, placements, request, made, timeout, now, revision):
-        # The claims were made at revision *now*: record them, unless etcd
-        # went back in time.
+    def _made(self, placements, request, made, timeout, now, revision,
+              versions):
+        # The claims were made at revision *now*, with the version keys
+        # *versions*: record them, unless etcd went back in time.
         if now <= revision:
             # etcd's history went back under this view (restarted empty, or
             # restored from a snapshot): undo the claims made on it.
@@ -194,10 +195,10 @@ class EtcdHostStore(base.HostStore):
             raise exceptions.Conflict(reason)
         self.mirror.mine.update(dict.fromkeys(
             (consumer for consumer, _ in placements), timeout))
-        self.mirror.own(now, lambda: self.mirror.record(
+        self.mirror.own(now, lambda copy: copy.record(
             [(consumer, claims.Entry(consumer, host_id, request.units,
                                      request.group, made), now)
-             for consumer, host_id in placements]))
+             for consumer, host_id in placements]), versions)
 
     def remove(self, host_id):
         # Every claim on the host rewrites its version key: if that is not
@@ -225,7 +226,8 @@ class EtcdHostStore(base.HostStore):
                 sweep.deleted(self.keys, held[:room]),
                 [ops.read(version)])
             if done:
-                mirror.own(now, lambda: mirror.removed(host_id, held[:room]))
+                mirror.own(now, lambda copy: copy.removed(
+                    host_id, held[:room]))
                 break
             mirror.catch_up(found[0][0].mod_revision if found[0] else now)
         else:
@@ -235,7 +237,7 @@ class EtcdHostStore(base.HostStore):
         for start in range(room, len(held), most):
             part = held[start:start + most]
             _, now, _ = self.client.txn([], sweep.deleted(self.keys, part))
-            mirror.own(now, lambda: mirror.forget_held(part))
+            mirror.own(now, lambda copy: copy.forget_held(part))
 
     def release(self, consumer):
         self.mirror.check_open()
@@ -260,4 +262,4 @@ class EtcdHostStore(base.HostStore):
         if not done:
             raise exceptions.InvalidRequest(
                 f'no claim is held for consumer {consumer!r}')
-        self.mirror.own(now, lambda: self.mirror.forget(consumer))
+        self.mirror.own(now, lambda copy: copy.forget(consumer))

@@ -1,0 +1,154 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""One listing of etcd and what followed: a manager's copy of it.
+
+A :class:`Replica` holds the hosts and claims a
+:class:`~sora.scheduler.stores.etcd.mirror.Mirror` lists and then follows,
+and applies each change to them: a report settles the claims of the
+consumers it lists made before it, by revisions, in every manager's copy
+alike. The mirror swaps in a new replica when it lists etcd again, and
+calls one only under its lock.
+"""
+
+from sora.scheduler.stores.etcd import codec
+from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores import tracked
+
+WRITTEN = 4096
+"""How many keys this manager wrote before those the watch has passed are
+forgotten."""
+
+
+class Replica:
+    """The hosts and claims of one listing of etcd, and what followed.
+
+    :param settled: the :class:`~sora.scheduler.stores.etcd.sweep.Settled`
+        claims of this listing.
+    :param clock: seconds since the epoch, for claim ages.
+    """
+
+    def __init__(self, settled, clock):
+        self.hosts = tracked.TrackedHosts()
+        self.created = {}   # {consumer: revision that created its claim}
+        self.reports = {}   # {host id: codec.Report of its key}
+        self.settled = settled
+        self.written = {}   # {key: revision this manager last wrote it at}
+        self._clock = clock
+
+    def claim_of(self, consumer):
+        """Return ``(claims.Entry, created revision)`` of a claim, or None.
+
+        The outstanding claim of *consumer*.
+        """
+        entry = self.hosts.entry(consumer)
+        return None if entry is None else (
+            entry, self.created.get(consumer, 0))
+
+    def held(self, host_id):
+        """Return ``[(consumer, created revision)]`` of claims on a host."""
+        return [(consumer, self.created.get(consumer, 0))
+                for consumer in self.hosts.of_host(host_id)]
+
+    def wrote(self, keys, revision, seen):
+        """Note that this manager wrote *keys* at *revision*.
+
+        *seen* is the revision the watch has brought the copy to.
+        """
+        if len(self.written) > WRITTEN:
+            self.written = {key: at for key, at in self.written.items()
+                            if at > seen}
+        for key in keys:
+            self.written[key] = max(revision, self.written.get(key, 0))
+
+    def unchanged(self, key, revision):
+        """Return a comparison: *key* holds what a view at *revision* knows.
+
+        It was not written since *revision*, or was last written by this
+        manager (whose writes the copy holds at once) and not since.
+        """
+        written = self.written.get(key, 0)
+        if written > revision:
+            return ops.modified_at(key, written)
+        return ops.unchanged_since(key, revision)
+
+    def record(self, made):
+        """Add claims ``[(consumer, claims.Entry, created revision)]``."""
+        for consumer, entry, created in made:
+            self.hosts.claim(entry._replace(made=min(entry.made,
+                                                     self._clock())))
+            self.created[consumer] = created
+
+    def reported(self, reports, members, deleted, lease, revision):
+        """Apply this manager's reports and the deletes of their claims.
+
+        Written with *lease* at *revision*, with their *members*.
+        """
+        for consumer in deleted:
+            self.forget(consumer)
+        self.report(reports, members, [(lease, revision)] * len(reports))
+
+    def removed(self, host_id, held):
+        """Apply the removal of a host and of the claims *held* on it."""
+        self.hosts.remove(host_id)
+        self.reports.pop(host_id, None)
+        self.forget_held(held)
+
+    def forget_held(self, held):
+        """Forget the claims ``[(consumer, created)]`` still those."""
+        for consumer, created in held:
+            if self.created.get(consumer) == created:
+                self.forget(consumer)
+
+    def forget(self, consumer):
+        """Forget the claim of *consumer*, if any."""
+        self.hosts.drop(consumer)
+        self.created.pop(consumer, None)
+        self.settled.forget(consumer)
+
+    def report(self, reports, members, keys):
+        """Add or replace hosts whose report keys have *keys*.
+
+        ``[(lease, mod revision)]``. A report settles the claims of the
+        consumers it lists made before it; those with a group its
+        *members* lack are deleted only with a rewrite of the report that
+        adds it (see :mod:`~sora.scheduler.stores.etcd.sweep`).
+        """
+        settled = []
+        for consumers, (_, revision) in zip(reports.consumers, keys):
+            settled.append({})
+            for consumer in consumers:
+                entry = self.hosts.entry(consumer)
+                if entry is not None and self.created[consumer] < revision:
+                    settled[-1][consumer] = entry.group
+        self.hosts.report(reports, settled, [
+            {**stored, **self.settled.unrecorded(host_id)}
+            for host_id, stored in zip(reports.ids, members)])
+        for i, host_id in enumerate(reports.ids):
+            self.reports[host_id] = codec.Report(
+                *keys[i], reports.groups[i], members[i])
+            for consumer, group in settled[i].items():
+                self.settled.add(
+                    consumer, self.created.pop(consumer), host_id,
+                    None if consumer in members[i] else group)
+
+    def drop_host(self, host_id, written):
+        """Forget a host whose report key is gone or holds no report.
+
+        *written*: 0 if gone, else the revision it was written at, which
+        the host's next report must replace.
+        """
+        self.hosts.remove(host_id)
+        if written:
+            self.reports[host_id] = codec.Report(0, written, (), {})
+        else:
+            self.reports.pop(host_id, None)
