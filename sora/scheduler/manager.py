@@ -20,9 +20,7 @@ claims out) in a :class:`~sora.scheduler.stores.base.HostStore`.
 """
 
 import contextlib
-import random
 import threading
-import time
 import uuid
 
 from oslo_config import cfg
@@ -286,7 +284,7 @@ class SchedulerManager:
         # Decide on a snapshot of the tracked hosts and claim each choice
         # under the consumer at the same position; decide again on a fresh
         # snapshot when the claims lose a race, at most ATTEMPTS times.
-        for attempt in range(base_store.ATTEMPTS):
+        for attempt in base_store.attempts():
             table, version = self.store.snapshot(consumers)
             chosen = self._decide(request, table, len(consumers))
             try:
@@ -298,9 +296,6 @@ class SchedulerManager:
                           '%(chosen)s: %(conflict)s (attempt %(attempt)d)',
                           {'consumers': consumers, 'chosen': chosen,
                            'conflict': conflict, 'attempt': attempt + 1})
-            # Schedulers that decided alike would collide again at once: a
-            # random, growing pause sets them apart.
-            time.sleep(random.uniform(0, base_store.BACKOFF * 2 ** attempt))
         raise exceptions.NoValidHost(
             len(table), [], count=len(consumers),
             reason=f'other decisions took the chosen hosts '

@@ -20,6 +20,7 @@ commits with a compare of revisions.
 """
 
 import abc
+import random
 import time
 
 from sora.scheduler import base
@@ -29,6 +30,19 @@ ATTEMPTS = 8
 BACKOFF = 0.001
 """Seconds: the pause after the n-th lost race is random, up to 2**n x this.
 """
+
+
+def attempts():
+    """Yield the attempt numbers of a write that may lose races: 0, 1, ...
+
+    At most :data:`ATTEMPTS` of them; before each but the first, a random
+    pause that grows each time, so that writers that collided (schedulers
+    that decided alike) do not collide again at once.
+    """
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, BACKOFF * 2 ** (attempt - 1)))
+        yield attempt
 
 
 class HostStore(base.Plugin, metaclass=abc.ABCMeta):

@@ -20,8 +20,6 @@ another writer goes again at once, on what etcd holds.
 """
 
 import json
-import random
-import time
 
 from sora.scheduler import claims
 from sora.scheduler import exceptions
@@ -85,7 +83,7 @@ class ReportWriter:
         known, claimed = {}, {}
         stale = set()  # hosts whose stored members came from a stale copy
         hosts = most  # a part that failed is halved: one of its hosts beat it
-        for attempt in range(base.ATTEMPTS):
+        for _ in base.attempts():
             lease = store.host_lease()
             seen = store.mirror.view()[1]
             end, compare, read, writes, deleted, groups = \
@@ -154,7 +152,6 @@ class ReportWriter:
                 else:
                     claimed[name] = codec.stored_claim(name, kvs)
             hosts = max(1, (end - start) // 2)
-            time.sleep(random.uniform(0, base.BACKOFF * 2 ** attempt))
         raise exceptions.StoreUnavailable(
             f'could not store the report of host {reports.ids[start]!r}: '
             f'other reports of it kept being written '

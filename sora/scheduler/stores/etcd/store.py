@@ -213,14 +213,14 @@ class EtcdHostStore(base.HostStore):
         most = self.conf.etcd.max_txn_ops - 1
         room = most - 2
         mirror = self.mirror
-        for _ in range(base.ATTEMPTS):
+        for _ in base.attempts():
             with mirror.changed:
                 if not mirror.hosts.tracks(host_id):
                     raise exceptions.InvalidRequest(
                         f'no host has id {host_id!r}')
                 revision, held = mirror.revision, mirror.held(host_id)
             done, now, found = self.client.txn(
-                [ops.unchanged_since(version, revision)],
+                [mirror.unchanged(version, revision)],
                 [ops.delete(self.keys('hosts', host_id)),
                  ops.delete(version)] +
                 sweep.deleted(self.keys, held[:room]),
