@@ -108,6 +108,13 @@ def _print_explanation(explanation):
                      _score(entry['weight'])]
                     + [_score(entry['weighers'][name]) for name in weighers])
     output.table(rows)
+    among = explanation.get('chosen_among', 1)
+    if among > 1 and weighers:
+        print(f'# each pick is drawn at random among the best {among} '
+              '([filter_scheduler] host_subset_size)')
+    elif among > 1:
+        print(f'# each pick is drawn at random among the {among} '
+              'candidates (the driver weighs nothing)')
 
 
 def _score(value):
@@ -147,12 +154,16 @@ def _request_from(args):
     flags = {key: value for key, value in flags.items() if value is not None}
     if args.label:
         flags['labels'] = dict(_label(text) for text in args.label)
+    for field in ('same_host', 'different_host', 'group', 'group_policy'):
+        if getattr(args, field):
+            flags[field] = getattr(args, field)
     if args.request is None:
         return flags
     if flags:
         raise exceptions.InvalidRequest(
             'give the request either as --request JSON or with --memory-mb, '
-            '--cpus, --disk-gb and --label, not both')
+            '--cpus, --disk-gb, --label, --same-host, --different-host, '
+            '--group and --group-policy, not both')
     try:
         return validate.loads_json(args.request)
     except (ValueError, RecursionError) as error:
@@ -193,6 +204,19 @@ def add_command_parsers(subparsers):
                         help='disk the container needs, in GB')
     select.add_argument('--label', action='append', metavar='KEY=VALUE',
                         help='a label the host must carry; repeatable')
+    select.add_argument('--same-host', action='append', metavar='HOST',
+                        help='a host the container may go to (the '
+                             'request\'s same_host); repeatable')
+    select.add_argument('--different-host', action='append', metavar='HOST',
+                        help='a host the container must not go to (the '
+                             'request\'s different_host); repeatable')
+    select.add_argument('--group', metavar='NAME',
+                        help='the server group of the container (with '
+                             '--group-policy)')
+    select.add_argument('--group-policy',
+                        choices=('affinity', 'anti-affinity'),
+                        help='affinity: on a host already running the '
+                             'group; anti-affinity: on none')
     select.add_argument('--count', type=int, default=1, metavar='N',
                         help='how many containers to place (all or nothing)')
     select.add_argument('--format', choices=('text', 'json'), default='text',

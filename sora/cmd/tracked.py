@@ -117,16 +117,24 @@ def do_hosts(conf):
         print(json.dumps({'hosts': hosts}))
         return 0
     _table(['HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB', 'CONTAINERS',
-            'ENABLED'],
-           [[host['id'], f'{host["memory_mb"]:g}',
-             _amount(host.get('cpus')), _amount(host.get('disk_gb')),
-             str(host['containers']), 'yes' if host['enabled'] else 'no']
+            'ENABLED', 'LABELS'],
+           [[host['id'],
+             _amount(host['memory_mb'], host.get('memory_total_mb')),
+             _amount(host.get('cpus'), host.get('cpus_total')),
+             _amount(host.get('disk_gb')), str(host['containers']),
+             'yes' if host['enabled'] else 'no',
+             output.shown(','.join(f'{key}={value}' for key, value
+                                   in sorted(host['labels'].items())))
+             or '-']
             for host in hosts])
     return 0
 
 
-def _amount(value):
-    return '-' if value is None else f'{value:g}'
+def _amount(free, total=None):
+    # "free/total" (as reported, claims off); "-" for what is not reported.
+    if free is None:
+        return '-'
+    return f'{free:g}' if total is None else f'{free:g}/{total:g}'
 
 
 def _table(header, rows):
@@ -144,7 +152,7 @@ def add_command_parsers(subparsers):
     for name, func, what in (
             ('claims', do_claims, 'the outstanding claims'),
             ('hosts', do_hosts, 'the tracked hosts with their free '
-                                'resources')):
+                                'and total resources and labels')):
         lister = subparsers.add_parser(
             name, help=f'list {what} of the shared host store')
         lister.set_defaults(func=func)

@@ -130,7 +130,9 @@ class Scheduler(Plugin, metaclass=abc.ABCMeta):
         A mapping: ``hosts_total``, ``filter_counts`` (as in
         :class:`~sora.scheduler.exceptions.NoValidHost`) and ``ranking``,
         the best *top* candidates, each ``{"id", "weight", "weighers":
-        {name: weighted score}}``; with *count*, also ``destinations``: what
+        {name: weighted score}}``; ``chosen_among`` (optional), how many of
+        the best candidates a pick is drawn from at random (1: always the
+        best); with *count*, also ``destinations``: what
         ``select_destinations(request, hosts, count)`` would answer, decided
         from the same run of the filters. Optional: this default says the
         driver cannot explain itself.

@@ -74,11 +74,18 @@ class FilterScheduler(base.Scheduler):
     def _pick(self, hosts, rows, totals):
         # The best row (ties: lowest id), or one at random among the best
         # subset_size (all the rows when there is no weigher).
-        if self.subset_size is None and not self.weighers:
+        pool = self._pool(len(rows))
+        if pool == len(rows) and not self.weighers:
             return int(rows[self.random.randrange(len(rows))])
-        best = hosts.best(rows, totals, self.subset_size or len(rows))
+        best = hosts.best(rows, totals, pool)
         return best[0] if len(best) == 1 else \
             best[self.random.randrange(len(best))]
+
+    def _pool(self, passed):
+        # How many of the *passed* hosts, best first, a pick is drawn from.
+        if self.subset_size is None and not self.weighers:
+            return passed
+        return min(self.subset_size or passed, passed)
 
     @staticmethod
     def _totals(weighted, size):
@@ -104,7 +111,8 @@ class FilterScheduler(base.Scheduler):
                 'weighers': {name: float(values[best]) + 0.0
                              for name, values in weighted.items()}})
         explanation = {'hosts_total': len(hosts), 'filter_counts': counts,
-                       'ranking': ranking}
+                       'ranking': ranking, 'chosen_among': self._pool(
+                           len(rows))}
         if count is not None:
             picks = [self._pick(hosts, rows, totals)] if len(rows) else []
 

@@ -255,7 +255,8 @@ class SchedulerManager:
         """Return how the driver ranks hosts for *request*; claims nothing.
 
         A mapping with ``hosts_total``, ``filter_counts`` and ``ranking``
-        (the best *top* hosts with their per-weigher scores), see
+        (the best *top* hosts with their per-weigher scores), and
+        ``chosen_among`` from the built-in drivers, see
         :meth:`sora.scheduler.base.Scheduler.explain`. With *count*, also
         ``destinations``: the ids ``select_destinations(request, hosts,
         count, dry_run=True)`` would return, decided by the same run of the

@@ -63,6 +63,31 @@ class SelectTest(CommandTestCase):
         self.assertEqual({'destinations': ['node-11', 'node-11', 'node-09']},
                          json.loads(result.stdout))
 
+    def test_flags_for_hosts_and_groups(self):
+        hosts = self.write_file('hosts.json', json.dumps([
+            {'id': 'a', 'memory_mb': 1000, 'groups': ['web']},
+            {'id': 'b', 'memory_mb': 2000},
+            {'id': 'c', 'memory_mb': 3000}]))
+        cases = [(['--group', 'web', '--group-policy', 'affinity'], 'a'),
+                 (['--group', 'web', '--group-policy', 'anti-affinity'],
+                  'c'),
+                 (['--different-host', 'c', '--different-host', 'b'], 'a'),
+                 (['--same-host', 'a', '--same-host', 'b'], 'b')]
+        for flags, chosen in cases:
+            result = self.run_command('select', '--hosts', hosts, *flags)
+            self.assertEqual((0, chosen + '\n'),
+                             (result.returncode, result.stdout), flags)
+        for flags, message in (
+                (['--group', 'web'], "group 'web' needs a group_policy"),
+                (['--group-policy', 'affinity'],
+                 'group_policy needs a group'),
+                (['--group-policy', 'sideways'], 'invalid choice'),
+                (['--group', 'web', '--request', '{}'], 'not both')):
+            result = self.run_command('select', '--hosts', hosts, *flags)
+            self.assertEqual(2, result.returncode, flags)
+            self.assertIn(message, result.stderr)
+            self.assertNotIn('Traceback', result.stderr)
+
     def test_request_as_json_and_hosts_on_stdin(self):
         with open(EXAMPLE_HOSTS) as hosts:
             result = self.run_command(
@@ -286,6 +311,28 @@ class FilterDriverCommandTest(CommandTestCase):
                 if best:
                     # host_subset_size = 3: one of the best three at random
                     self.assertIn(chosen[0], best)
+                if '--format' in flags:
+                    self.assertEqual(3, data['explanation']['chosen_among'])
+                elif '--explain' in flags:
+                    self.assertIn('# each pick is drawn at random among the '
+                                  'best 3 ([filter_scheduler] '
+                                  'host_subset_size)\n', result.stdout)
+
+    def test_explain_says_when_the_pick_is_random_among_all(self):
+        # randombase weighs nothing: any candidate; the filter driver by
+        # default always takes the best, and says nothing.
+        for driver, line in (
+                ('randombase', '# each pick is drawn at random among the '
+                               '11 candidates (the driver weighs nothing)'),
+                ('filter', None)):
+            conf = self.write_file(
+                f'{driver}.conf', f'[DEFAULT]\nscheduler_driver = {driver}\n')
+            result = self.run_command('select', '--hosts', EXAMPLE_HOSTS,
+                                      '--explain', conf=conf)
+            self.assertEqual(0, result.returncode, result.stderr)
+            randomly = [text for text in result.stdout.splitlines()
+                        if 'at random' in text]
+            self.assertEqual([line] if line else [], randomly)
 
     def test_explain_as_json(self):
         result = self.run_command('select', '--hosts', EXAMPLE_HOSTS,

@@ -575,7 +575,9 @@ class CommandTest(EtcdStoreTestCase):
             '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
             f'host_store = etcd\n[etcd]\nendpoints = {self.etcd.endpoint}\n'
             f'prefix = {self.etcd.prefix}\n'))
-        hosts = self.write_file('hosts.json', json.dumps(HOSTS))
+        hosts = self.write_file('hosts.json', json.dumps(
+            [dict(HOSTS[0], labels={'zone': 'z1', 'rack': 'r 2'}),
+             HOSTS[1]]))
         self.assertEqual((0, '2 node reports stored\n'), run(
             '--config-file', conf, 'report', '--hosts', hosts)[:2])
         result = run('--config-file', conf, 'select', '--memory-mb', '500',
@@ -598,7 +600,11 @@ class CommandTest(EtcdStoreTestCase):
         self.assertEqual(['HOST', 'a', 'b/1'],
                          [line.split()[0] for line in
                           result.stdout.splitlines()])
-        self.assertIn('2500', result.stdout.splitlines()[2])  # b/1 less 500
+        # b/1: one claim of 500 MB of 3000; no disk or labels reported.
+        self.assertEqual(['b/1', '2500/3000', '0.3/0.3', '-', '1', 'yes',
+                          '-'], result.stdout.splitlines()[2].split())
+        self.assertTrue(result.stdout.splitlines()[1].endswith(
+            ' rack=r 2,zone=z1'), result.stdout)
         result = run('--config-file', conf, 'check')
         self.assertIn('OK      host store etcd: answers: 2 hosts, 1 claims',
                       result.stdout)
