@@ -362,7 +362,8 @@ class HostTtlTest(EtcdStoreTestCase):
             _, found = self.etcd.client.range(keys,
                                               ops.prefix_end(keys))
             return {kv.key[len(self.etcd.prefix):]: kv.lease for kv in found
-                    if '/claims/' not in kv.key}
+                    if '/claims/' not in kv.key and
+                    not kv.key.endswith('/format')}
 
         used = []
         for consumer in ('c', 'd'):

@@ -35,6 +35,13 @@ MAX_BYTES = 1 << 20
 """The most bytes of reports (or claims) Sora writes in one transaction:
 etcd refuses a request over ``--max-request-bytes``, 1.5 MiB by default."""
 
+FORMAT = 1
+"""The format of the records this Sora writes, and the newest it reads.
+
+Each record says its own (``format``; records written before it was said
+are format 1), and the store's ``<prefix>/format`` key the newest any of
+its managers writes: a manager refuses a store whose format is newer."""
+
 FOREIGN = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 """What reading a value that holds no Sora report or claim raises
 (RecursionError: JSON nested deeper than the parser goes)."""
@@ -56,6 +63,11 @@ class Keys:
         return (f'{self.prefix}{kind}/'
                 f'{name.replace("%", "%25").replace("/", "%2F")}')
 
+    @property
+    def format(self):
+        """The key holding the store's format (see :data:`FORMAT`)."""
+        return self.prefix + 'format'
+
     def name(self, key):
         """Return ``(kind, name)`` of *key*; name None if it is not Sora's.
 
@@ -73,7 +85,8 @@ def report_record(reports, i):
 
     Its ``members`` are added by :func:`encode_report`.
     """
-    return {'amounts': {name: column[i] for name, column in
+    return {'format': FORMAT,
+            'amounts': {name: column[i] for name, column in
                         reports.amounts.items()},
             'containers': reports.containers[i],
             'enabled': reports.enabled[i],
@@ -89,8 +102,37 @@ def encode_report(record, members):
 
 def encode_claim(host_id, needs, group, made):
     """Return the value of a claim on *host_id*, made at *made* (Unix)."""
-    return json.dumps({'host': host_id, 'needs': list(needs), 'group': group,
+    return json.dumps({'format': FORMAT, 'host': host_id,
+                       'needs': list(needs), 'group': group,
                        'made': made}).encode()
+
+
+def encode_format():
+    """Return the value of the store's format key, this Sora's format."""
+    return json.dumps({'format': FORMAT}).encode()
+
+
+def refused_format(prefix, value):
+    """Return why a store with format key *value* is refused, or None.
+
+    :raises FOREIGN: the value holds no Sora store format.
+    """
+    found = loads(value)['format']
+    if type(found) is not int or found < 1:
+        raise ValueError(f'format {found!r} is not a whole number >= 1')
+    if found <= FORMAT:
+        return None
+    return (f'the etcd store under [etcd] prefix {prefix.rstrip("/")!r} is '
+            f'in format {found}, written by a newer Sora; this one reads '
+            f'format {FORMAT} at most: upgrade every scheduler that uses '
+            'this prefix')
+
+
+def _checked_format(record):
+    # Refuse (as FOREIGN) a record of a newer format than this Sora reads.
+    found = record.get('format', 1)
+    if type(found) is not int or not 1 <= found <= FORMAT:
+        raise ValueError(f'format {found!r}; this Sora reads 1 to {FORMAT}')
 
 
 def loads(value):
@@ -105,6 +147,7 @@ def decode_report(host_id, record):
 
     :raises FOREIGN: it holds no Sora report.
     """
+    _checked_format(record)
     labels, members = record['labels'], record.get('members', {})
     if type(record['enabled']) is not bool or not isinstance(labels, dict) \
             or not isinstance(members, dict):
@@ -125,6 +168,7 @@ def decode_claim(consumer, claim):
 
     :raises FOREIGN: it holds no Sora claim.
     """
+    _checked_format(claim)
     needs, group, made = claim['needs'], claim['group'], claim['made']
     if not isinstance(needs, list) or len(needs) != len(units.RESOURCES) \
             or not (group is None or isinstance(group, str)) \

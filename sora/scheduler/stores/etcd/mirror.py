@@ -198,6 +198,9 @@ class Mirror:
             sweep.Settled(self.client, self.keys, self.most), self.clock)
         hosts, members, keys, foreign = [], [], [], {}
         for item in sorted(found, key=lambda item: item.create_revision):
+            if item.key == self.keys.format:
+                self._check_format(item.value)
+                continue
             kind, name, held = self._read(item)
             if kind == 'hosts' and held is None:
                 foreign[name] = item.mod_revision
@@ -264,6 +267,10 @@ class Mirror:
             copy = self._copy
             for event in events:
                 kv = event.kv
+                if kv.key == self.keys.format:
+                    if not event.deleted:
+                        self._check_format(kv.value)
+                    continue
                 kind, name, held = self._read(kv, event.deleted)
                 if kind == 'hosts' and held is None:
                     copy.drop_host(name, 0 if event.deleted else
@@ -277,6 +284,20 @@ class Mirror:
                     copy.record([(name, held, kv.create_revision)])
             self.revision = events[-1].kv.mod_revision
             self.changed.notify_all()
+
+    def _check_format(self, value):
+        # A newer Sora wrote its format since: stop until listed afresh by
+        # this Sora's upgrade (the watch keeps failing with the reason).
+        try:
+            refusal = codec.refused_format(self.keys.prefix, value)
+        except codec.FOREIGN as error:
+            LOG.warning('Ignoring etcd key %(key)s: it holds no Sora store '
+                        'format (%(error)s)',
+                        {'key': validate.shown(self.keys.format),
+                         'error': error})
+            return
+        if refusal is not None:
+            raise exceptions.StoreUnavailable(refusal)
 
     def _read(self, kv, deleted=False):
         # (kind, name, held) of a followed key: kind None for a key that is

@@ -25,6 +25,7 @@ from sora.scheduler.stores.etcd import mirror as etcd_mirror
 from sora.scheduler.stores.etcd import ops
 from sora.scheduler.stores.etcd import reports as etcd_reports
 from sora.scheduler.stores.etcd import sweep
+from sora.scheduler import validate
 
 
 class EtcdHostStore(base.HostStore):
@@ -39,7 +40,9 @@ class EtcdHostStore(base.HostStore):
         its ``[etcd]`` options say where etcd is.
     :param clock: seconds since the epoch (``time.time``), for claim ages.
     :raises StoreUnavailable: etcd does not answer at start.
-    :raises InvalidConfig: a TLS file of ``[etcd]`` is unusable.
+    :raises InvalidConfig: a TLS file of ``[etcd]`` is unusable, or the
+        store under ``[etcd] prefix`` is in a newer format than this Sora
+        reads (:data:`~codec.FORMAT`).
     """
 
     shared = True
@@ -51,10 +54,35 @@ class EtcdHostStore(base.HostStore):
             opts.endpoints, opts.timeout, opts.ca_file, opts.cert_file,
             opts.key_file)
         self.keys = codec.Keys(opts.prefix)
+        try:
+            self._claim_format()
+            self.mirror = etcd_mirror.Mirror(self.client, self.keys,
+                                             self.clock, opts.max_txn_ops)
+        except BaseException:
+            self.client.close()
+            raise
         self.leases = etcd_leases.Leases(self.client)
-        self.mirror = etcd_mirror.Mirror(self.client, self.keys, self.clock,
-                                         opts.max_txn_ops)
         self._reports = etcd_reports.ReportWriter(self)
+
+    def _claim_format(self):
+        # Write this Sora's format in a new store; refuse one written in a
+        # newer format (an older Sora would ignore what a newer claimed).
+        key = self.keys.format
+        done, _, found = self.client.txn(
+            [ops.absent(key)], [ops.put(key, codec.encode_format())],
+            [ops.read(key, values=True)])
+        if done:
+            return
+        try:
+            refusal = codec.refused_format(self.keys.prefix,
+                                           found[0][0].value)
+        except (IndexError, *codec.FOREIGN) as error:
+            raise exceptions.InvalidConfig(
+                f'etcd key {validate.shown(key)} holds no Sora store format '
+                f'({type(error).__name__}: {error}): is [etcd] prefix '
+                'another program\'s?') from None
+        if refusal is not None:
+            raise exceptions.InvalidConfig(refusal)
 
     def close(self):
         """Stop following etcd and close the connections."""
