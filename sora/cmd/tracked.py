@@ -108,6 +108,27 @@ def do_release(conf):
     return 0
 
 
+def do_disable(conf):
+    """Keep new placements off a host, whatever it reports."""
+    with shared_manager(conf, 'disable') as scheduler:
+        scheduler.disable_host(conf.command.host, conf.command.reason)
+    return 0
+
+
+def do_enable(conf):
+    """Let new placements go to a host an operator disabled."""
+    with shared_manager(conf, 'enable') as scheduler:
+        scheduler.enable_host(conf.command.host)
+    return 0
+
+
+def do_remove(conf):
+    """Forget a host and its claims until it reports again."""
+    with shared_manager(conf, 'remove') as scheduler:
+        scheduler.remove_host(conf.command.host)
+    return 0
+
+
 def do_hosts(conf):
     """List the tracked hosts with their free resources (claims off)."""
     with shared_manager(conf, 'hosts') as scheduler:
@@ -122,12 +143,19 @@ def do_hosts(conf):
              _amount(host['memory_mb'], host.get('memory_total_mb')),
              _amount(host.get('cpus'), host.get('cpus_total')),
              _amount(host.get('disk_gb')), str(host['containers']),
-             'yes' if host['enabled'] else 'no',
+             _enabled(host),
              output.shown(','.join(f'{key}={value}' for key, value
                                    in sorted(host['labels'].items())))
              or '-']
             for host in hosts])
     return 0
+
+
+def _enabled(host):
+    # yes; no (the node says so); or why an operator disabled it.
+    if 'disabled_reason' in host:
+        return 'disabled: ' + output.printable(host['disabled_reason'])
+    return 'yes' if host['enabled'] else 'no'
 
 
 def _amount(free, total=None):
@@ -143,7 +171,7 @@ def _table(header, rows):
 
 
 def add_command_parsers(subparsers):
-    """Add report, claims, release and hosts to the command parser."""
+    """Add the commands on the shared host store to the command parser."""
     report = subparsers.add_parser(
         'report', help='push node reports to the shared host store')
     report.set_defaults(func=do_report)
@@ -159,6 +187,20 @@ def add_command_parsers(subparsers):
         lister.add_argument('--format', choices=('text', 'json'),
                             default='text', help='text: a table; json: an '
                                                  'object')
+    for name, func, what in (
+            ('disable', do_disable, 'keep new placements off a host, '
+                                    'whatever it reports, until enabled'),
+            ('enable', do_enable, 'let new placements go to a disabled '
+                                  'host again'),
+            ('remove', do_remove, 'forget a host and its claims until it '
+                                  'reports again')):
+        command = subparsers.add_parser(name, help=what)
+        command.set_defaults(func=func)
+        command.add_argument('host', metavar='HOST', help='the host id')
+        if name == 'disable':
+            command.add_argument('--reason', required=True, metavar='TEXT',
+                                 help='why, shown by hosts (1 to 255 '
+                                      'characters)')
     release = subparsers.add_parser(
         'release', help='drop the claim of a consumer in the shared store')
     release.set_defaults(func=do_release)

@@ -140,7 +140,10 @@ def _checked(data, position):
     # Every check, with a message naming the host, field and what is
     # accepted; returns the row as _quick does.
     if isinstance(data, Host):
+        # An operator's reason is not the node's to report: what it did
+        # shows in enabled.
         data = data.to_dict()
+        data.pop('disabled_reason', None)
     where = f'host {position}'
     error = exceptions.InvalidHostData
     if not isinstance(data, collections.abc.Mapping):

@@ -43,8 +43,10 @@ class Host:
     Attributes carry the node report's field names: ``id``, ``memory_mb``
     (free), ``memory_total_mb``, ``cpus`` (free), ``cpus_total``,
     ``disk_gb`` (free), ``containers``, ``labels`` (read-only mapping),
-    ``groups`` (tuple: the group of each container it runs that has one)
-    and ``enabled``. A resource the node did not report is ``math.inf``.
+    ``groups`` (tuple: the group of each container it runs that has one),
+    ``enabled`` (false when the node reports so, or an operator disabled
+    it) and ``disabled_reason`` (the operator's, or None). A resource the
+    node did not report is ``math.inf``.
     Free resources are the node's last report less the claims outstanding
     on it, and never below 0 (a node that reports less free than it has
     claims is simply full).
@@ -60,14 +62,20 @@ class Host:
     labels: collections.abc.Mapping
     groups: tuple
     enabled: bool
+    disabled_reason: str = None
 
     def to_dict(self):
-        """Return the host in its JSON form (unlimited resources omitted)."""
+        """Return the host in its JSON form.
+
+        Unlimited resources are omitted, and ``disabled_reason`` unless an
+        operator disabled the host.
+        """
         data = {field.name: getattr(self, field.name)
                 for field in dataclasses.fields(self)}
         data['labels'] = dict(self.labels)
         data['groups'] = list(self.groups)
-        return {k: v for k, v in data.items() if v != math.inf}
+        return {k: v for k, v in data.items()
+                if v != math.inf and v is not None}
 
 
 class HostTable(collections.abc.Sequence):
@@ -90,8 +98,10 @@ class HostTable(collections.abc.Sequence):
     resources.
     """
 
-    def __init__(self, ids, labels, groups, columns, index=None):
+    def __init__(self, ids, labels, groups, columns, index=None,
+                 reasons=None):
         self.ids = ids
+        self.reasons = reasons or {}  # {row: why an operator disabled it}
         self._len = len(ids)
         self.labels = labels
         self.groups = groups
@@ -152,7 +162,8 @@ class HostTable(collections.abc.Sequence):
             containers=int(self.containers[row]),
             labels=self.labels[row],
             groups=self.groups[row],
-            enabled=bool(self.enabled[row]))
+            enabled=bool(self.enabled[row]),
+            disabled_reason=self.reasons.get(row))
 
     def __iter__(self):
         for row in range(len(self)):
@@ -227,7 +238,8 @@ class HostTable(collections.abc.Sequence):
                 row: groups[row] + (request.group,) * times
                 for row, times in tally.items()})
             index = _Consumed(index, tally, request.group)
-        return HostTable(self.ids, self.labels, groups, columns, index)
+        return HostTable(self.ids, self.labels, groups, columns, index,
+                         self.reasons)
 
 
 class TableIndex:

@@ -50,7 +50,7 @@ class _Row:
     """What the store knows of one host: its report and its claims."""
 
     __slots__ = ('id', 'amounts', 'containers', 'enabled', 'labels',
-                 'groups', 'claimed', 'claimed_groups', 'stamp')
+                 'groups', 'claimed', 'claimed_groups', 'stamp', 'disabled')
 
     def __init__(self, host_id):
         self.id = host_id
@@ -58,6 +58,11 @@ class _Row:
         self.claimed_groups = None   # Counter of the claims' groups
         self.labels = None
         self.groups = ()
+        self.disabled = None  # why an operator disabled it, if one did
+
+    def usable(self):
+        """Whether new placements may go here (reported and operator's)."""
+        return self.enabled and self.disabled is None
 
     def free(self):
         """Return the free units of each resource: reported less claimed.
@@ -90,6 +95,7 @@ class LiveTable:
         self._ids, self._labels, self._groups = (
             chunked.Chunks() for _ in range(3))
         self._members = {}   # group -> {slot: containers of it}
+        self._reasons = {}   # {slot: why an operator disabled its host}
         self._base = None    # the lookups snapshots start from
         self._changed = set()  # slots whose id, labels or groups changed
         self._dirty = set(host_table.COLUMNS)
@@ -111,7 +117,7 @@ class LiveTable:
     def fits(self, slot, needs, times):
         """Whether *slot* is enabled and has *times* x *needs* free."""
         row = self._rows[slot]
-        return row.enabled and all(
+        return row.usable() and all(
             free >= times * need for free, need in zip(row.free(), needs))
 
     def members(self, group):
@@ -144,7 +150,8 @@ class LiveTable:
         else:
             index = live_index.SnapshotIndex(
                 self._base, frozenset(self._changed), ids, labels, groups)
-        table = host_table.HostTable(ids, labels, groups, columns, index)
+        table = host_table.HostTable(ids, labels, groups, columns, index,
+                                     dict(self._reasons))
         self._snapshot = (self.version, table)
         return table
 
@@ -192,15 +199,30 @@ class LiveTable:
                 members[slot] = count
             for name, column in self._columns.items():
                 column[slot] = column[last]
+            self._reasons.pop(slot, None)
+            if moved.disabled is not None:
+                self._reasons[slot] = moved.disabled
             self._ids[slot] = moved.id
             self._labels[slot] = moved.labels
             self._groups[slot] = self._groups[last]
             self._note(slot)
         self._rows.pop()
+        self._reasons.pop(last, None)
         for rows in (self._ids, self._labels, self._groups):
             rows.pop()
         self._note(last)
         self._dirty.update(host_table.COLUMNS)
+
+    def disable(self, slot, reason):
+        """Keep new placements off *slot* for *reason*; None: let them."""
+        self.version += 1
+        row = self._rows[slot]
+        row.disabled, row.stamp = reason, self.version
+        if reason is None:
+            self._reasons.pop(slot, None)
+        else:
+            self._reasons[slot] = reason
+        self._set('enabled', slot, row.usable())
 
     def claim(self, slot, needs, group, sign=1):
         """Add (``sign=-1``: take back) one claim of *needs* to *slot*."""
@@ -264,7 +286,7 @@ class LiveTable:
         row.containers = reports.containers[i]
         row.enabled = reports.enabled[i]
         row.stamp = self.version
-        self._set('enabled', slot, row.enabled)
+        self._set('enabled', slot, row.usable())
         self._set('memory_total_mb', slot, units.documented(amounts[1], 1))
         self._set('cpus_total', slot, units.documented(amounts[3], 1000))
         labels = reports.labels[i]

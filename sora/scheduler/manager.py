@@ -185,6 +185,26 @@ class SchedulerManager:
         """
         self.store.remove(sora_request.parse_id(host_id))
 
+    def disable_host(self, host_id, reason):
+        """Keep new placements off a host until :meth:`enable_host`.
+
+        Every manager sharing the store does, whatever the host reports
+        meanwhile; :meth:`hosts` shows it disabled with *reason*. Claims
+        and containers already on it stay.
+
+        :raises InvalidRequest: no tracked host has that id, the reason is
+            not text of 1 to 255 characters, or the store cannot disable.
+        """
+        self.store.set_disabled(sora_request.parse_id(host_id),
+                                sora_request.parse_reason(reason))
+
+    def enable_host(self, host_id):
+        """Let new placements go to a host an operator disabled.
+
+        :raises InvalidRequest: no host has that id.
+        """
+        self.store.set_disabled(sora_request.parse_id(host_id), None)
+
     def release(self, consumer):
         """Drop the claim of *consumer* (its container did not start).
 

@@ -173,3 +173,22 @@ def parse_count(value, most, name='count'):
             f'{name} must be a whole number from 1 to {most}, '
             f'got {value!r:.60}')
     return number
+
+
+MAX_REASON = 255
+"""The longest reason an operator may give for disabling a host."""
+
+
+def parse_reason(value):
+    """Return *value*, why an operator disables a host, checked.
+
+    :raises InvalidRequest: it is not text of 1 to :data:`MAX_REASON`
+        characters.
+    """
+    if not isinstance(value, str) or not value.strip() or \
+            len(value) > MAX_REASON:
+        raise exceptions.InvalidRequest(
+            f'a reason for disabling a host is text of 1 to {MAX_REASON} '
+            f'characters, got {value!r:.60}')
+    return validate.text(value, 'the reason', 'request',
+                         exceptions.InvalidRequest)

@@ -24,6 +24,7 @@ import random
 import time
 
 from sora.scheduler import base
+from sora.scheduler import exceptions
 
 ATTEMPTS = 8
 """How many times a decision is made before losing the race is an error."""
@@ -89,6 +90,19 @@ class HostStore(base.Plugin, metaclass=abc.ABCMeta):
 
         :raises InvalidRequest: no host has that id.
         """
+
+    def set_disabled(self, host_id, reason):
+        """Keep new placements off a host for *reason*; None: let them.
+
+        An operator's decision, kept apart from the host's reports (none
+        undoes it) until changed again; claims and containers already on
+        the host stay. This default says the store cannot.
+
+        :raises InvalidRequest: no host has that id, or the store cannot.
+        """
+        raise exceptions.InvalidRequest(
+            f'host store {type(self).__name__} cannot disable or enable '
+            'hosts')
 
     @abc.abstractmethod
     def release(self, consumer):

@@ -56,6 +56,15 @@ class MemoryHostStore(base.HostStore):
             for consumer in hosts.of_host(host_id):
                 hosts.drop(consumer)
             hosts.remove(host_id)
+            hosts.disable(host_id, None)
+
+    def set_disabled(self, host_id, reason):
+        hosts = self._tracked
+        with hosts.lock:
+            if not hosts.tracks(host_id) and (
+                    reason is not None or hosts.disabled(host_id) is None):
+                raise exceptions.InvalidRequest(f'no host has id {host_id!r}')
+            hosts.disable(host_id, reason)
 
     def release(self, consumer):
         with self._tracked.lock:

@@ -40,6 +40,7 @@ class TrackedHosts:
         self._live = live_table.LiveTable()
         self._ledger = claims.Ledger()
         self._kept = {}  # {host id: claims.groups_kept of its last report}
+        self._disabled = {}  # {host id: why an operator disabled it}
 
     # Reading
 
@@ -73,6 +74,11 @@ class TrackedHosts:
         """Whether *host_id* is tracked."""
         with self.lock:
             return self._live.slot_of(host_id) is not None
+
+    def disabled(self, host_id):
+        """Return why an operator disabled *host_id*, or None."""
+        with self.lock:
+            return self._disabled.get(host_id)
 
     def kept(self, host_id):
         """Return ``{consumer: group}`` kept for *host_id*'s last report."""
@@ -149,12 +155,29 @@ class TrackedHosts:
             # elsewhere before the host's report, or outliving it).
             for host_id in new:
                 slot = live.slot_of(host_id)
+                if host_id in self._disabled:
+                    live.disable(slot, self._disabled[host_id])
                 for consumer in self._ledger.of_host(host_id):
                     entry = self._ledger[consumer]
                     live.claim(slot, entry.needs, entry.group)
             for groups in settled:
                 for consumer in groups:
                     self.drop(consumer)
+
+    def disable(self, host_id, reason):
+        """Keep new placements off *host_id* for *reason*; None: let them.
+
+        Kept apart from its reports (none undoes it), and while the host
+        is not tracked.
+        """
+        with self.lock:
+            if reason is None:
+                self._disabled.pop(host_id, None)
+            else:
+                self._disabled[host_id] = reason
+            slot = self._live.slot_of(host_id)
+            if slot is not None:
+                self._live.disable(slot, reason)
 
     def claim(self, entry, slot=None):
         """Record the claim *entry*, the newest (once per consumer)."""

@@ -107,6 +107,20 @@ def encode_claim(host_id, needs, group, made):
                        'made': made}).encode()
 
 
+def encode_disabled(reason):
+    """Return the value of a host's ``disabled/`` key: the operator's."""
+    return json.dumps({'format': FORMAT, 'reason': reason}).encode()
+
+
+def decode_disabled(record):
+    """Return the reason of a stored ``disabled/`` mapping.
+
+    :raises FOREIGN: it holds no Sora reason.
+    """
+    _checked_format(record)
+    return _text(record['reason'])
+
+
 def encode_format():
     """Return the value of the store's format key, this Sora's format."""
     return json.dumps({'format': FORMAT}).encode()

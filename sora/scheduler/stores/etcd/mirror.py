@@ -12,7 +12,8 @@
 
 """A manager's copy of what etcd holds, kept current by a watch.
 
-:class:`Mirror` lists ``claims/`` and ``hosts/`` under the prefix into a
+:class:`Mirror` lists ``claims/``, ``disabled/`` (hosts an operator
+disabled) and ``hosts/`` under the prefix, and the ``format`` key, into a
 :class:`~sora.scheduler.stores.etcd.replica.Replica`, then follows them
 with one watch from a thread of its own, and applies this manager's own
 writes at once. A report settles the claims made before it, by revisions,
@@ -196,13 +197,15 @@ class Mirror:
         revision, found = self.client.range(*self.followed)
         copy = replica.Replica(
             sweep.Settled(self.client, self.keys, self.most), self.clock)
-        hosts, members, keys, foreign = [], [], [], {}
+        hosts, members, keys, foreign, disabled = [], [], [], {}, {}
         for item in sorted(found, key=lambda item: item.create_revision):
             if item.key == self.keys.format:
                 self._check_format(item.value)
                 continue
             kind, name, held = self._read(item)
-            if kind == 'hosts' and held is None:
+            if kind == 'disabled':
+                disabled[name] = held
+            elif kind == 'hosts' and held is None:
                 foreign[name] = item.mod_revision
             elif kind == 'hosts':
                 hosts.append(held[0])
@@ -213,6 +216,8 @@ class Mirror:
         copy.report(sora_reports.Reports.joined(hosts), members, keys)
         for name, written in foreign.items():
             copy.drop_host(name, written)
+        for name, reason in disabled.items():
+            copy.hosts.disable(name, reason)
         with self.changed:
             self._copy, self._cluster, self.revision = copy, cluster, revision
             self.changed.notify_all()
@@ -278,6 +283,8 @@ class Mirror:
                 elif kind == 'hosts':
                     copy.report(held[0], [held[1]],
                                 [(kv.lease, kv.mod_revision)])
+                elif kind == 'disabled':
+                    copy.hosts.disable(name, held)
                 elif kind == 'claims' and held is None:
                     self._ended(name, event.deleted)
                 elif kind == 'claims':
@@ -301,23 +308,21 @@ class Mirror:
 
     def _read(self, kv, deleted=False):
         # (kind, name, held) of a followed key: kind None for a key that is
-        # not Sora's; held None for one deleted or holding no Sora report or
-        # claim (logged), else (Reports, members) or a claims.Entry.
+        # not Sora's; held None for one deleted or holding no Sora report,
+        # claim or reason (logged), else (Reports, members), a
+        # claims.Entry or the reason a host is disabled.
         kind, name = self.keys.name(kv.key)
-        if name is None or kind not in ('hosts', 'claims'):
+        if name is None or kind not in _READERS:
             return None, name, None
         if deleted:
             return kind, name, None
+        what, read = _READERS[kind]
         try:
-            value = codec.loads(kv.value)
-            return kind, name, (codec.decode_report(name, value)
-                                if kind == 'hosts'
-                                else codec.decode_claim(name, value))
+            return kind, name, read(name, codec.loads(kv.value))
         except codec.FOREIGN as error:
             LOG.warning('Ignoring etcd key %(key)s: it holds no Sora '
                         '%(what)s (%(error)s: %(detail)s)',
-                        {'key': validate.shown(kv.key),
-                         'what': 'node report' if kind == 'hosts' else 'claim',
+                        {'key': validate.shown(kv.key), 'what': what,
                          'error': type(error).__name__, 'detail': error})
         return kind, name, None
 
@@ -330,6 +335,14 @@ class Mirror:
                 self.clock() - entry.made >= timeout:
             claims.log_expired(entry, timeout)
         self._copy.forget(consumer)
+
+
+_READERS = {
+    'hosts': ('node report', codec.decode_report),
+    'claims': ('claim', codec.decode_claim),
+    'disabled': ('reason for disabling a host',
+                 lambda host_id, record: codec.decode_disabled(record))}
+"""What each followed kind of key holds, and its reader."""
 
 
 @contextlib.contextmanager

@@ -98,8 +98,12 @@ class Replica:
         self.report(reports, members, [(lease, revision)] * len(reports))
 
     def removed(self, host_id, held):
-        """Apply the removal of a host and of the claims *held* on it."""
+        """Apply the removal of a host and of the claims *held* on it.
+
+        And of the operator's reason for disabling it, if any.
+        """
         self.hosts.remove(host_id)
+        self.hosts.disable(host_id, None)
         self.reports.pop(host_id, None)
         self.forget_held(held)
 

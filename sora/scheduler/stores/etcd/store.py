@@ -239,7 +239,7 @@ class EtcdHostStore(base.HostStore):
         # etcd gives a nested transaction what the outer one leaves of
         # max_txn_ops: each needs one.
         most = self.conf.etcd.max_txn_ops - 1
-        room = most - 2
+        room = most - 3
         mirror = self.mirror
         for _ in base.attempts():
             with mirror.changed:
@@ -250,6 +250,7 @@ class EtcdHostStore(base.HostStore):
             done, now, found = self.client.txn(
                 [mirror.unchanged(version, revision)],
                 [ops.delete(self.keys('hosts', host_id)),
+                 ops.delete(self.keys('disabled', host_id)),
                  ops.delete(version)] +
                 sweep.deleted(self.keys, held[:room]),
                 [ops.read(version)])
@@ -266,6 +267,29 @@ class EtcdHostStore(base.HostStore):
             part = held[start:start + most]
             _, now, _ = self.client.txn([], sweep.deleted(self.keys, part))
             mirror.own(now, lambda copy: copy.forget_held(part))
+
+    def set_disabled(self, host_id, reason):
+        # Disabling rewrites the host's version key, as a claim does: a
+        # decision that chose the host before commits no claim on it.
+        self.mirror.check_open()
+        mirror, key = self.mirror, self.keys('disabled', host_id)
+        if not mirror.hosts.tracks(host_id) and (
+                reason is not None or mirror.hosts.disabled(host_id) is None):
+            raise exceptions.InvalidRequest(f'no host has id {host_id!r}')
+        if reason is None:
+            _, now, _ = self.client.txn([], [ops.delete(key)])
+            mirror.own(now, lambda copy: copy.hosts.disable(host_id, None))
+            return
+        version = self.keys('versions-of-hosts', host_id)
+        done, now, _ = self.client.txn(
+            [ops.present(self.keys('hosts', host_id))],
+            [ops.put(key, codec.encode_disabled(reason)),
+             ops.put(version, b'', getattr(mirror.report_of(host_id),
+                                           'lease', 0))])
+        if not done:
+            raise exceptions.InvalidRequest(f'no host has id {host_id!r}')
+        mirror.own(now, lambda copy: copy.hosts.disable(host_id, reason),
+                   [version])
 
     def release(self, consumer):
         self.mirror.check_open()
