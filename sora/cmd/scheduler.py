@@ -19,7 +19,9 @@ early (``| head``), as for a command killed by SIGINT or SIGPIPE. Errors are
 one line on stderr, never a traceback; a closed stdout is no error.
 """
 
+import contextlib
 import json
+import logging as std_logging
 import os
 import sys
 
@@ -40,7 +42,10 @@ from sora.scheduler import validate
 LOG = logging.getLogger(__name__)
 
 COMMANDS = ('select', 'check', 'report', 'hosts', 'claims', 'release',
-            'drivers', 'filters', 'weighers')
+            'disable', 'enable', 'remove', 'drivers', 'filters', 'weighers')
+LISTING = ('hosts', 'claims', 'drivers', 'filters', 'weighers')
+"""The commands that only list: they say which driver they loaded only
+with --debug."""
 EXIT_NO_VALID_HOST = 1
 EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -285,9 +290,8 @@ def _run(argv):
         parsing.parse(conf, argv, COMMANDS)
         if not conf.command.name:
             raise exceptions.InvalidRequest(
-                'a command is required: select, check, report, hosts, '
-                'claims, release, drivers, filters or weighers (see '
-                'sora-scheduler --help)')
+                f'a command is required: {", ".join(COMMANDS[:-1])} or '
+                f'{COMMANDS[-1]} (see sora-scheduler --help)')
         checking = conf.command.name == 'check'
         # Every option is read now, not halfway through: check reports
         # them as lines of its own, other commands stop here.
@@ -298,7 +302,8 @@ def _run(argv):
             _setup_logging(conf)
         if not checking:
             diagnosis.warn_unknown_options(conf)
-        return conf.command.func(conf)
+        with _quiet_listing(conf):
+            return conf.command.func(conf)
     except exceptions.NoValidHost as error:
         return _fail(error, EXIT_NO_VALID_HOST)
     except BrokenPipeError:
@@ -321,6 +326,20 @@ def _setup_logging(conf):
             error = f'use_journal needs the systemd Python bindings: {error}'
         raise exceptions.InvalidConfig(
             f'cannot set up logging: {error}') from None
+
+
+@contextlib.contextmanager
+def _quiet_listing(conf):
+    # A command that only lists logs the manager's INFO lines (the driver
+    # it loaded) only with --debug.
+    logger = std_logging.getLogger('sora.scheduler.manager')
+    saved = logger.level
+    if conf.command.name in LISTING and not conf.debug:
+        logger.setLevel(std_logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
 
 
 def _discard_stdout():

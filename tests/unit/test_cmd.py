@@ -88,6 +88,18 @@ class SelectTest(CommandTestCase):
             self.assertIn(message, result.stderr)
             self.assertNotIn('Traceback', result.stderr)
 
+    def test_only_commands_that_decide_say_which_driver_they_loaded(self):
+        for args, said in ((['drivers'], False), (['weighers'], False),
+                           (['--debug', 'drivers'], True),
+                           (['select', '--hosts', EXAMPLE_HOSTS], True)):
+            result = self.run_command(*args)
+            self.assertEqual(0, result.returncode, result.stderr)
+            self.assertEqual(said, 'Loaded scheduler driver' in
+                             result.stderr, args)
+        # The level is the command's only: the next one logs again.
+        self.assertIn('Loaded scheduler driver', self.run_command(
+            'select', '--hosts', EXAMPLE_HOSTS).stderr)
+
     def test_request_as_json_and_hosts_on_stdin(self):
         with open(EXAMPLE_HOSTS) as hosts:
             result = self.run_command(
