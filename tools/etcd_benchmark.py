@@ -109,6 +109,7 @@ def _claimer(endpoint, prefix, seconds, start, results):
         claims += 1
     results.put((claims, store.conflicts))
     mgr.close()
+    store.close()  # given to the manager: the giver's to close
 
 
 def _claim_shaped(client, key, aside, done):
