@@ -292,13 +292,43 @@ class EtcdHostStore(base.HostStore):
                    [version])
 
     def release(self, consumer):
+        # A claim in a group rewrites the group's version key as it goes: a
+        # decision that counted its container for the group's policy (an
+        # affinity to its host) commits nothing on that.
         self.mirror.check_open()
         self.mirror.mine.pop(consumer, None)  # a release is no expiry
         key = self.keys('claims', consumer)
         deadline = time.monotonic() + self.client.timeout
+        held = self.mirror.claim_of(consumer)
+        for _ in base.attempts():
+            if held is None:  # made elsewhere a moment ago, or changed
+                _, found = self.client.range(key, key + '\0',
+                                             deadline=deadline)
+                held = codec.stored_claim(consumer, found)
+            if held is None:
+                raise exceptions.InvalidRequest(
+                    f'no claim is held for consumer {consumer!r}')
+            entry, created = held
+            group = [] if entry.group is None else [
+                self.keys('versions-of-groups', entry.group)]
+            done, now = self._delete_claim(key, created, group, deadline)
+            if done:
+                self.mirror.own(now, lambda copy: copy.forget(consumer),
+                                group)
+                return
+            held = None
+        raise exceptions.StoreUnavailable(
+            f'could not release the claim of {consumer!r}: it kept being '
+            f'made again {base.ATTEMPTS} times in a row')
+
+    def _delete_claim(self, key, created, group, deadline):
+        # Delete the claim created at *created*, rewriting the *group*
+        # version key; return (done, revision).
         try:
             done, now, _ = self.client.txn(
-                [ops.present(key)], [ops.delete(key)],
+                [ops.created_at(key, created)],
+                [ops.delete(key)] + [ops.put(version, b'')
+                                     for version in group],
                 resend=False, deadline=deadline)
         except etcd_client.Unanswered as unanswered:
             # The delete may have been made: it was if the claim is gone,
@@ -311,7 +341,4 @@ class EtcdHostStore(base.HostStore):
             if found:
                 raise
             done = True
-        if not done:
-            raise exceptions.InvalidRequest(
-                f'no claim is held for consumer {consumer!r}')
-        self.mirror.own(now, lambda copy: copy.forget(consumer))
+        return done, now
