@@ -101,31 +101,18 @@ def do_claims(conf):
     return 0
 
 
-def do_release(conf):
-    """Drop the claim of one consumer."""
-    with shared_manager(conf, 'release') as scheduler:
-        scheduler.release(conf.command.consumer)
-    return 0
-
-
-def do_disable(conf):
-    """Keep new placements off a host, whatever it reports."""
-    with shared_manager(conf, 'disable') as scheduler:
-        scheduler.disable_host(conf.command.host, conf.command.reason)
-    return 0
-
-
-def do_enable(conf):
-    """Let new placements go to a host an operator disabled."""
-    with shared_manager(conf, 'enable') as scheduler:
-        scheduler.enable_host(conf.command.host)
-    return 0
-
-
-def do_remove(conf):
-    """Forget a host and its claims until it reports again."""
-    with shared_manager(conf, 'remove') as scheduler:
-        scheduler.remove_host(conf.command.host)
+def do_change(conf):
+    """Release a claim, or disable, enable or remove a host."""
+    args = conf.command
+    with shared_manager(conf, args.name) as scheduler:
+        if args.name == 'release':
+            scheduler.release(args.consumer)
+        elif args.name == 'disable':
+            scheduler.disable_host(args.host, args.reason)
+        elif args.name == 'enable':
+            scheduler.enable_host(args.host)
+        else:
+            scheduler.remove_host(args.host)
     return 0
 
 
@@ -187,15 +174,14 @@ def add_command_parsers(subparsers):
         lister.add_argument('--format', choices=('text', 'json'),
                             default='text', help='text: a table; json: an '
                                                  'object')
-    for name, func, what in (
-            ('disable', do_disable, 'keep new placements off a host, '
-                                    'whatever it reports, until enabled'),
-            ('enable', do_enable, 'let new placements go to a disabled '
-                                  'host again'),
-            ('remove', do_remove, 'forget a host and its claims until it '
-                                  'reports again')):
+    for name, what in (
+            ('disable', 'keep new placements off a host, whatever it '
+                        'reports, until enabled'),
+            ('enable', 'let new placements go to a disabled host again'),
+            ('remove', 'forget a host and its claims until it reports '
+                       'again')):
         command = subparsers.add_parser(name, help=what)
-        command.set_defaults(func=func)
+        command.set_defaults(func=do_change)
         command.add_argument('host', metavar='HOST', help='the host id')
         if name == 'disable':
             command.add_argument('--reason', required=True, metavar='TEXT',
@@ -203,6 +189,6 @@ def add_command_parsers(subparsers):
                                       'characters)')
     release = subparsers.add_parser(
         'release', help='drop the claim of a consumer in the shared store')
-    release.set_defaults(func=do_release)
+    release.set_defaults(func=do_change)
     release.add_argument('consumer', metavar='CONSUMER',
                          help='the consumer id the claim is held for')

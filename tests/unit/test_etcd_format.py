@@ -70,10 +70,7 @@ class FormatTest(test_etcd_store.EtcdStoreTestCase):
         self.assertIn(f'is in format {codec.FORMAT + 1}, written by a newer '
                       f'Sora; this one reads format {codec.FORMAT} at most',
                       str(error))
-        path = self.write_file('etcd.conf', (
-            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
-            f'host_store = etcd\n[etcd]\nendpoints = {self.etcd.endpoint}\n'
-            f'prefix = {self.etcd.prefix}\n'))
+        path = self.conf_file()
         result = self.useFixture(base.Command())(
             '--config-file', path, 'hosts')
         self.assertEqual(2, result.returncode)

@@ -60,13 +60,20 @@ class EtcdStoreTestCase(base.TestCase):
         super().setUp()
         self.etcd = self.useFixture(etcd.EtcdPrefix())
 
-    def conf(self, endpoint=None, name='sora.conf', **etcd_options):
+    def conf_text(self, endpoint=None, **etcd_options):
+        """The text of a config file: the filter driver on this etcd."""
         options = {'endpoints': endpoint or self.etcd.endpoint,
                    'prefix': self.etcd.prefix, 'timeout': 2, **etcd_options}
-        text = ('[DEFAULT]\nscheduler_driver = filter\n'
+        return ('[DEFAULT]\nscheduler_driver = filter\n'
                 '[scheduler]\nhost_store = etcd\n[etcd]\n' + ''.join(
                     f'{key} = {value}\n' for key, value in options.items()))
-        return self.make_conf(text, name)
+
+    def conf(self, endpoint=None, name='sora.conf', **etcd_options):
+        return self.make_conf(self.conf_text(endpoint, **etcd_options), name)
+
+    def conf_file(self):
+        """The path of a config file of :meth:`conf_text`."""
+        return self.write_file('etcd.conf', self.conf_text())
 
     def manager(self, conf=None, store=None):
         mgr = manager.SchedulerManager(conf or self.conf(), store=store)
@@ -572,10 +579,7 @@ class CommandTest(EtcdStoreTestCase):
 
     def test_the_lifecycle_from_the_command_line(self):
         run = self.useFixture(base.Command())
-        conf = self.write_file('etcd.conf', (
-            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
-            f'host_store = etcd\n[etcd]\nendpoints = {self.etcd.endpoint}\n'
-            f'prefix = {self.etcd.prefix}\n'))
+        conf = self.conf_file()
         hosts = self.write_file('hosts.json', json.dumps(
             [dict(HOSTS[0], labels={'zone': 'z1', 'rack': 'r 2'}),
              HOSTS[1]]))

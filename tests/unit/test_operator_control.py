@@ -156,10 +156,7 @@ class OperatorControlTest(test_etcd_store.EtcdStoreTestCase):
 
     def test_the_commands(self):
         run = self.useFixture(base.Command())
-        conf = self.write_file('etcd.conf', (
-            '[DEFAULT]\nscheduler_driver = filter\n[scheduler]\n'
-            f'host_store = etcd\n[etcd]\nendpoints = {self.etcd.endpoint}\n'
-            f'prefix = {self.etcd.prefix}\n'))
+        conf = self.conf_file()
         hosts = self.write_file('hosts.json', json.dumps(HOSTS))
         self.assertEqual(0, run('--config-file', conf, 'report', '--hosts',
                                 hosts).returncode)
