@@ -343,6 +343,28 @@ class MembershipTest(BooksTestCase):
         self.assertEqual(['b'], two.select_destinations(
             db, consumers=['d2']))
 
+    def test_a_settlement_elsewhere_ends_a_membership_a_decision_relied_on(
+            self):
+        # d1 (db) is claimed on a; b runs db (reported). b's report lists
+        # d1: it runs on b, and a runs no db. two, not yet seen that,
+        # would place a db-affinity container on a: its commit must lose.
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'a', 'memory_mb': 1000},
+                          {'id': 'b', 'memory_mb': 500}])
+        settle(lambda: len(two.hosts()) == 2)
+        db = {'memory_mb': 1, 'group': 'db', 'group_policy': 'affinity'}
+        self.assertEqual(['a'], one.select_destinations(
+            db, consumers=['d1']))
+        one.update_hosts([{'id': 'b', 'memory_mb': 500, 'groups': ['db']}])
+        settle(lambda: len(two.claims()) == 1 and
+               two.hosts()[two.hosts().row_of('b')].groups == ('db',))
+        gate = self.hold_watch(two)
+        one.update_hosts([{'id': 'b', 'memory_mb': 500, 'groups': ['db'],
+                           'consumers': ['d1']}])
+        threading.Timer(0.2, gate.set).start()
+        self.assertEqual(['b'], two.select_destinations(
+            db, consumers=['d2']))
+
     def test_a_report_on_a_late_copy_keeps_no_claim_settled_elsewhere(self):
         # c's claim on a is settled by b's report (any host's report
         # settles it: its group is kept on b). A later report of a listing

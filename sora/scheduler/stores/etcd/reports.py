@@ -14,8 +14,9 @@
 
 Each report commits only if its writer knew the host's last report and
 the claims it settles are still those in etcd: so it knows which groups the
-report adds to its host (and rewrites their version keys, as a claim in
-them does) and which members it carries over and adds. One that lost to
+report adds to its host and whose members move with the claims it settles
+(and rewrites their version keys, as a claim in them does) and which
+members it carries over and adds. One that lost to
 another writer goes again at once, on what etcd holds.
 """
 
@@ -191,6 +192,11 @@ class ReportWriter:
         added = (set(reports.groups[i]) | set(members.values())) - (
             set(report.groups) | set(report.members.values()) if report
             else set())
+        # A settled claim's container counts for its group here now, no
+        # longer on the claim's host: a decision that relied on that
+        # host's membership commits nothing on it.
+        added.update(entry.group for entry, _ in held.values()
+                     if entry.group is not None)
         deleted = list(held)[:max(0, most - 1 - len(added))]
         writes = [ops.put(key, codec.encode_report(record, members), lease)]
         writes += [ops.delete(store.keys('claims', consumer))
