@@ -141,9 +141,13 @@ class Replica:
             self.reports[host_id] = codec.Report(
                 *keys[i], reports.groups[i], members[i])
             for consumer, group in settled[i].items():
-                self.settled.add(
-                    consumer, self.created.pop(consumer), host_id,
-                    None if consumer in members[i] else group)
+                # Several of these reports may list one consumer (a
+                # listing): each keeps its group; one settles the claim.
+                created = self.created.pop(consumer, None)
+                if created is not None:
+                    self.settled.add(
+                        consumer, created, host_id,
+                        None if consumer in members[i] else group)
 
     def drop_host(self, host_id, written):
         """Forget a host whose report key is gone or holds no report.
