@@ -365,6 +365,37 @@ class MembershipTest(BooksTestCase):
         self.assertEqual(['b'], two.select_destinations(
             db, consumers=['d2']))
 
+    def test_of_reports_listing_one_consumer_the_first_settles_it(self):
+        # Two reports at once list a claimed container (reported by two
+        # nodes): the first settles its claim and keeps its group, in the
+        # memory store and in every etcd manager, whether the writer knew
+        # the claim or not (then the watch brings it late).
+        hosts = [{'id': 'a', 'memory_mb': 1000},
+                 {'id': 'b', 'memory_mb': 500}]
+        listed = [dict(host, consumers=['w1']) for host in hosts]
+        with manager.SchedulerManager(self.make_conf(
+                '[DEFAULT]\nscheduler_driver = filter\n',
+                'memory.conf')) as reference:
+            reference.update_hosts(hosts)
+            reference.select_destinations(self.WEB, consumers=['w1'])
+            reference.update_hosts(listed)
+            expected = self.groups(reference)
+        self.assertEqual({'a': ('web',), 'b': ()}, expected)
+        for writer_saw_it in (True, False):
+            one, two = self.manager(), self.manager()
+            one.update_hosts(hosts)
+            settle(lambda: len(two.hosts()) == 2)
+            gate = None if writer_saw_it else self.hold_watch(one)
+            two.select_destinations(self.WEB, consumers=['w1'])
+            one.update_hosts(listed)
+            if gate is not None:
+                gate.set()
+            for mgr in (one, two, self.manager()):
+                settle(lambda: self.groups(mgr) == expected and
+                       mgr.claims() == [])
+            for host in hosts:
+                one.remove_host(host['id'])
+
     def test_a_report_on_a_late_copy_keeps_no_claim_settled_elsewhere(self):
         # c's claim on a is settled by b's report (any host's report
         # settles it: its group is kept on b). A later report of a listing

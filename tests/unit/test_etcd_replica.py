@@ -23,9 +23,9 @@ from tests import base
 class ReplicaTest(base.TestCase):
 
     def test_reports_listed_at_once_may_list_one_consumer(self):
-        # A claim still in etcd, listed by two reports of one listing: it
-        # is settled once, and counts for its group on both hosts, as the
-        # memory store counts it.
+        # A claim still in etcd, listed by two reports of one listing: the
+        # first settles it and keeps its group, as etcd's watch (one report
+        # at a time) and the memory store do.
         copy = replica.Replica(
             sweep.Settled(None, codec.Keys('/sora'), 128), lambda: 0.0)
         copy.report(host_state.parse_reports(
@@ -37,7 +37,7 @@ class ReplicaTest(base.TestCase):
             [{'id': host, 'memory_mb': 100, 'consumers': ['c5']}
              for host in 'ab']), [{}, {}], [(0, 3), (0, 3)])
         table = copy.hosts.snapshot()[0]
-        self.assertEqual({'a': ('db',), 'b': ('db',)},
+        self.assertEqual({'a': ('db',), 'b': ()},
                          {host.id: host.groups for host in table})
         self.assertEqual([], copy.hosts.listing(0.0))
         self.assertEqual(2, copy.settled.created('c5'))

@@ -41,11 +41,17 @@ class MemoryHostStore(base.HostStore):
         hosts = self._tracked
         with hosts.lock:
             self._expire()
-            hosts.report(reports, [
-                {consumer: entry.group for consumer, entry in (
-                    (consumer, hosts.entry(consumer))
-                    for consumer in consumers) if entry is not None}
-                for consumers in reports.consumers])
+            # The first report listing a consumer settles its claim (and
+            # keeps its group); another listing it too finds none.
+            settled, taken = [], set()
+            for consumers in reports.consumers:
+                settled.append({
+                    consumer: entry.group for consumer, entry in (
+                        (consumer, hosts.entry(consumer))
+                        for consumer in consumers if consumer not in taken)
+                    if entry is not None})
+                taken.update(settled[-1])
+            hosts.report(reports, settled)
 
     def remove(self, host_id):
         hosts = self._tracked

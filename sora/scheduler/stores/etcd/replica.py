@@ -123,17 +123,21 @@ class Replica:
         """Add or replace hosts whose report keys have *keys*.
 
         ``[(lease, mod revision)]``. A report settles the claims of the
-        consumers it lists made before it; those with a group its
+        consumers it lists made before it (the first of these reports to
+        list a consumer does: etcd's watch brings them one by one); those
+        with a group its
         *members* lack are deleted only with a rewrite of the report that
         adds it (see :mod:`~sora.scheduler.stores.etcd.sweep`).
         """
-        settled = []
+        settled, taken = [], set()
         for consumers, (_, revision) in zip(reports.consumers, keys):
             settled.append({})
             for consumer in consumers:
                 entry = self.hosts.entry(consumer)
-                if entry is not None and self.created[consumer] < revision:
+                if entry is not None and consumer not in taken and \
+                        self.created[consumer] < revision:
                     settled[-1][consumer] = entry.group
+            taken.update(settled[-1])
         self.hosts.report(reports, settled, [
             {**stored, **self.settled.unrecorded(host_id)}
             for host_id, stored in zip(reports.ids, members)])
@@ -141,13 +145,9 @@ class Replica:
             self.reports[host_id] = codec.Report(
                 *keys[i], reports.groups[i], members[i])
             for consumer, group in settled[i].items():
-                # Several of these reports may list one consumer (a
-                # listing): each keeps its group; one settles the claim.
-                created = self.created.pop(consumer, None)
-                if created is not None:
-                    self.settled.add(
-                        consumer, created, host_id,
-                        None if consumer in members[i] else group)
+                self.settled.add(
+                    consumer, self.created.pop(consumer), host_id,
+                    None if consumer in members[i] else group)
 
     def drop_host(self, host_id, written):
         """Forget a host whose report key is gone or holds no report.

@@ -90,11 +90,12 @@ class ReportWriter:
             end, compare, read, writes, deleted, groups = \
                 start, [], [], [], [], set()
             size, late, members = 0, [], []
+            taken = set()  # consumers a report of this part settles
             while end < len(reports) and end - start < hosts:
                 record, record_size = records[end]
                 host_compare, host_read, host_ops, host_deleted, added, \
                     kept = self._ops(reports, record, end, lease, known,
-                                     claimed, stale)
+                                     claimed, stale, taken)
                 record_size += len(json.dumps(kept))
                 added = sorted(added - groups)
                 if writes and (
@@ -163,7 +164,8 @@ class ReportWriter:
         return [ops.put(self._store.keys('versions-of-groups', group), b'')
                 for group in groups]
 
-    def _ops(self, reports, record, i, lease, known, claimed, stale):
+    def _ops(self, reports, record, i, lease, known, claimed, stale,
+             taken):
         # The comparisons, keys to read if they fail and operations storing
         # report *i*; the consumers whose claims they delete; the groups it
         # adds to its host and its members (claims.groups_kept). It settles
@@ -172,7 +174,8 @@ class ReportWriter:
         # *known* and *claimed* have what etcd held when a transaction lost
         # (reports and claims); *stale*, hosts whose stored members are not
         # to be carried over (written from a copy of an etcd that went
-        # back).
+        # back); *taken*, the consumers an earlier report of the part
+        # settles (this one settles the rest, and adds them).
         store, most = self._store, self._store.conf.etcd.max_txn_ops
         host_id, consumers = reports.ids[i], reports.consumers[i]
         key = store.keys('hosts', host_id)
@@ -181,10 +184,13 @@ class ReportWriter:
             store.mirror.report_of(host_id)
         held = {}  # {consumer: (claims.Entry, created revision)}
         for consumer in consumers:
+            if consumer in taken:  # settled by a report before this one
+                continue
             found = claimed[consumer] if consumer in claimed else \
                 store.mirror.claim_of(consumer)
             if found is not None and len(held) < (most - 1) // 2:
                 held[consumer] = found
+        taken.update(held)
         before = {} if host_id in stale else {
             **hosts.kept(host_id), **(report.members if report else {})}
         members = claims.groups_kept(consumers, before, {
