@@ -396,6 +396,26 @@ class MembershipTest(BooksTestCase):
             for host in hosts:
                 one.remove_host(host['id'])
 
+    def test_a_report_of_a_host_removed_meanwhile_carries_no_member(self):
+        # w1 (web) was settled by h's report: h counts for web while its
+        # reports list it. one removes h; two, not yet seen that, writes
+        # h's next report listing w1: h is a new host, with no member.
+        one, two = self.manager(), self.manager()
+        one.update_hosts([{'id': 'h', 'memory_mb': 1000}])
+        settle(lambda: len(two.hosts()) == 1)
+        one.select_destinations(self.WEB, consumers=['w1'])
+        one.update_hosts([{'id': 'h', 'memory_mb': 1000,
+                           'consumers': ['w1']}])
+        for mgr in (one, two):
+            settle(lambda: self.groups(mgr) == {'h': ('web',)})
+        gate = self.hold_watch(two)
+        one.remove_host('h')
+        two.update_hosts([{'id': 'h', 'memory_mb': 1000,
+                           'consumers': ['w1']}])
+        gate.set()
+        for mgr in (one, two, self.manager()):
+            settle(lambda: self.groups(mgr) == {'h': ()})
+
     def test_a_report_on_a_late_copy_keeps_no_claim_settled_elsewhere(self):
         # c's claim on a is settled by b's report (any host's report
         # settles it: its group is kept on b). A later report of a listing

@@ -191,8 +191,13 @@ class ReportWriter:
             if found is not None and len(held) < (most - 1) // 2:
                 held[consumer] = found
         taken.update(held)
-        before = {} if host_id in stale else {
-            **hosts.kept(host_id), **(report.members if report else {})}
+        if host_id in stale:
+            before = {}
+        elif host_id in known:  # read from etcd: this copy's is stale
+            before = dict(report.members) if report else {}
+        else:
+            before = {**hosts.kept(host_id),
+                      **(report.members if report else {})}
         members = claims.groups_kept(consumers, before, {
             consumer: entry.group for consumer, (entry, _) in held.items()})
         added = (set(reports.groups[i]) | set(members.values())) - (
