@@ -322,48 +322,40 @@ class MembershipTest(BooksTestCase):
             for host in hosts:
                 one.remove_host(host['id'])
 
-    def test_a_release_elsewhere_ends_a_membership_a_decision_relied_on(self):
-        # db runs on a (a claim) and b (reported). one releases the claim
-        # on a; two, not yet seen it, would place a db-affinity container
-        # on a, which no longer runs db: its commit must lose, and the
-        # decision made again go to b.
+    DB = {'memory_mb': 1, 'group': 'db', 'group_policy': 'affinity'}
+
+    def membership_ended_meanwhile(self, end):
+        """Place on a db member that *end* (one) stops being one.
+
+        d1 (db) is claimed on a; b runs db (reported). ``end(one)`` makes
+        a run no db; two, not yet seen that, would place a db-affinity
+        container on a: its commit must lose, and the decision made again
+        go to b.
+        """
         one, two = self.manager(), self.manager()
         one.update_hosts([{'id': 'a', 'memory_mb': 1000},
                           {'id': 'b', 'memory_mb': 500}])
         settle(lambda: len(two.hosts()) == 2)
-        db = {'memory_mb': 1, 'group': 'db', 'group_policy': 'affinity'}
         self.assertEqual(['a'], one.select_destinations(
-            db, consumers=['d1']))
+            self.DB, consumers=['d1']))
         one.update_hosts([{'id': 'b', 'memory_mb': 500, 'groups': ['db']}])
         settle(lambda: len(two.claims()) == 1 and
                two.hosts()[two.hosts().row_of('b')].groups == ('db',))
         gate = self.hold_watch(two)
-        one.release('d1')
+        end(one)
         threading.Timer(0.2, gate.set).start()
         self.assertEqual(['b'], two.select_destinations(
-            db, consumers=['d2']))
+            self.DB, consumers=['d2']))
+
+    def test_a_release_elsewhere_ends_a_membership_a_decision_relied_on(self):
+        self.membership_ended_meanwhile(lambda one: one.release('d1'))
 
     def test_a_settlement_elsewhere_ends_a_membership_a_decision_relied_on(
             self):
-        # d1 (db) is claimed on a; b runs db (reported). b's report lists
-        # d1: it runs on b, and a runs no db. two, not yet seen that,
-        # would place a db-affinity container on a: its commit must lose.
-        one, two = self.manager(), self.manager()
-        one.update_hosts([{'id': 'a', 'memory_mb': 1000},
-                          {'id': 'b', 'memory_mb': 500}])
-        settle(lambda: len(two.hosts()) == 2)
-        db = {'memory_mb': 1, 'group': 'db', 'group_policy': 'affinity'}
-        self.assertEqual(['a'], one.select_destinations(
-            db, consumers=['d1']))
-        one.update_hosts([{'id': 'b', 'memory_mb': 500, 'groups': ['db']}])
-        settle(lambda: len(two.claims()) == 1 and
-               two.hosts()[two.hosts().row_of('b')].groups == ('db',))
-        gate = self.hold_watch(two)
-        one.update_hosts([{'id': 'b', 'memory_mb': 500, 'groups': ['db'],
-                           'consumers': ['d1']}])
-        threading.Timer(0.2, gate.set).start()
-        self.assertEqual(['b'], two.select_destinations(
-            db, consumers=['d2']))
+        # b's report lists d1: it runs on b.
+        self.membership_ended_meanwhile(lambda one: one.update_hosts([
+            {'id': 'b', 'memory_mb': 500, 'groups': ['db'],
+             'consumers': ['d1']}]))
 
     def test_of_reports_listing_one_consumer_the_first_settles_it(self):
         # Two reports at once list a claimed container (reported by two
