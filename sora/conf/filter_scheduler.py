@@ -15,6 +15,7 @@
 import copy
 
 from oslo_config import cfg
+from oslo_config import types
 
 from sora.scheduler import filters
 from sora.scheduler import weighers
@@ -64,8 +65,19 @@ filter_scheduler_opts = [
         help=f'Multiplier of the "{weigher}" weigher: positive prefers hosts '
              f'with {more} (spreading), negative {fewer} (packing), 0 '
              'switches it off.')
-      for weigher in weighers.BUILT_IN
+      for weigher in weighers.SCALAR
       for more, fewer in [_PREFERS[weigher]]),
+    cfg.Opt(
+        'resource_weight_multipliers', type=types.Dict(types.Float()),
+        default={}, mutable=True,
+        help='Multipliers of the "resources" weigher, one per countable '
+             'resource, as NAME:MULTIPLIER pairs: "gpu:-1.0,vf:0.5". Each '
+             'resource\'s free amount, as a share of the most any host has '
+             'free, is multiplied by its multiplier and the products '
+             'summed. Negative packs containers onto the hosts with the '
+             'fewest free (and keeps work that needs none off the hosts '
+             'that have some: "gpu:-1.0" keeps GPU nodes for GPU work), '
+             'positive spreads them. Empty: the weigher is off.'),
     cfg.IntOpt(
         'max_containers_per_host', default=110, min=1, mutable=True,
         help='The most containers a host may run, for the "max_containers" '

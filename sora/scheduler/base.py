@@ -85,7 +85,8 @@ class Plugin:
 class Filter(Plugin):
     """Base class of filters; implement ``filter_mask`` or ``host_passes``.
 
-    :meth:`describe` may say what the request needed, for the
+    :meth:`describe` may say what the request needed, and
+    :meth:`describe_refusal` why no host passed, for the
     :class:`~sora.scheduler.exceptions.NoValidHost` explanation.
     ``request_fields`` names the request constraints the filter enforces
     (``labels``, ``same_host``, ``different_host``, or a group policy): the
@@ -97,6 +98,15 @@ class Filter(Plugin):
 
     def describe(self, request):
         """Return what *request* asks of hosts, or ``None``."""
+        return None
+
+    def describe_refusal(self, hosts, request, candidates):
+        """Return why no host of *candidates* passes, or ``None``.
+
+        Asked only when this filter leaves no host (*candidates* is the
+        mask of those it was given): the explanation then shows this
+        instead of :meth:`describe`.
+        """
         return None
 
 

@@ -20,7 +20,9 @@ it was made. :class:`Ledger` keeps the outstanding ones, oldest first.
 """
 
 import collections
+import collections.abc
 import dataclasses
+import types
 
 from oslo_log import log as logging
 
@@ -28,6 +30,7 @@ from sora.scheduler import units
 from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
+NO_RESOURCES = types.MappingProxyType({})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,6 +45,8 @@ class Claim:
     :ivar group: the group of the container, or ``None``; it counts for
         (anti-)affinity while the claim is outstanding.
     :ivar age: seconds since the claim was made.
+    :ivar resources: the countable resources held (a read-only mapping of
+        name to whole number).
     """
 
     consumer: str
@@ -51,15 +56,28 @@ class Claim:
     disk_gb: float
     group: str
     age: float
+    resources: collections.abc.Mapping = dataclasses.field(
+        default_factory=lambda: NO_RESOURCES)
 
     def to_dict(self):
-        """Return the claim as a JSON-ready mapping."""
-        return dataclasses.asdict(self)
+        """Return the claim as a JSON-ready mapping.
+
+        ``resources`` only when it holds some.
+        """
+        data = {field.name: getattr(self, field.name)
+                for field in dataclasses.fields(self)}
+        data['resources'] = dict(self.resources)
+        if not data['resources']:
+            del data['resources']
+        return data
 
 
-Entry = collections.namedtuple('Entry', 'consumer host needs group made')
+Entry = collections.namedtuple(
+    'Entry', 'consumer host needs group made resources',
+    defaults=(NO_RESOURCES,))
 """A claim in the ledger: *needs* are whole units in the order of
-:data:`units.RESOURCES`; *made* is the store's clock when it was made."""
+:data:`units.RESOURCES`; *made* is the store's clock when it was made;
+*resources* the countable ones (a read-only mapping)."""
 
 
 def groups_kept(consumers, before, settled):
@@ -143,5 +161,6 @@ class Ledger:
                       *(units.documented(need, units.SCALES[name])
                         for name, need in zip(units.RESOURCES,
                                               entry.needs)),
-                      entry.group, max(0.0, now - entry.made))
+                      entry.group, max(0.0, now - entry.made),
+                      entry.resources)
                 for entry in self._entries.values()]

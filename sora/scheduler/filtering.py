@@ -53,12 +53,14 @@ def check_request(filters, request):
             '[filter_scheduler] enabled_filters')
 
 
-def run(filters, hosts, request, time_limit=0):
+def run(filters, hosts, request, time_limit=0, details=None):
     """Return the mask of hosts passing every filter, and the counts.
 
     The counts are ``[(filter name, hosts left after it)]`` for each filter
     that had something to check, up to the first that leaves none.
-    *time_limit* is the seconds each filter may take (0: any).
+    *time_limit* is the seconds each filter may take (0: any). *details*,
+    a mapping, gets ``{name: why}`` from the filter that leaves none, if it
+    says (``describe_refusal``).
 
     :raises PluginError: a filter raised, answered in the wrong shape or
         took too long.
@@ -69,9 +71,13 @@ def run(filters, hosts, request, time_limit=0):
         passed = _apply(name, plugin, hosts, request, mask, time_limit)
         if passed is None:
             continue
-        mask = mask & passed
+        before, mask = mask, mask & passed
         counts.append((name, int(np.count_nonzero(mask))))
         if not counts[-1][1]:
+            describe = getattr(plugin, 'describe_refusal', None)
+            if details is not None and describe is not None:
+                with plugins.calling('filter', name, time_limit):
+                    details[name] = describe(hosts, request, before)
             break
     return mask, counts
 
@@ -112,12 +118,16 @@ def place(request, hosts, count, filters, choose, time_limit=0, first=None):
     """
     chosen = []
     for placed in range(count):
+        details = {}
         if placed or first is None:
-            first = run(filters, hosts, request, time_limit)
+            first = run(filters, hosts, request, time_limit, details)
+        elif not first[0].any():
+            # The caller's run kept no details of the refusal.
+            run(filters, hosts, request, time_limit, details)
         mask, counts = first
         if not mask.any():
             raise no_valid_host(filters, hosts, request, counts, count,
-                                placed)
+                                placed, details)
         row = choose(hosts, request, mask)
         chosen.append(hosts.ids[row])
         if placed + 1 < count:
@@ -158,13 +168,20 @@ def _per_host(name, plugin, hosts, request, mask):
     return passed
 
 
-def no_valid_host(filters, hosts, request, counts, count=1, placed=0):
-    """Return the :class:`NoValidHost` explaining *counts*."""
+def no_valid_host(filters, hosts, request, counts, count=1, placed=0,
+                  refusals=None):
+    """Return the :class:`NoValidHost` explaining *counts*.
+
+    *refusals* are the details :func:`run` collected: they stand for what
+    the filter that left none would otherwise describe.
+    """
     details = {}
     for name, plugin in filters:
         describe = getattr(plugin, 'describe', None)
         text = describe(request) if describe is not None else None
         if text:
             details[name] = text
+    details.update({name: text for name, text in (refusals or {}).items()
+                    if text})
     return exceptions.NoValidHost(len(hosts), counts, count=count,
                                   placed=placed, details=details)

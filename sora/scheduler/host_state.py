@@ -131,9 +131,12 @@ def _quick(data):
             type(enabled) is not bool or type(containers) is not int \
             or not 0 <= containers <= MAX_CONTAINERS:
         return None
+    counted = sora_reports.counted(get('resources'), get('resources_total'))
+    if counted is None:
+        return None
     return [host_id, memory_units, total_units, cpus_units,
             cpus_total_units, disk_units, containers, enabled, labels, groups,
-            consumers]
+            consumers, *counted]
 
 
 def _checked(data, position):
@@ -165,6 +168,9 @@ def _checked(data, position):
             host[field] = validate.labels(value, where, error)
         elif field in ('groups', 'consumers'):
             host[field] = validate.names(value, field, where, error)
+        elif field in ('resources', 'resources_total'):
+            host[field] = validate.resources(value, field, where, error,
+                                             most=units.MAX)
         elif field == 'enabled':
             if not isinstance(value, bool):
                 raise error(f'{where}: enabled must be true or false, '
@@ -187,10 +193,16 @@ def _checked(data, position):
         if host[free] > host[total]:
             raise error(f'{where}: {free} ({host[free]:g}) is more than '
                         f'{total} ({host[total]:g})')
+    free, total = host['resources'], host['resources_total']
+    for name, amount in free.items():
+        if amount > total.get(name, amount):
+            raise error(f'{where}: resources {name!r} ({amount}) is more '
+                        f'than resources_total {name!r} ({total[name]})')
     return ([host_id] + [units.capacity(host[name], units.SCALES[name])
                          for name in sora_reports.AMOUNTS]
             + [host['containers'], host['enabled'], host['labels'],
-               host['groups'], host['consumers']])
+               host['groups'], host['consumers']]
+            + list(sora_reports.counted(dict(free), dict(total))))
 
 
 def parse_reports(data):

@@ -23,6 +23,7 @@ import collections.abc
 import dataclasses
 import functools
 import math
+import types
 
 import numpy as np
 
@@ -34,6 +35,7 @@ COLUMNS = FLOATS + ('containers', 'enabled', 'id_rank')
 """The table's NumPy columns."""
 CACHED_KEYS = 64
 """How many label keys (and groups) one table keeps a lookup array for."""
+NO_RESOURCES = types.MappingProxyType({})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,8 +47,11 @@ class Host:
     ``disk_gb`` (free), ``containers``, ``labels`` (read-only mapping),
     ``groups`` (tuple: the group of each container it runs that has one),
     ``enabled`` (false when the node reports so, or an operator disabled
-    it) and ``disabled_reason`` (the operator's, or None). A resource the
-    node did not report is ``math.inf``.
+    it), ``disabled_reason`` (the operator's, or None), ``resources``
+    (free) and ``resources_total``: read-only mappings of the countable
+    resources it reports (``{"gpu": 2}``), whole numbers. A resource the
+    node did not report is ``math.inf``; a countable one it does not
+    report, it has none of.
     Free resources are the node's last report less the claims outstanding
     on it, and never below 0 (a node that reports less free than it has
     claims is simply full).
@@ -63,17 +68,24 @@ class Host:
     groups: tuple
     enabled: bool
     disabled_reason: str = None
+    resources: collections.abc.Mapping = dataclasses.field(
+        default_factory=lambda: NO_RESOURCES)
+    resources_total: collections.abc.Mapping = dataclasses.field(
+        default_factory=lambda: NO_RESOURCES)
 
     def to_dict(self):
         """Return the host in its JSON form.
 
-        Unlimited resources are omitted, and ``disabled_reason`` unless an
-        operator disabled the host.
+        Unlimited resources are omitted, ``disabled_reason`` unless an
+        operator disabled the host, and the countable resources unless it
+        reports some.
         """
         data = {field.name: getattr(self, field.name)
                 for field in dataclasses.fields(self)}
         data['labels'] = dict(self.labels)
         data['groups'] = list(self.groups)
+        for field in ('resources', 'resources_total'):
+            data[field] = dict(data[field]) or None
         return {k: v for k, v in data.items()
                 if v != math.inf and v is not None}
 
@@ -99,7 +111,7 @@ class HostTable(collections.abc.Sequence):
     """
 
     def __init__(self, ids, labels, groups, columns, index=None,
-                 reasons=None):
+                 reasons=None, counted=None, totals=None):
         self.ids = ids
         self.reasons = reasons or {}  # {row: why an operator disabled it}
         self._len = len(ids)
@@ -108,15 +120,21 @@ class HostTable(collections.abc.Sequence):
         self._columns = columns
         for name in COLUMNS:
             setattr(self, name, columns[name])
+        self.resources = types.MappingProxyType(counted or {})
+        self.resources_total = totals if totals is not None else \
+            chunked.FrozenRows.of([NO_RESOURCES] * self._len)
         self._index = index if index is not None else TableIndex(
             ids, labels, groups)
 
     @classmethod
-    def build(cls, ids, amounts, containers, enabled, labels, groups):
+    def build(cls, ids, amounts, containers, enabled, labels, groups,
+              resources=None, totals=None):
         """Return a table of the given hosts, sorted by id.
 
         :param amounts: ``{field: int64 array of units}`` for each name in
             :data:`FLOATS`, free amounts at most 0 below.
+        :param resources: per host, its free countable resources (a
+            mapping; none if None), and *totals* their totals.
         """
         order = sorted(range(len(ids)), key=ids.__getitem__)
         if order == list(range(len(ids))):
@@ -138,9 +156,15 @@ class HostTable(collections.abc.Sequence):
         columns['id_rank'] = np.arange(len(ids), dtype=np.int64)
         columns = {name: chunked.frozen(column)
                    for name, column in columns.items()}
+        resources = resources or [NO_RESOURCES] * len(ids)
+        counted = {name: chunked.frozen(take(
+            [free.get(name, 0) for free in resources], np.int64))
+            for name in sorted(set().union(*resources))}
         return cls(chunked.FrozenRows.of(arranged(ids)),
                    chunked.FrozenRows.of(arranged(labels)),
-                   chunked.FrozenRows.of(arranged(groups)), columns)
+                   chunked.FrozenRows.of(arranged(groups)), columns,
+                   counted=counted, totals=chunked.FrozenRows.of(
+                       arranged(totals or resources)))
 
     def __len__(self):
         return self._len
@@ -163,11 +187,30 @@ class HostTable(collections.abc.Sequence):
             labels=self.labels[row],
             groups=self.groups[row],
             enabled=bool(self.enabled[row]),
-            disabled_reason=self.reasons.get(row))
+            disabled_reason=self.reasons.get(row),
+            resources=types.MappingProxyType({
+                name: int(self.resources[name][row])
+                for name in self.resources_total[row]}),
+            resources_total=self.resources_total[row])
 
     def __iter__(self):
         for row in range(len(self)):
             yield self[row]
+
+    def free(self, name):
+        """Return the column of free *name* (a countable resource).
+
+        All 0 when no host reports it.
+        """
+        column = self.resources.get(name)
+        if column is None:
+            return np.zeros(len(self), dtype=np.int64)
+        return column
+
+    def reported(self, name):
+        """Whether some host reports the countable resource *name*."""
+        return name in self.resources and any(
+            name in totals for totals in self.resources_total)
 
     def row_of(self, host_id):
         """Return the row of *host_id* (:class:`KeyError` if none)."""
@@ -214,12 +257,19 @@ class HostTable(collections.abc.Sequence):
     def consume(self, rows, request):
         """Return a copy in which each of *rows* has taken *request*.
 
-        A row listed twice takes it twice: free memory, CPUs and disk drop
-        by what the request needs, the container count grows by one and the
-        request's group joins the host's groups. This table is unchanged.
+        A row listed twice takes it twice: free memory, CPUs, disk and
+        countable resources drop by what the request needs, the container
+        count grows by one and the request's group joins the host's groups.
+        This table is unchanged.
         """
         tally = collections.Counter(int(row) for row in rows)
         columns = dict(self._columns)
+        counted = dict(self.resources)
+        for name, need in request.resources.items():
+            column = np.array(self.free(name))
+            for row, times in tally.items():
+                column[row] -= times * need
+            counted[name] = chunked.frozen(column)
         for name, need in zip(units.RESOURCES, request.units):
             if need:
                 scale = units.SCALES[name]
@@ -239,7 +289,7 @@ class HostTable(collections.abc.Sequence):
                 for row, times in tally.items()})
             index = _Consumed(index, tally, request.group)
         return HostTable(self.ids, self.labels, groups, columns, index,
-                         self.reasons)
+                         self.reasons, counted, self.resources_total)
 
 
 class TableIndex:

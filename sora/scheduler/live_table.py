@@ -50,14 +50,17 @@ class _Row:
     """What the store knows of one host: its report and its claims."""
 
     __slots__ = ('id', 'amounts', 'containers', 'enabled', 'labels',
-                 'groups', 'claimed', 'claimed_groups', 'stamp', 'disabled')
+                 'groups', 'claimed', 'claimed_groups', 'stamp', 'disabled',
+                 'resources', 'resources_total', 'claimed_resources')
 
     def __init__(self, host_id):
         self.id = host_id
         self.claimed = [0, 0, 0, 0]  # memory, cpus, disk, containers
         self.claimed_groups = None   # Counter of the claims' groups
+        self.claimed_resources = None  # Counter of the claims' resources
         self.labels = None
         self.groups = ()
+        self.resources = self.resources_total = host_table.NO_RESOURCES
         self.disabled = None  # why an operator disabled it, if one did
 
     def usable(self):
@@ -75,6 +78,18 @@ class _Row:
                 max(0, amounts[2] - claimed[1]),
                 max(0, amounts[4] - claimed[2]))
 
+    def free_of(self, name):
+        """Return the free amount of the countable resource *name*."""
+        claimed = self.claimed_resources
+        return max(0, self.resources.get(name, 0) -
+                   (claimed[name] if claimed else 0))
+
+    def counted(self):
+        """Return the countable resources it reports or has claims of."""
+        if not self.claimed_resources:
+            return self.resources_total.keys()
+        return self.resources_total.keys() | self.claimed_resources.keys()
+
     def all_groups(self):
         """Return the groups of its reported containers and its claims."""
         if not self.claimed_groups:
@@ -91,14 +106,16 @@ class LiveTable:
         self._slot_of = {}
         self._sorted_ids = []
         self._columns = {}
+        self._counted = {}   # countable resource -> int64 column of free
         self._grow(64)
-        self._ids, self._labels, self._groups = (
-            chunked.Chunks() for _ in range(3))
+        self._ids, self._labels, self._groups, self._totals = (
+            chunked.Chunks() for _ in range(4))
         self._members = {}   # group -> {slot: containers of it}
         self._reasons = {}   # {slot: why an operator disabled its host}
         self._base = None    # the lookups snapshots start from
         self._changed = set()  # slots whose id, labels or groups changed
         self._dirty = set(host_table.COLUMNS)
+        self._dirty_counted = set()
         self._snapshot = None
 
     def __len__(self):
@@ -114,11 +131,14 @@ class LiveTable:
         """Return what the store knows of the host in *slot*."""
         return self._rows[slot]
 
-    def fits(self, slot, needs, times):
-        """Whether *slot* is enabled and has *times* x *needs* free."""
+    def fits(self, slot, request, times):
+        """Whether *slot* is enabled and has *times* x *request* free."""
         row = self._rows[slot]
         return row.usable() and all(
-            free >= times * need for free, need in zip(row.free(), needs))
+            free >= times * need
+            for free, need in zip(row.free(), request.units)) and all(
+            row.free_of(name) >= times * need
+            for name, need in request.resources.items())
 
     def members(self, group):
         """Return the slots running (or claimed for) a container of group."""
@@ -137,10 +157,15 @@ class LiveTable:
         previous = self._snapshot[1] if self._snapshot else None
         if previous is None or len(previous) != size:
             self._dirty.update(host_table.COLUMNS)
+            self._dirty_counted.update(self._counted)
         columns = {name: chunked.frozen(self._columns[name][:size])
                    if name in self._dirty else getattr(previous, name)
                    for name in host_table.COLUMNS}
+        counted = {name: chunked.frozen(column[:size])
+                   if name in self._dirty_counted else previous.resources[name]
+                   for name, column in self._counted.items()}
         self._dirty.clear()
+        self._dirty_counted.clear()
         ids, labels, groups = (self._ids.freeze(), self._labels.freeze(),
                                self._groups.freeze())
         if self._base is None or \
@@ -151,7 +176,8 @@ class LiveTable:
             index = live_index.SnapshotIndex(
                 self._base, frozenset(self._changed), ids, labels, groups)
         table = host_table.HostTable(ids, labels, groups, columns, index,
-                                     dict(self._reasons))
+                                     dict(self._reasons), counted,
+                                     self._totals.freeze())
         self._snapshot = (self.version, table)
         return table
 
@@ -197,7 +223,8 @@ class LiveTable:
                 members = self._members[group]
                 del members[last]
                 members[slot] = count
-            for name, column in self._columns.items():
+            for column in (*self._columns.values(),
+                           *self._counted.values()):
                 column[slot] = column[last]
             self._reasons.pop(slot, None)
             if moved.disabled is not None:
@@ -205,13 +232,17 @@ class LiveTable:
             self._ids[slot] = moved.id
             self._labels[slot] = moved.labels
             self._groups[slot] = self._groups[last]
+            self._totals[slot] = moved.resources_total
             self._note(slot)
         self._rows.pop()
         self._reasons.pop(last, None)
-        for rows in (self._ids, self._labels, self._groups):
+        for rows in (self._ids, self._labels, self._groups, self._totals):
             rows.pop()
+        for column in self._counted.values():
+            column[last] = 0
         self._note(last)
         self._dirty.update(host_table.COLUMNS)
+        self._dirty_counted.update(self._counted)
 
     def disable(self, slot, reason):
         """Keep new placements off *slot* for *reason*; None: let them."""
@@ -224,13 +255,26 @@ class LiveTable:
             self._reasons[slot] = reason
         self._set('enabled', slot, row.usable())
 
-    def claim(self, slot, needs, group, sign=1):
-        """Add (``sign=-1``: take back) one claim of *needs* to *slot*."""
+    def claim(self, slot, entry, sign=1):
+        """Add (``sign=-1``: take back) the claim *entry* to *slot*.
+
+        :param entry: a :class:`~sora.scheduler.claims.Entry`: its needs,
+            countable resources and group count.
+        """
         self.version += 1
         row = self._rows[slot]
-        for i, need in enumerate(needs):
+        for i, need in enumerate(entry.needs):
             row.claimed[i] += sign * need
         row.claimed[3] += sign
+        if entry.resources:
+            if row.claimed_resources is None:
+                row.claimed_resources = collections.Counter()
+            for name, need in entry.resources.items():
+                row.claimed_resources[name] += sign * need
+                if not row.claimed_resources[name]:
+                    del row.claimed_resources[name]
+                self._refresh_counted(slot, name)
+        group = entry.group
         if group is not None:
             if row.claimed_groups is None:
                 row.claimed_groups = collections.Counter()
@@ -270,6 +314,20 @@ class LiveTable:
         for name, free in zip(units.RESOURCES, row.free()):
             self._set(name, slot, units.documented(free, units.SCALES[name]))
         self._set('containers', slot, row.containers + row.claimed[3])
+        for name in row.counted():
+            self._refresh_counted(slot, name)
+
+    def _refresh_counted(self, slot, name):
+        # The column of free *name* (a countable resource) at *slot*.
+        column = self._counted.get(name)
+        if column is None:
+            column = self._counted[name] = np.zeros(
+                len(self._columns['enabled']), dtype=np.int64)
+            self._dirty_counted.add(name)
+        free = self._rows[slot].free_of(name)
+        if column[slot] != free:
+            column[slot] = free
+            self._dirty_counted.add(name)
 
     def _set(self, name, slot, value):
         # A column changed since the last snapshot is copied into the next.
@@ -293,6 +351,13 @@ class LiveTable:
         if labels != row.labels:
             row.labels = self._labels[slot] = labels
             self._note(slot)
+        gone = row.resources_total.keys() - reports.resources_total[i].keys()
+        row.resources = reports.resources[i]
+        if reports.resources_total[i] != row.resources_total:
+            row.resources_total = self._totals[slot] = \
+                reports.resources_total[i]
+        for name in gone:
+            self._refresh_counted(slot, name)
         if groups != row.groups:
             for group in row.groups:
                 self._leave(group, slot)
@@ -318,6 +383,7 @@ class LiveTable:
             self._ids.append(row.id)
             self._labels.append(row.labels)
             self._groups.append(())
+            self._totals.append(row.resources_total)
             self._note(slot)
         if len(new) >= _BULK:
             self._sorted_ids = sorted(self._sorted_ids +
@@ -370,3 +436,6 @@ class LiveTable:
             if old is not None:
                 column[:len(old)] = old
             self._columns[name] = column
+        for name, old in self._counted.items():
+            column = self._counted[name] = np.zeros(capacity, dtype=np.int64)
+            column[:len(old)] = old

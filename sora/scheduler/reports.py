@@ -21,11 +21,13 @@ import types
 
 from sora.scheduler import host_table
 from sora.scheduler import units
+from sora.scheduler import validate
 
 UNLIMITED = math.inf
 """The value of a resource a host did not report: it never limits."""
 
 NO_LABELS = types.MappingProxyType({})
+NO_RESOURCES = NO_LABELS
 MAX_CONTAINERS = 2**53
 """The largest ``containers`` count a host may report (exact as a float)."""
 
@@ -43,6 +45,8 @@ HOST_FIELDS = {
     'groups': (),
     'enabled': True,
     'consumers': (),
+    'resources': NO_RESOURCES,
+    'resources_total': NO_RESOURCES,
 }
 HOST_KEYS = frozenset(HOST_FIELDS)
 AMOUNTS = host_table.FLOATS
@@ -59,23 +63,27 @@ class Reports:
     ``memory_mb``, ``memory_total_mb``, ``cpus``, ``cpus_total`` and
     ``disk_gb`` (:data:`units.UNLIMITED` when not reported);
     ``containers[i]``, ``enabled[i]``, ``labels[i]`` (read-only mapping),
-    ``groups[i]`` and ``consumers[i]`` (tuples). Build them with
-    :func:`~sora.scheduler.host_state.parse_reports`.
+    ``groups[i]`` and ``consumers[i]`` (tuples), ``resources[i]`` (free)
+    and ``resources_total[i]`` (read-only mappings of countable resource
+    name to amount; every name of the first is in the second). Build them
+    with :func:`~sora.scheduler.host_state.parse_reports`.
     """
 
     __slots__ = ('ids', 'amounts', 'containers', 'enabled', 'labels',
-                 'groups', 'consumers')
+                 'groups', 'consumers', 'resources', 'resources_total')
 
     def __init__(self, ids, amounts, containers, enabled, labels, groups,
-                 consumers):
+                 consumers, resources=None, resources_total=None):
         self.ids, self.amounts = ids, amounts
         self.containers, self.enabled = containers, enabled
         self.labels, self.groups, self.consumers = labels, groups, consumers
+        self.resources = resources or [NO_RESOURCES] * len(ids)
+        self.resources_total = resources_total or self.resources
 
     @classmethod
     def _of_rows(cls, rows):
         # Rows as _quick and _checked make them.
-        columns = [list(column) for column in zip(*rows)] or [[]] * 11
+        columns = [list(column) for column in zip(*rows)] or [[]] * 13
         return cls(columns[0], dict(zip(AMOUNTS, columns[1:6])),
                    *columns[6:])
 
@@ -108,7 +116,7 @@ class Reports:
         """Return these hosts as a ``HostTable`` sorted by id."""
         return host_table.HostTable.build(
             self.ids, self.amounts, self.containers, self.enabled,
-            self.labels, self.groups)
+            self.labels, self.groups, self.resources, self.resources_total)
 
     def to_dicts(self):
         """Return the reports in their JSON form."""
@@ -126,8 +134,41 @@ class Reports:
                           enabled=self.enabled[i])
             if self.consumers[i]:
                 report['consumers'] = list(self.consumers[i])
+            if self.resources_total[i]:
+                report['resources'] = dict(self.resources[i])
+                report['resources_total'] = dict(self.resources_total[i])
             reports.append(report)
         return reports
+
+
+def counted(free, total):
+    """Return ``(free, total)`` of a report's countable resources, or None.
+
+    *free* and *total* are the report's ``resources`` and
+    ``resources_total`` (None when absent); a name in only one of them
+    has the other's amount as its total, or 0 free. None when either is
+    not a valid mapping or a free amount is more than its total: the
+    checked parser then names what is wrong.
+    """
+    if free is None and total is None:
+        return NO_RESOURCES, NO_RESOURCES
+    amounts = []
+    for value in (free, total):
+        if value is None:
+            amounts.append({})
+        elif type(value) is not dict or not all(
+                validate.is_resource_name(name) and type(amount) is int
+                and 0 <= amount <= units.MAX
+                for name, amount in value.items()):
+            return None
+        else:
+            amounts.append(value)
+    free, total = amounts
+    total = {**free, **total}
+    if any(amount > total[name] for name, amount in free.items()):
+        return None
+    return (types.MappingProxyType(dict(sorted(free.items()))),
+            types.MappingProxyType(dict(sorted(total.items()))))
 
 
 def plain_names(value):

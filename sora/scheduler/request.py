@@ -28,8 +28,8 @@ from sora.scheduler import units
 from sora.scheduler import validate
 
 GROUP_POLICIES = ('affinity', 'anti-affinity')
-REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'labels', 'same_host',
-                  'different_host', 'group', 'group_policy')
+REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'resources', 'labels',
+                  'same_host', 'different_host', 'group', 'group_policy')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,6 +51,9 @@ class Request:
         group, anywhere for its first container) or ``anti-affinity``
         (never beside another container of the group); required with
         ``group``.
+    :param resources: countable resources needed, ``{"gpu": 1}``: names
+        as hosts report them, positive whole numbers. Only hosts that
+        report that much free take the container.
     :ivar units: ``(memory, cpus, disk)`` needed, in whole units.
     """
 
@@ -62,6 +65,8 @@ class Request:
     different_host: tuple = ()
     group: str = None
     group_policy: str = None
+    resources: collections.abc.Mapping = dataclasses.field(
+        default_factory=dict)
     units: tuple = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -74,6 +79,9 @@ class Request:
             needs.append(units.need(value, scale))
             object.__setattr__(self, field, needs[-1] / scale)
         object.__setattr__(self, 'units', tuple(needs))
+        object.__setattr__(self, 'resources', validate.resources(
+            self.resources, 'resources', where, error, least=1,
+            most=units.MAX))
         object.__setattr__(self, 'labels',
                            validate.labels(self.labels, where, error))
         for field in ('same_host', 'different_host'):
@@ -96,6 +104,7 @@ class Request:
         """Return the request in its JSON form (unset extras omitted)."""
         data = {field: getattr(self, field) for field in REQUEST_FIELDS}
         data['labels'] = dict(self.labels)
+        data['resources'] = dict(self.resources) or None
         return {key: list(value) if isinstance(value, tuple) else value
                 for key, value in data.items()
                 if value not in ((), None)}

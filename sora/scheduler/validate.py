@@ -21,6 +21,7 @@ import collections.abc
 import json
 import math
 import numbers
+import re
 import types
 
 _JSON_TYPES = {bool: 'a boolean', int: 'a number', float: 'a number',
@@ -152,3 +153,34 @@ def _unique_keys(pairs):
                         if key in seen or seen.add(key))
         raise ValueError(f'key {repeated!r} appears twice in one object')
     return data
+
+
+RESOURCE_NAME = re.compile(r'[a-z][a-z0-9_./-]{0,62}')
+"""A countable resource's name: 1-63 characters of lowercase letters,
+digits and ``_ - . /``, starting with a letter."""
+NAME_RULE = ('1-63 characters of lowercase letters, digits and _ - . /, '
+             'starting with a letter')
+
+
+def is_resource_name(value):
+    """Whether *value* is a countable resource's name (a string)."""
+    return type(value) is str and RESOURCE_NAME.fullmatch(value) is not None
+
+
+def resources(value, field, where, error, least=0, most=2 ** 50):
+    """Return *value* as a read-only mapping of resource name to amount.
+
+    Amounts are whole numbers from *least* to *most*, not booleans; names
+    follow :data:`RESOURCE_NAME`. Sorted by name.
+    """
+    if not isinstance(value, collections.abc.Mapping):
+        raise error(f'{where}: {field} must map resource names to whole '
+                    f'numbers, e.g. {{"gpu": 2}}, got {show(value)}')
+    for key, amount in value.items():
+        if not is_resource_name(key):
+            raise error(f'{where}: {field}: {show(key)} is not a resource '
+                        f'name; a name is {NAME_RULE}')
+        if type(amount) is not int or not least <= amount <= most:
+            raise error(f'{where}: {field} {key!r} must be a whole number '
+                        f'from {least} to {most}, got {show(amount)}')
+    return types.MappingProxyType(dict(sorted(value.items())))

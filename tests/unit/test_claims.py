@@ -37,6 +37,7 @@ from sora.scheduler import manager
 from tests import base
 
 HOSTS = ('a', 'b', 'c')
+COUNTED = ('gpu', 'vf')
 SCALES = {'memory_mb': 1, 'cpus': 1000, 'disk_gb': 1}
 TIMEOUT = 100
 
@@ -114,15 +115,18 @@ class Books(stateful.RuleBasedStateMachine):
                    memory=decimals(4096, 1), cpus=st.one_of(
                        st.none(), decimals(4, 3), decimals(4, 5)),
                    disk=st.one_of(st.none(), decimals(100, 0)),
+                   resources=st.dictionaries(st.sampled_from(COUNTED),
+                                             st.integers(0, 4)),
                    settle=st.lists(st.integers(0, 50), max_size=3),
                    data=st.data())
-    def report(self, host, memory, cpus, disk, settle, data):
+    def report(self, host, memory, cpus, disk, resources, settle, data):
         outstanding = sorted(self.claims)
         listed = [outstanding[n % len(outstanding)] for n in settle
                   if outstanding] + data.draw(st.lists(
                       st.sampled_from(['gone', 'unknown']), max_size=1))
         report = {'id': host, 'memory_mb': memory, 'cpus': cpus,
-                  'disk_gb': disk, 'consumers': sorted(set(listed))}
+                  'disk_gb': disk, 'consumers': sorted(set(listed)),
+                  'resources': resources}
         self.mgr.update_hosts([report])
         self.reported[host] = {
             'memory_mb': exact(memory, 1, up=False),
@@ -130,16 +134,20 @@ class Books(stateful.RuleBasedStateMachine):
                           up=False),
             'disk_gb': exact(math.inf if disk is None else disk, 1,
                              up=False),
-            'containers': len(report['consumers'])}
+            'containers': len(report['consumers']),
+            'resources': resources}
         for consumer in listed:
             self.claims.pop(consumer, None)
 
     @stateful.rule(memory=st.sampled_from([0, 1, 100.5, 512, 1000]),
                    cpus=st.sampled_from([0, 0.1, 0.25, 1 / 3, 0.00001, 0.7]),
                    disk=st.sampled_from([0, 1, 2.5]),
+                   resources=st.dictionaries(st.sampled_from(COUNTED),
+                                             st.integers(1, 2)),
                    count=st.integers(1, 3))
-    def place(self, memory, cpus, disk, count):
-        request = {'memory_mb': memory, 'cpus': cpus, 'disk_gb': disk}
+    def place(self, memory, cpus, disk, resources, count):
+        request = {'memory_mb': memory, 'cpus': cpus, 'disk_gb': disk,
+                   'resources': resources}
         consumers = [f'c{self.serial + n}' for n in range(count)]
         self.serial += count
         try:
@@ -149,6 +157,7 @@ class Books(stateful.RuleBasedStateMachine):
             return
         needs = {field: exact(request[field], scale, up=True)
                  for field, scale in SCALES.items()}
+        needs.update(resources)
         for consumer, host in zip(consumers, chosen):
             self.claims[consumer] = (host, needs, self.clock.now)
 
@@ -194,6 +203,11 @@ class Books(stateful.RuleBasedStateMachine):
                     (host_id, field))
             self.case.assertEqual(reported['containers'] + len(held),
                                   hosts[host_id].containers)
+            self.case.assertEqual(
+                {name: max(0, amount - sum(needs.get(name, 0)
+                                           for needs in held))
+                 for name, amount in reported['resources'].items()},
+                hosts[host_id].resources, host_id)
         self.case.assertEqual(
             sorted(self.claims, key=lambda c: (self.claims[c][2],
                                                int(c[1:]))),

@@ -405,7 +405,7 @@ class CheckTest(CommandTestCase):
                          'claims', lines[-3])
         self.assertEqual('OK      hosts file: ' + EXAMPLE_HOSTS + ': 12 hosts',
                          lines[-2])
-        self.assertEqual('15 of 15 checks OK', lines[-1])
+        self.assertEqual('16 of 16 checks OK', lines[-1])
 
     def test_options_changed_from_their_defaults_are_summed_up(self):
         conf = self.write_file('sora.conf', '''

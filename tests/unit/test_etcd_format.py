@@ -64,6 +64,69 @@ class FormatTest(test_etcd_store.EtcdStoreTestCase):
         self.assertEqual({'a': (60, 1.5)}, self.free(mgr))
         self.assertEqual(['c'], [claim.consumer for claim in mgr.claims()])
 
+    def test_an_older_store_is_raised_to_this_format_and_still_read(self):
+        # A rolling upgrade: the first newer manager says its format, and
+        # reads what the older ones wrote.
+        self.put('format', json.dumps({'format': 1}).encode())
+        self.put('hosts/a', json.dumps({
+            'format': 1, 'amounts': {
+                'memory_mb': 100, 'memory_total_mb': 100, 'cpus': 2000,
+                'cpus_total': 2000, 'disk_gb': 2 ** 62},
+            'containers': 0, 'enabled': True, 'labels': {}, 'groups': [],
+            'consumers': []}).encode())
+        self.put('claims/c', json.dumps({
+            'format': 1, 'host': 'a', 'needs': [40, 500, 0], 'group': None,
+            'made': 1.0}).encode())
+        mgr = self.manager()
+        self.assertEqual({'format': codec.FORMAT}, self.value('format'))
+        self.assertEqual({'a': (60, 1.5)}, self.free(mgr))
+        self.assertEqual([('c', {})], [(claim.consumer, claim.resources)
+                                       for claim in mgr.claims()])
+
+    def test_countable_resources_are_shared_by_every_manager(self):
+        first, second = self.manager(), self.manager()
+        first.update_hosts([{'id': 'a', 'memory_mb': 100,
+                             'resources': {'gpu': 2, 'vf': 1},
+                             'resources_total': {'gpu': 4, 'vf': 1}}])
+        first.select_destinations({'resources': {'gpu': 2}},
+                                  consumers=['c'])
+        self.assertEqual({'gpu': 2}, self.value('claims/c')['resources'])
+        self.assertEqual({'gpu': 4, 'vf': 1},
+                         self.value('hosts/a')['resources_total'])
+        settle(lambda: len(second.claims()) == 1)
+        [host] = second.hosts()
+        self.assertEqual(({'gpu': 0, 'vf': 1}, {'gpu': 4, 'vf': 1}),
+                         (host.resources, host.resources_total))
+        self.assertEqual({'gpu': 2}, second.claims()[0].resources)
+        self.assertRaises(exceptions.NoValidHost, second.select_destinations,
+                          {'resources': {'gpu': 1}})
+        second.release('c')
+        settle(lambda: not first.claims())
+        self.assertEqual({'gpu': 2, 'vf': 1}, first.hosts()[0].resources)
+
+    def test_a_record_with_bad_resources_is_ignored(self):
+        mgr = self.manager()
+        amounts = {'memory_mb': 1, 'memory_total_mb': 1, 'cpus': 0,
+                   'cpus_total': 0, 'disk_gb': 0}
+        for host_id, resources in (('b', {'GPU': 1}), ('c', {'gpu': -1}),
+                                   ('d', {'gpu': 1.5}), ('e', ['gpu'])):
+            self.put(f'hosts/{host_id}', json.dumps({
+                'format': codec.FORMAT, 'amounts': amounts, 'containers': 0,
+                'enabled': True, 'labels': {}, 'groups': [], 'consumers': [],
+                'resources': resources}).encode())
+        self.put('hosts/f', json.dumps({
+            'format': codec.FORMAT, 'amounts': amounts, 'containers': 0,
+            'enabled': True, 'labels': {}, 'groups': [], 'consumers': [],
+            'resources': {'gpu': 2}, 'resources_total': {'gpu': 1}}).encode())
+        # Written after them: once it is seen, so were they.
+        self.put('hosts/z', json.dumps({
+            'format': codec.FORMAT, 'amounts': amounts, 'containers': 0,
+            'enabled': True, 'labels': {}, 'groups': [], 'consumers': [],
+            'resources': {'gpu': 1}}).encode())
+        settle(lambda: len(mgr.hosts()) == 1)
+        self.assertEqual([('z', {'gpu': 1})],
+                         [(host.id, host.resources) for host in mgr.hosts()])
+
     def test_a_store_of_a_newer_format_is_refused_at_start(self):
         self.put('format', json.dumps({'format': codec.FORMAT + 1}).encode())
         error = self.assertRaises(exceptions.InvalidConfig, self.manager)

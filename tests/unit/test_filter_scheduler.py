@@ -67,11 +67,12 @@ class FilterSchedulerTest(FilterSchedulerTestCase):
     def test_built_through_its_entry_point(self):
         mgr = self.manager()
         self.assertIsInstance(mgr.driver, filter_scheduler.FilterScheduler)
-        self.assertEqual(['enabled', 'memory', 'cpu', 'disk', 'labels',
+        self.assertEqual(['enabled', 'memory', 'cpu', 'disk', 'resources',
+                          'labels',
                           'max_containers', 'same_host', 'different_host',
                           'affinity', 'anti_affinity'],
                          [name for name, _ in mgr.driver.filters])
-        self.assertEqual(['memory', 'cpu', 'containers'],
+        self.assertEqual(['memory', 'cpu', 'containers', 'resources'],
                          [name for name, _ in mgr.driver.weighers])
 
     def test_default_weighers_balance_memory_cpu_and_containers(self):

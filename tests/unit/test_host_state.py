@@ -215,7 +215,8 @@ class ParseRequestTest(base.TestCase):
             ([], 'request: expected an object'),
             ('512', 'request: expected an object'),
             ({'memory': 512}, "request: unknown field 'memory'; accepted "
-                              "fields: memory_mb, cpus, disk_gb, labels"),
+                              "fields: memory_mb, cpus, disk_gb, resources, "
+                              "labels"),
             ({'memory_mb': '512'}, 'memory_mb must be a number'),
             ({'cpus': False}, 'cpus must be a number, got False (a boolean)'),
             ({'cpus': -0.5}, 'cpus must be a finite number >= 0'),

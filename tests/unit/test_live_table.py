@@ -15,6 +15,7 @@
 import hypothesis
 from hypothesis import strategies as st
 
+from sora.scheduler import claims
 from sora.scheduler import host_state
 from sora.scheduler import host_table
 from sora.scheduler import live_index
@@ -31,13 +32,23 @@ report = st.fixed_dictionaries({
     'memory_mb': st.integers(0, 100),
     'labels': st.dictionaries(st.sampled_from(['zone', 'ssd']),
                               st.sampled_from(['x', 'y'])),
-    'groups': st.lists(st.sampled_from(GROUPS), max_size=2)})
+    'groups': st.lists(st.sampled_from(GROUPS), max_size=2),
+    'resources': st.dictionaries(st.sampled_from(['gpu', 'vf']),
+                                 st.integers(0, 3))})
 operation = st.one_of(
     st.tuples(st.just('report'), report),
     st.tuples(st.just('remove'), st.sampled_from(IDS)),
     st.tuples(st.just('claim'), st.sampled_from(IDS),
-              st.sampled_from(GROUPS + (None,)), st.sampled_from([1, -1])),
+              st.tuples(st.sampled_from(GROUPS + (None,)),
+                        st.integers(0, 2)),
+              st.sampled_from([1, -1])),
     st.tuples(st.just('snapshot')))
+
+
+def entry(group=None, gpus=0):
+    """A claim of 1 MB (and *gpus* GPUs) in *group*."""
+    return claims.Entry('c', 'h', (1, 0, 0), group, 0.0,
+                        {'gpu': gpus} if gpus else {})
 
 
 def view(table):
@@ -55,7 +66,9 @@ def view(table):
                                for host_id in IDS)) if row != [None]
                      for row in row},
             'order': sorted(table.ids, key=lambda host_id: int(
-                table.id_rank[table.row_of(host_id)]))}
+                table.id_rank[table.row_of(host_id)])),
+            'free': {name: dict(zip(table.ids, map(int, table.free(name))))
+                     for name in ('gpu', 'vf', 'tpu')}}
 
 
 class LiveTableTest(base.TestCase):
@@ -76,7 +89,7 @@ class LiveTableTest(base.TestCase):
         self.update({'id': 'b', 'memory_mb': 1, 'labels': {'zone': 'y'}},
                     {'id': 'c', 'memory_mb': 2, 'labels': {'zone': 'x'}})
         self.live.remove('a')
-        self.live.claim(self.live.slot_of('c'), (1, 0, 0), 'web')
+        self.live.claim(self.live.slot_of('c'), entry('web'))
         self.assertEqual(before, view(first))
         second = self.live.snapshot()
         self.assertEqual(['b', 'c'], sorted(second.ids))
@@ -146,12 +159,12 @@ class LiveTableTest(base.TestCase):
                 live.remove(args[0])
                 del current[args[0]]
             elif op == 'claim' and args[0] in current:
-                host_id, group, sign = args
-                groups = current[host_id].setdefault('claimed', [])
-                if sign < 0 and group not in groups:
+                host_id, held, sign = args
+                claimed = current[host_id].setdefault('claimed', [])
+                if sign < 0 and held not in claimed:
                     continue
-                live.claim(live.slot_of(host_id), (1, 0, 0), group, sign)
-                groups.append(group) if sign > 0 else groups.remove(group)
+                live.claim(live.slot_of(host_id), entry(*held), sign)
+                claimed.append(held) if sign > 0 else claimed.remove(held)
             elif op == 'snapshot':
                 snapshot = live.snapshot()
                 expected = host_state.parse_hosts([
@@ -160,7 +173,12 @@ class LiveTableTest(base.TestCase):
                      'memory_total_mb': host['memory_mb'],
                      'labels': host['labels'], 'containers': len(claimed),
                      'groups': host['groups'] + [
-                         group for group in claimed if group]}
+                         group for group, _ in claimed if group],
+                     # Free: reported less claimed, exactly, never below 0.
+                     'resources': {name: max(0, amount - sum(
+                         gpus for _, gpus in claimed if name == 'gpu'))
+                         for name, amount in host['resources'].items()},
+                     'resources_total': host['resources']}
                     for host_id, host in current.items()
                     for claimed in [host.get('claimed', [])]])
                 self.assertEqual(view(expected), view(snapshot))

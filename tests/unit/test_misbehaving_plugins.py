@@ -27,7 +27,7 @@ from tests import base
 
 HOSTS = [{'id': f'n{i}', 'memory_mb': 1024 * (i + 1),
           'labels': {'rack': str(i)}} for i in range(4)]
-REQUIRED = ['enabled', 'memory', 'cpu', 'disk']
+REQUIRED = ['enabled', 'memory', 'cpu', 'disk', 'resources']
 
 
 class FailsOnLabels:
@@ -238,7 +238,7 @@ class MisbehavingDriverTest(base.TestCase):
     """Whatever a driver answers, no constraint of the request is broken."""
 
     GROUPED = [{'id': 'n0', 'memory_mb': 4096, 'groups': ['web'],
-                'labels': {'zone': 'az1'}},
+                'labels': {'zone': 'az1'}, 'resources': {'gpu': 1}},
                {'id': 'n1', 'memory_mb': 4096, 'labels': {'zone': 'az2'}},
                {'id': 'n2', 'memory_mb': 1024, 'enabled': False}]
 
@@ -258,6 +258,9 @@ class MisbehavingDriverTest(base.TestCase):
              'filter affinity'),
             (('n2',), {}, 'filter enabled'),
             (('n1',), {'memory_mb': 5000}, 'filter memory'),
+            (('n1',), {'resources': {'gpu': 1}}, 'filter resources'),
+            (('n0', 'n0'), {'resources': {'gpu': 1}},
+             "filter resources refuses host 'n0' for placement 2 of 2"),
             (('n1', 'n1'), {'memory_mb': 3000},
              "filter memory refuses host 'n1' for placement 2 of 2"),
             (('n1', 'n1'), {'group': 'new', 'group_policy': 'anti-affinity'},

@@ -17,7 +17,9 @@ import random
 
 import numpy as np
 
+from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import manager
 from sora.scheduler import request as sora_request
 from sora.scheduler import weighing
 from tests import base
@@ -99,3 +101,57 @@ class _PerHost:
         if self.name == 'containers':
             return -host.containers
         return getattr(host, self.FIELDS[self.name])
+
+
+class ResourcesWeigherTest(base.TestCase):
+
+    HOSTS = [{'id': 'gpu2', 'memory_mb': 100, 'resources': {'gpu': 2}},
+             {'id': 'gpu8', 'memory_mb': 100, 'resources': {'gpu': 8,
+                                                            'vf': 4}},
+             {'id': 'plain', 'memory_mb': 100}]
+
+    def manager(self, multipliers):
+        mgr = manager.SchedulerManager(self.make_conf(
+            '[DEFAULT]\nscheduler_driver = filter\n[filter_scheduler]\n'
+            f'resource_weight_multipliers = {multipliers}\n'))
+        mgr.update_hosts(self.HOSTS)
+        return mgr
+
+    def test_a_negative_multiplier_keeps_gpu_nodes_for_gpu_work(self):
+        mgr = self.manager('gpu:-1.0')
+        self.assertEqual(['plain'], mgr.select_destinations({}))
+        self.assertEqual(['gpu2'], mgr.select_destinations(
+            {'resources': {'gpu': 1}}))
+        explanation = mgr.explain({'resources': {'gpu': 1}})
+        self.assertEqual({'gpu2': 1.0, 'gpu8': 0.0}, {
+            host['id']: host['weighers']['resources']
+            for host in explanation['ranking']})
+
+    def test_a_positive_multiplier_spreads_and_several_add_up(self):
+        self.assertEqual(['gpu8'], self.manager('gpu:1.0').
+                         select_destinations({'resources': {'gpu': 1}}))
+        # 8 of 8 GPUs and 4 of 4 VFs free outweigh 2 of 8 GPUs free.
+        mgr = self.manager('gpu:-1.0,vf:-3')
+        self.assertEqual(['gpu2'], mgr.select_destinations(
+            {'resources': {'gpu': 1}}))
+        weigher = dict(mgr.driver.weighers)['resources']
+        self.assertEqual(4.0, weigher.multiplier)
+
+    def test_unset_it_weighs_nothing(self):
+        mgr = self.manager('')
+        self.assertEqual(0.0, dict(mgr.driver.weighers)['resources']
+                         .multiplier)
+        self.assertNotIn('resources', mgr.explain({})['ranking'][0][
+            'weighers'])
+
+    def test_bad_multipliers_are_a_config_error(self):
+        for value, message in (
+                ('GPU:1', "GPU:1.0 is not NAME:MULTIPLIER with a resource "
+                          "name (1-63 characters"),
+                ('gpu:nan', 'gpu:nan is not NAME:MULTIPLIER'),
+                ('gpu:x', 'resource_weight_multipliers'),
+                ('gpu', 'resource_weight_multipliers')):
+            with self.subTest(value=value):
+                error = self.assertRaises(exceptions.InvalidConfig,
+                                          self.manager, value)
+                self.assertIn(message, str(error))

@@ -101,7 +101,8 @@ class MemoryHostStore(base.HostStore):
             now = self.clock()
             for (consumer, host_id), slot in zip(placements, slots):
                 hosts.claim(claims.Entry(consumer, host_id, request.units,
-                                         request.group, now), slot)
+                                         request.group, now,
+                                         request.resources), slot)
 
     def _expire(self):
         entry = self._tracked.oldest()

@@ -115,7 +115,7 @@ class TrackedHosts:
             if None in slots or any(live.row(slot).stamp > version
                                     for slot in slots):
                 return None
-            if not all(live.fits(slot, request.units, times) for slot, times
+            if not all(live.fits(slot, request, times) for slot, times
                        in collections.Counter(slots).items()):
                 return None
             if request.group_policy is not None and not _policy_holds(
@@ -159,7 +159,7 @@ class TrackedHosts:
                     live.disable(slot, self._disabled[host_id])
                 for consumer in self._ledger.of_host(host_id):
                     entry = self._ledger[consumer]
-                    live.claim(slot, entry.needs, entry.group)
+                    live.claim(slot, entry)
             for groups in settled:
                 for consumer in groups:
                     self.drop(consumer)
@@ -188,7 +188,7 @@ class TrackedHosts:
             if slot is None:
                 slot = self._live.slot_of(entry.host)
             if slot is not None:
-                self._live.claim(slot, entry.needs, entry.group)
+                self._live.claim(slot, entry)
 
     def drop(self, consumer):
         """End the claim of *consumer*; return its entry, or None."""
@@ -197,7 +197,7 @@ class TrackedHosts:
             if entry is not None:
                 slot = self._live.slot_of(entry.host)
                 if slot is not None:
-                    self._live.claim(slot, entry.needs, entry.group, sign=-1)
+                    self._live.claim(slot, entry, sign=-1)
             return entry
 
     def remove(self, host_id):

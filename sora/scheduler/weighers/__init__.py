@@ -12,8 +12,12 @@
 
 """Sora's built-in weighers, one module each; their names are listed here."""
 
-BUILT_IN = ('memory', 'cpu', 'disk', 'containers')
-"""Every built-in weigher; each has a ``<name>_weight_multiplier`` option."""
+SCALAR = ('memory', 'cpu', 'disk', 'containers')
+"""The weighers of one amount; each has a ``<name>_weight_multiplier``."""
 
-DEFAULT = ('memory', 'cpu', 'containers')
+BUILT_IN = SCALAR + ('resources',)
+"""Every built-in weigher (``resources`` takes a multiplier per resource,
+``resource_weight_multipliers``)."""
+
+DEFAULT = ('memory', 'cpu', 'containers', 'resources')
 """The ``[filter_scheduler] weighers`` enabled by default."""

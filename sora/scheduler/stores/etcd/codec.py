@@ -35,12 +35,13 @@ MAX_BYTES = 1 << 20
 """The most bytes of reports (or claims) Sora writes in one transaction:
 etcd refuses a request over ``--max-request-bytes``, 1.5 MiB by default."""
 
-FORMAT = 1
+FORMAT = 2
 """The format of the records this Sora writes, and the newest it reads.
 
 Each record says its own (``format``; records written before it was said
 are format 1), and the store's ``<prefix>/format`` key the newest any of
-its managers writes: a manager refuses a store whose format is newer."""
+its managers writes: a manager refuses a store whose format is newer.
+Format 2 added countable resources to reports and claims."""
 
 FOREIGN = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 """What reading a value that holds no Sora report or claim raises
@@ -83,16 +84,21 @@ class Keys:
 def report_record(reports, i):
     """Return the stored form of report *i* of *reports*, as a mapping.
 
-    Its ``members`` are added by :func:`encode_report`.
+    Its ``members`` are added by :func:`encode_report`; its countable
+    resources only when it reports some.
     """
-    return {'format': FORMAT,
-            'amounts': {name: column[i] for name, column in
-                        reports.amounts.items()},
-            'containers': reports.containers[i],
-            'enabled': reports.enabled[i],
-            'labels': dict(reports.labels[i]),
-            'groups': list(reports.groups[i]),
-            'consumers': list(reports.consumers[i])}
+    record = {'format': FORMAT,
+              'amounts': {name: column[i] for name, column in
+                          reports.amounts.items()},
+              'containers': reports.containers[i],
+              'enabled': reports.enabled[i],
+              'labels': dict(reports.labels[i]),
+              'groups': list(reports.groups[i]),
+              'consumers': list(reports.consumers[i])}
+    if reports.resources_total[i]:
+        record['resources'] = dict(reports.resources[i])
+        record['resources_total'] = dict(reports.resources_total[i])
+    return record
 
 
 def encode_report(record, members):
@@ -100,11 +106,17 @@ def encode_report(record, members):
     return json.dumps(dict(record, members=members)).encode()
 
 
-def encode_claim(host_id, needs, group, made):
-    """Return the value of a claim on *host_id*, made at *made* (Unix)."""
-    return json.dumps({'format': FORMAT, 'host': host_id,
-                       'needs': list(needs), 'group': group,
-                       'made': made}).encode()
+def encode_claim(entry):
+    """Return the value of the claim *entry* (made at Unix time).
+
+    Its countable resources only when it holds some.
+    """
+    record = {'format': FORMAT, 'host': entry.host,
+              'needs': list(entry.needs), 'group': entry.group,
+              'made': entry.made}
+    if entry.resources:
+        record['resources'] = dict(entry.resources)
+    return json.dumps(record).encode()
 
 
 def encode_disabled(reason):
@@ -168,13 +180,18 @@ def decode_report(host_id, record):
         raise TypeError('its enabled, labels or members are not a report\'s')
     labels = {_text(key): _text(value) for key, value in labels.items()}
     members = {_text(key): _text(value) for key, value in members.items()}
+    counted = sora_reports.counted(_counted(record, 'resources'),
+                                   _counted(record, 'resources_total'))
+    if counted is None:
+        raise ValueError('its resources are more than their totals')
     return sora_reports.Reports(
         [host_id], {name: [_whole(record['amounts'][name])]
                     for name in host_table.FLOATS},
         [_whole(record['containers'], sora_reports.MAX_CONTAINERS)],
         [record['enabled']],
         [types.MappingProxyType(labels)],
-        [_texts(record['groups'])], [_texts(record['consumers'])]), members
+        [_texts(record['groups'])], [_texts(record['consumers'])],
+        [counted[0]], [counted[1]]), members
 
 
 def decode_claim(consumer, claim):
@@ -190,7 +207,8 @@ def decode_claim(consumer, claim):
         raise TypeError('its needs, group or time are not a claim\'s')
     return claims.Entry(consumer, _text(claim['host']),
                         tuple(_whole(need, units.MAX + 1) for need in needs),
-                        group, made)
+                        group, made, types.MappingProxyType(
+                            _counted(claim, 'resources') or {}))
 
 
 def stored(kv):
@@ -232,6 +250,19 @@ def _whole(value, most=units.UNLIMITED):
         raise TypeError(f'{value!r:.40} is not a whole number from 0 to '
                         f'{most}')
     return value
+
+
+def _counted(record, field):
+    # A stored mapping of countable resources (records of format 1 have
+    # none: None), checked.
+    amounts = record.get(field)
+    if amounts is None:
+        return None
+    if not isinstance(amounts, dict) or not all(
+            validate.is_resource_name(name) for name in amounts):
+        raise TypeError(f'its {field} are not countable resources')
+    return {name: _whole(amount, units.MAX + 1)
+            for name, amount in amounts.items()}
 
 
 def _text(value):

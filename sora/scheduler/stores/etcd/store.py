@@ -65,24 +65,33 @@ class EtcdHostStore(base.HostStore):
         self._reports = etcd_reports.ReportWriter(self)
 
     def _claim_format(self):
-        # Write this Sora's format in a new store; refuse one written in a
-        # newer format (an older Sora would ignore what a newer claimed).
+        # Write this Sora's format in a new store, or over an older one
+        # (whose managers then stop: they would ignore what this one
+        # writes); refuse a store written in a newer format.
         key = self.keys.format
-        done, _, found = self.client.txn(
-            [ops.absent(key)], [ops.put(key, codec.encode_format())],
-            [ops.read(key, values=True)])
-        if done:
-            return
-        try:
-            refusal = codec.refused_format(self.keys.prefix,
-                                           found[0][0].value)
-        except (IndexError, *codec.FOREIGN) as error:
-            raise exceptions.InvalidConfig(
-                f'etcd key {validate.shown(key)} holds no Sora store format '
-                f'({type(error).__name__}: {error}): is [etcd] prefix '
-                'another program\'s?') from None
-        if refusal is not None:
-            raise exceptions.InvalidConfig(refusal)
+        compare = ops.absent(key)
+        while True:
+            done, _, found = self.client.txn(
+                [compare], [ops.put(key, codec.encode_format())],
+                [ops.read(key, values=True)])
+            if done:
+                return
+            if not found[0]:  # deleted meanwhile
+                compare = ops.absent(key)
+                continue
+            kv = found[0][0]
+            try:
+                refusal = codec.refused_format(self.keys.prefix, kv.value)
+            except codec.FOREIGN as error:
+                raise exceptions.InvalidConfig(
+                    f'etcd key {validate.shown(key)} holds no Sora store '
+                    f'format ({type(error).__name__}: {error}): is [etcd] '
+                    'prefix another program\'s?') from None
+            if refusal is not None:
+                raise exceptions.InvalidConfig(refusal)
+            if kv.value == codec.encode_format():
+                return
+            compare = ops.modified_at(key, kv.mod_revision)
 
     def close(self):
         """Stop following etcd and close the connections."""
@@ -132,11 +141,13 @@ class EtcdHostStore(base.HostStore):
         timeout = self.conf.scheduler.claim_timeout
         lease = timeout and self.leases.lease(math.ceil(timeout), 1)
         compare, success, failure, values = [], [], [], []
+        entries = [claims.Entry(consumer, host_id, request.units,
+                                request.group, made, request.resources)
+                   for consumer, host_id in placements]
         size = 0  # each consumer's key goes three times, its value once
-        for consumer, host_id in placements:
-            key = self.keys('claims', consumer)
-            values.append(codec.encode_claim(host_id, request.units,
-                                             request.group, made))
+        for entry in entries:
+            key = self.keys('claims', entry.consumer)
+            values.append(codec.encode_claim(entry))
             compare.append(ops.absent(key))
             success.append(ops.put(key, values[-1], lease))
             failure.append(ops.read(key, values=True))
@@ -182,8 +193,7 @@ class EtcdHostStore(base.HostStore):
             # This very transaction, sent again after its answer was lost.
             done, now = True, held[0][0].mod_revision
         if done:
-            self._made(placements, request, made, timeout, now, revision,
-                       versions)
+            self._made(entries, timeout, now, revision, versions)
             return
         taken = [consumer for (consumer, _), kvs in zip(placements, held)
                  if kvs and kvs[0].create_revision !=
@@ -209,24 +219,21 @@ class EtcdHostStore(base.HostStore):
         raise exceptions.Conflict('what the decision relied on was written '
                                   'since')
 
-    def _made(self, placements, request, made, timeout, now, revision,
-              versions):
-        # The claims were made at revision *now*, with the version keys
-        # *versions*: record them, unless etcd went back in time.
+    def _made(self, entries, timeout, now, revision, versions):
+        # The claims *entries* were made at revision *now*, with the version
+        # keys *versions*: record them, unless etcd went back in time.
         if now <= revision:
             # etcd's history went back under this view (restarted empty, or
             # restored from a snapshot): undo the claims made on it.
             self.client.txn([], sweep.deleted(
-                self.keys, [(consumer, now) for consumer, _ in placements]))
+                self.keys, [(entry.consumer, now) for entry in entries]))
             reason = f'etcd\'s revision went back from {revision} to {now}'
             self.mirror.history_lost(reason)
             raise exceptions.Conflict(reason)
         self.mirror.mine.update(dict.fromkeys(
-            (consumer for consumer, _ in placements), timeout))
+            (entry.consumer for entry in entries), timeout))
         self.mirror.own(now, lambda copy: copy.record(
-            [(consumer, claims.Entry(consumer, host_id, request.units,
-                                     request.group, made), now)
-             for consumer, host_id in placements]), versions)
+            [(entry.consumer, entry, now) for entry in entries]), versions)
 
     def remove(self, host_id):
         # Every claim on the host rewrites its version key: if that is not
