@@ -97,26 +97,38 @@ class Books(stateful.RuleBasedStateMachine):
         self.files.setUp()
         path = os.path.join(self.files.path, 'sora.conf')
         with open(path, 'w') as conf_file:
-            conf_file.write(f'[scheduler]\nclaim_timeout = {TIMEOUT}\n')
+            conf_file.write(f'[scheduler]\nclaim_timeout = {TIMEOUT}\n'
+                            + self.options())
         conf = cfg.ConfigOpts()
         conf(['--config-file', path], project='sora',
              default_config_files=[], default_config_dirs=[])
         self.clock = Clock()
-        self.mgr = manager.SchedulerManager(
-            conf, store=host_store.MemoryHostStore(conf, clock=self.clock))
+        self.store = self.make_store(conf)
+        self.mgr = manager.SchedulerManager(conf, store=self.store)
         self.reported = {}     # host -> {field: units} and containers
         self.claims = {}       # consumer -> (host, {field: units}, made)
         self.serial = 0
 
+    def options(self):
+        """More of the config file: the store's options."""
+        return ''
+
+    def make_store(self, conf):
+        """The host store the manager keeps its books in."""
+        return host_store.MemoryHostStore(conf, clock=self.clock)
+
     def teardown(self):
+        self.mgr.close()
+        self.store.close()
         self.files.cleanUp()
 
     @stateful.rule(host=st.sampled_from(HOSTS),
                    memory=decimals(4096, 1), cpus=st.one_of(
                        st.none(), decimals(4, 3), decimals(4, 5)),
                    disk=st.one_of(st.none(), decimals(100, 0)),
-                   resources=st.dictionaries(st.sampled_from(COUNTED),
-                                             st.integers(0, 4)),
+                   resources=st.fixed_dictionaries({}, optional={
+                       name: st.sampled_from([2, 4, 1, 0])
+                       for name in COUNTED}),
                    settle=st.lists(st.integers(0, 50), max_size=3),
                    data=st.data())
     def report(self, host, memory, cpus, disk, resources, settle, data):
@@ -160,6 +172,13 @@ class Books(stateful.RuleBasedStateMachine):
         needs.update(resources)
         for consumer, host in zip(consumers, chosen):
             self.claims[consumer] = (host, needs, self.clock.now)
+
+    @stateful.rule(resources=st.sampled_from([{'gpu': 1}, {'vf': 2},
+                                              {'gpu': 1, 'vf': 1}]),
+                   count=st.integers(1, 3))
+    def place_counted(self, resources, count):
+        # Only countable resources: whether they fit decides.
+        self.place(0, 0, 0, resources, count)
 
     @stateful.rule(data=st.data())
     def release(self, data):
@@ -208,10 +227,14 @@ class Books(stateful.RuleBasedStateMachine):
                                            for needs in held))
                  for name, amount in reported['resources'].items()},
                 hosts[host_id].resources, host_id)
+        # Oldest first; claims made at one time in no particular order.
+        listed = self.mgr.claims()
+        ages = [claim.age for claim in listed]
+        self.case.assertEqual(sorted(ages, reverse=True), ages)
         self.case.assertEqual(
-            sorted(self.claims, key=lambda c: (self.claims[c][2],
-                                               int(c[1:]))),
-            [claim.consumer for claim in self.mgr.claims()])
+            sorted(self.claims, key=lambda c: (self.claims[c][2], c)),
+            [claim.consumer for claim in sorted(
+                listed, key=lambda claim: (-claim.age, claim.consumer))])
 
 
 Books.TestCase.settings = hypothesis.settings(

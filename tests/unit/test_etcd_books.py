@@ -22,6 +22,9 @@ import threading
 import time
 
 import fixtures
+import hypothesis
+from hypothesis import stateful
+from hypothesis import strategies as st
 
 from sora.scheduler import exceptions
 from sora.scheduler import host_store
@@ -30,10 +33,80 @@ from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import mirror as etcd_mirror
 from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import store as etcd_store
 from sora.scheduler.stores.etcd import watch as etcd_watch
+from tests import etcd
+from tests.unit import test_claims
 from tests.unit import test_etcd_store
 
 settle = test_etcd_store.settle
+
+
+class EtcdBooks(test_claims.Books):
+    """The books of one manager of a real etcd under random histories.
+
+    As the memory store's (:class:`test_claims.Books`), countable
+    resources included; a claim expires the way etcd ends it, by the end
+    of its lease (revoked here rather than waited for).
+    """
+
+    def options(self):
+        self.etcd = etcd.EtcdPrefix()
+        self.etcd.setUp()
+        return (f'host_store = etcd\n[etcd]\nendpoints = '
+                f'{self.etcd.endpoint}\nprefix = {self.etcd.prefix}\n')
+
+    def make_store(self, conf):
+        self.conf = conf
+        return etcd_store.EtcdHostStore(conf, self.clock)
+
+    @stateful.invariant()
+    def a_manager_started_now_reads_the_same(self):
+        store = etcd_store.EtcdHostStore(self.conf, self.clock)
+        try:
+            self.case.assertEqual(self.view(self.store), self.view(store))
+        finally:
+            store.close()
+
+    @staticmethod
+    def view(store):
+        return (sorted((host.to_dict() for host in store.hosts()),
+                       key=lambda host: host['id']),
+                sorted((claim.to_dict() for claim in store.claims()),
+                       key=lambda claim: claim['consumer']))
+
+    @stateful.rule()
+    def restart(self):
+        # What a manager started now reads back from etcd.
+        self.mgr.close()
+        self.store.close()
+        self.store = self.make_store(self.conf)
+        self.mgr = manager.SchedulerManager(self.conf, store=self.store)
+
+    def teardown(self):
+        super().teardown()
+        self.etcd.cleanUp()
+
+    @stateful.rule(data=st.data())
+    def tick(self, data):
+        if not self.claims:
+            return
+        consumer = data.draw(st.sampled_from(sorted(self.claims)))
+        _, found = self.etcd.client.range(f'{self.etcd.prefix}/claims/')
+        lease = {item.key.rpartition('/')[2]: item.lease for item in found}
+        self.etcd.client.revoke(lease[consumer])
+        ended = {held for held in self.claims
+                 if lease[held] == lease[consumer]}
+        settle(lambda: not ended & {
+            claim.consumer for claim in self.mgr.claims()})
+        for held in ended:
+            del self.claims[held]
+
+
+EtcdBooks.TestCase.settings = hypothesis.settings(
+    hypothesis.settings(), max_examples=30, stateful_step_count=20,
+    deadline=None)
+EtcdBooksTest = EtcdBooks.TestCase
 
 
 class BooksTestCase(test_etcd_store.EtcdStoreTestCase):
