@@ -39,7 +39,7 @@ def shared_manager(conf, command, hint=''):
 
     :raises InvalidRequest: the store keeps nothing between commands.
     """
-    with manager.SchedulerManager(conf) as scheduler:
+    with manager.SchedulerManager(conf, serve_metrics=False) as scheduler:
         if not scheduler.store.shared:
             raise exceptions.InvalidRequest(
                 f'{command} needs a shared host store: [scheduler] '

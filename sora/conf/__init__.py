@@ -27,9 +27,10 @@ from oslo_config import cfg
 from sora.conf import default
 from sora.conf import etcd
 from sora.conf import filter_scheduler
+from sora.conf import metrics
 from sora.conf import scheduler
 
-MODULES = (default, scheduler, filter_scheduler, etcd)
+MODULES = (default, scheduler, filter_scheduler, etcd, metrics)
 
 _MOVED = {'warn_unknown_options': 'diagnosis',
           'MAX_CONFIG_FILE_BYTES': 'files'}

@@ -30,6 +30,7 @@ from sora.scheduler import exceptions
 from sora.scheduler import filtering
 from sora.scheduler import hosts_file
 from sora.scheduler import manager
+from sora.scheduler import metrics_server
 from sora.scheduler import plugins
 from sora.scheduler import stores
 from sora.scheduler.stores import memory
@@ -41,9 +42,12 @@ KINDS = {'drivers': plugins.DRIVERS, 'filters': plugins.FILTERS,
 
 
 def offline_manager(conf):
-    """Return a manager on an in-process store: it never reaches etcd."""
-    return manager.SchedulerManager(conf,
-                                    store=memory.MemoryHostStore(conf))
+    """Return a manager on an in-process store: it never reaches etcd.
+
+    Nor serves metrics.
+    """
+    return manager.SchedulerManager(conf, store=memory.MemoryHostStore(conf),
+                                    serve_metrics=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +118,8 @@ class Check:
             yield self._run('hosts file', lambda: (
                 f'{self.hosts}: {len(hosts_file.load_hosts(self.hosts))} '
                 'hosts'))
+        yield self._run('metrics', functools.partial(metrics_server.check,
+                                                     conf), skip)
 
     @property
     def ok(self):

@@ -30,6 +30,8 @@ from sora import conf as sora_conf
 from sora.scheduler import active
 from sora.scheduler import exceptions
 from sora.scheduler import host_state
+from sora.scheduler import metrics
+from sora.scheduler import metrics_server
 from sora.scheduler import plugins
 from sora.scheduler import request as sora_request
 from sora.scheduler import stores
@@ -55,6 +57,8 @@ class SchedulerManager:
     :param store: the :class:`~sora.scheduler.stores.base.HostStore` of
         tracked hosts and claims; by default the one ``[scheduler]
         host_store`` names (an entry point in ``sora.scheduler.host_stores``).
+    :param serve_metrics: serve ``/metrics`` at ``[metrics] bind`` (false
+        for a manager that lives for one command).
     :raises PluginNotFound: no driver (or host store) of that name is
         installed.
     :raises PluginLoadError: the driver (or host store) fails to import or
@@ -62,7 +66,7 @@ class SchedulerManager:
     :raises InvalidConfig: an option has a bad value.
     """
 
-    def __init__(self, conf=None, store=None):
+    def __init__(self, conf=None, store=None, serve_metrics=True):
         self.conf = cfg.CONF if conf is None else conf
         self._followers = active.Followers.of(self.conf)
         sora_conf.register_opts(self.conf)
@@ -72,12 +76,16 @@ class SchedulerManager:
         self._lock = threading.Lock()
         self._turn = threading.RLock()
         self._error = None
+        self._serving = None
         try:
             self._active = self._build()
+            if serve_metrics:
+                self._serving = metrics_server.start(self.conf)
         except BaseException:
             if self._owns_store:
                 self.store.close()
             raise
+        self._counting = metrics.Counting(self)
         self._followers.add(self)
 
     def __enter__(self):
@@ -91,9 +99,15 @@ class SchedulerManager:
 
         Idempotent. The configuration holds no strong reference to a
         manager, so a manager nobody uses is freed even without ``close``;
-        closing says so at once (and stops a shared store's watch).
+        closing says so at once (and stops a shared store's watch). Its
+        metrics go, and its ``/metrics`` server stops with the last manager
+        using it.
         """
         self._followers.discard(self)
+        self._counting.close()
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving()
         if self._owns_store:
             self.store.close()
 
@@ -226,6 +240,7 @@ class SchedulerManager:
         """Return the tracked hosts, claims deducted (a read-only table)."""
         return self.store.hosts()
 
+    @metrics.counted
     def select_destinations(self, request, hosts=None, count=1,
                             dry_run=False, consumers=None):
         """Return the ids of ``count`` hosts for ``request``, best first.
@@ -313,6 +328,8 @@ class SchedulerManager:
                                   list(zip(consumers, chosen)))
                 return chosen
             except exceptions.Conflict as conflict:
+                lost = conflict
+                self._counting.lost_race()
                 LOG.debug('Decision for %(consumers)s lost its hosts '
                           '%(chosen)s: %(conflict)s (attempt %(attempt)d)',
                           {'consumers': consumers, 'chosen': chosen,
@@ -320,7 +337,7 @@ class SchedulerManager:
         raise exceptions.NoValidHost(
             len(table), [], count=len(consumers),
             reason=f'other decisions took the chosen hosts '
-                   f'{base_store.ATTEMPTS} times in a row')
+                   f'{base_store.ATTEMPTS} times in a row') from lost
 
     def _table(self, hosts):
         return self.store.hosts() if hosts is None else \

@@ -399,13 +399,16 @@ class CheckTest(CommandTestCase):
                       "running no container of the request's group.)", lines)
         self.assertIn('OK      weigher containers: loads (Weigh hosts by how '
                       'few containers they run.)', lines)
-        self.assertTrue(lines[-4].startswith(
+        self.assertTrue(lines[-5].startswith(
             'OK      scheduler driver memorybase: loads (Pick the fitting'))
         self.assertEqual('OK      host store memory: answers: 0 hosts, 0 '
-                         'claims', lines[-3])
+                         'claims', lines[-4])
         self.assertEqual('OK      hosts file: ' + EXAMPLE_HOSTS + ': 12 hosts',
-                         lines[-2])
-        self.assertEqual('16 of 16 checks OK', lines[-1])
+                         lines[-3])
+        self.assertEqual('OK      metrics: off: [metrics] bind is empty (a '
+                         'service exposing the default registry exposes the '
+                         'metrics)', lines[-2])
+        self.assertEqual('17 of 17 checks OK', lines[-1])
 
     def test_options_changed_from_their_defaults_are_summed_up(self):
         conf = self.write_file('sora.conf', '''
@@ -470,7 +473,7 @@ class CheckTest(CommandTestCase):
                          "required field 'memory_mb'", lines[15])
         self.assertEqual('SKIPPED weigher memory: not checked while option '
                          'values are bad', lines[11])
-        self.assertEqual('7 of 16 checks OK (3 skipped)', lines[-1])
+        self.assertEqual('8 of 17 checks OK (3 skipped)', lines[-1])
 
     def test_misspelt_options_and_sections_are_reported(self):
         conf = self.write_file('typo.conf', '''

@@ -22,6 +22,7 @@ from oslo_config import generator
 from sora import conf as sora_conf
 from sora.conf import etcd
 from sora.conf import filter_scheduler
+from sora.conf import metrics as metrics_conf
 from sora.conf import opts
 from sora.conf import scheduler as scheduler_conf
 from tests import base
@@ -99,10 +100,12 @@ class OptionsTest(base.TestCase):
         groups = [group for group, _ in opts.list_opts()]
         self.assertEqual(['DEFAULT', etcd.etcd_group,
                           filter_scheduler.filter_scheduler_group,
+                          metrics_conf.metrics_group,
                           scheduler_conf.scheduler_group], groups)
         self.assertIn('etcd cluster', groups[1].help)
         self.assertIn('The "filter" scheduler driver', groups[2].help)
-        self.assertIn('claims', groups[3].help)
+        self.assertIn('Prometheus', groups[3].help)
+        self.assertIn('claims', groups[4].help)
 
     def test_registered_group_is_the_listed_definition(self):
         first, second = cfg.ConfigOpts(), cfg.ConfigOpts()
@@ -152,7 +155,7 @@ class ShippedConfigTest(base.TestCase):
         self.assertIn('[filter_scheduler]\n# The "filter" scheduler driver',
                       fresh)
         self.assertEqual(['[DEFAULT]', '[etcd]', '[filter_scheduler]',
-                          '[scheduler]'],
+                          '[metrics]', '[scheduler]'],
                          [head.splitlines()[0] for head, _ in
                           namespace_parts(fresh, 'sora')])
         self.assertEqual(namespace_parts(fresh, 'sora'),

@@ -40,12 +40,12 @@ class DiagnosticsTest(base.TestCase):
              ('OK', 'option names'), ('OK', 'filter memory'),
              ('FAILED', 'filter nosuch'), ('OK', 'weigher memory'),
              ('SKIPPED', 'scheduler driver filter'),
-             ('OK', 'host store memory')],
+             ('OK', 'host store memory'), ('OK', 'metrics')],
             [(line.status, line.name) for line in lines])
         self.assertIn("no plugin named 'nosuch'", lines[4].detail)
         self.assertTrue(str(lines[4]).startswith('FAILED  filter nosuch: '))
         self.assertFalse(check.ok)
-        self.assertEqual('6 of 8 checks OK (1 skipped)', check.summary())
+        self.assertEqual('7 of 9 checks OK (1 skipped)', check.summary())
 
     def test_listing_marks_what_the_driver_uses(self):
         conf = self.conf('[DEFAULT]\nscheduler_driver = filter\n'

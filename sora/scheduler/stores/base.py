@@ -25,6 +25,7 @@ import time
 
 from sora.scheduler import base
 from sora.scheduler import exceptions
+from sora.scheduler import metrics
 
 ATTEMPTS = 8
 """How many times a decision is made before losing the race is an error."""
@@ -59,11 +60,14 @@ class HostStore(base.Plugin, metaclass=abc.ABCMeta):
         options (registered on it if need be); ``cfg.CONF`` when omitted.
     :param clock: a function returning seconds, for claim ages and expiry;
         ``time.monotonic`` when omitted.
+    :ivar metrics: the :class:`~sora.scheduler.metrics.Scope` its claim
+        events (and a shared store's calls) are counted in.
     """
 
     def __init__(self, conf=None, clock=None):
         super().__init__(conf)
         self.clock = time.monotonic if clock is None else clock
+        self.metrics = metrics.Scope()
 
     shared = False
     """Whether other processes see what the store holds (it outlives one)."""

@@ -14,6 +14,7 @@
 
 from sora.scheduler import claims
 from sora.scheduler import exceptions
+from sora.scheduler import metrics
 from sora.scheduler.stores import base
 from sora.scheduler.stores import tracked
 
@@ -52,6 +53,9 @@ class MemoryHostStore(base.HostStore):
                     if entry is not None})
                 taken.update(settled[-1])
             hosts.report(reports, settled)
+        self.metrics.count(metrics.REPORTS_APPLIED, amount=len(reports))
+        self.metrics.count(metrics.CLAIM_EVENTS_TOTAL, 'settled',
+                           amount=sum(map(len, settled)))
 
     def remove(self, host_id):
         hosts = self._tracked
@@ -59,10 +63,13 @@ class MemoryHostStore(base.HostStore):
             self._expire()
             if not hosts.tracks(host_id):
                 raise exceptions.InvalidRequest(f'no host has id {host_id!r}')
-            for consumer in hosts.of_host(host_id):
+            held = hosts.of_host(host_id)
+            for consumer in held:
                 hosts.drop(consumer)
             hosts.remove(host_id)
             hosts.disable(host_id, None)
+        self.metrics.count(metrics.CLAIM_EVENTS_TOTAL, 'released',
+                           amount=len(held))
 
     def set_disabled(self, host_id, reason):
         hosts = self._tracked
@@ -78,6 +85,7 @@ class MemoryHostStore(base.HostStore):
             if self._tracked.drop(consumer) is None:
                 raise exceptions.InvalidRequest(
                     f'no claim is held for consumer {consumer!r}')
+        self.metrics.count(metrics.CLAIM_EVENTS_TOTAL, 'released')
 
     def claims(self):
         with self._tracked.lock:
@@ -115,4 +123,5 @@ class MemoryHostStore(base.HostStore):
         while entry is not None and entry.made <= deadline:
             self._tracked.drop(entry.consumer)
             claims.log_expired(entry, timeout)
+            self.metrics.count(metrics.CLAIM_EVENTS_TOTAL, 'expired')
             entry = self._tracked.oldest()

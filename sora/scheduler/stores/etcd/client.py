@@ -31,6 +31,8 @@ import requests
 import urllib3
 
 from sora.scheduler import exceptions
+from sora.scheduler import metrics
+from sora.scheduler.stores.etcd import lag
 from sora.scheduler.stores.etcd import ops
 
 PAGE = 10000
@@ -54,6 +56,9 @@ class Client:
     :param key_file: the client certificate's private key.
     :raises InvalidConfig: one of these files cannot be read or does not
         hold what it should (checked at once, not at the first call).
+    :ivar metrics: the :class:`~sora.scheduler.metrics.Scope` its calls
+        are counted in, by path.
+    :ivar revisions: the :class:`~lag.Revisions` etcd's answers told of.
     """
 
     def __init__(self, endpoints, timeout, ca_file=None, cert_file=None,
@@ -69,6 +74,8 @@ class Client:
             self._session.cert = (cert_file, key_file)
         self._urls = [_api_url(url) for url in self.endpoints]
         self._first = 0  # the endpoint that answered last
+        self.metrics = metrics.Scope()
+        self.revisions = lag.Revisions()
 
     def close(self):
         """Close the connections."""
@@ -93,6 +100,19 @@ class Client:
         :raises Unanswered: a call not to be sent again may have been
             carried out.
         """
+        started = time.monotonic()
+        try:
+            answer = self._send(path, body, resend, deadline)
+        except exceptions.StoreUnavailable:
+            self.metrics.count(metrics.STORE_ERRORS, path)
+            raise
+        finally:
+            self.metrics.observe(metrics.STORE_CALLS,
+                                 time.monotonic() - started, path)
+        self.revisions.seen(int(answer['header'].get('revision', 0)))
+        return answer
+
+    def _send(self, path, body, resend, deadline):
         if deadline is None:
             deadline = time.monotonic() + self.timeout
         count = len(self._urls)
@@ -229,6 +249,7 @@ class Client:
             response.raise_for_status()
         except requests.RequestException as error:
             self._first = (index + 1) % len(self._urls)
+            self.metrics.count(metrics.STORE_ERRORS, 'watch')
             raise exceptions.StoreUnavailable(
                 f'etcd at {", ".join(self.endpoints)} did not start a '
                 f'watch: {reason(error)}') from None

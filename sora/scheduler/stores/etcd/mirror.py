@@ -31,6 +31,7 @@ from oslo_log import log as logging
 
 from sora.scheduler import claims
 from sora.scheduler import exceptions
+from sora.scheduler import metrics
 from sora.scheduler import reports as sora_reports
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import ops
@@ -59,6 +60,7 @@ class Mirror:
                          ops.prefix_end(keys('hosts', '')))
         self.changed = threading.Condition()
         self.mine = {}  # {consumer: claim_timeout} of claims made here
+        self.metrics = client.metrics
         self.error = None
         self._watch = None
         self._closed = threading.Event()
@@ -171,6 +173,22 @@ class Mirror:
             self.changed.wait_for(lambda: self.error is None,
                                   timeout=self.client.timeout)
 
+    def lag(self):
+        """Return ``(revisions, seconds)`` this copy lags etcd.
+
+        See :meth:`~lag.Revisions.lag`.
+        """
+        return self.client.revisions.lag(self.revision)
+
+    def released(self, consumers):
+        """Count the claims of *consumers* made here as released.
+
+        Consumers taken from :attr:`mine` by the caller before it deleted
+        their claims (so that the watch counts none of them).
+        """
+        self.metrics.count(metrics.CLAIM_EVENTS_TOTAL, 'released',
+                           amount=len(consumers))
+
     def history_lost(self, reason):
         """Fail until the watch thread has listed etcd again."""
         self.error = exceptions.StoreUnavailable(
@@ -196,7 +214,8 @@ class Mirror:
         cluster, _ = self.client.header()
         revision, found = self.client.range(*self.followed)
         copy = replica.Replica(
-            sweep.Settled(self.client, self.keys, self.most), self.clock)
+            sweep.Settled(self.client, self.keys, self.most), self.clock,
+            self._settled)
         hosts, members, keys, foreign, disabled = [], [], [], {}, {}
         for item in sorted(found, key=lambda item: item.create_revision):
             if item.key == self.keys.format:
@@ -220,6 +239,7 @@ class Mirror:
             copy.hosts.disable(name, reason)
         with self.changed:
             self._copy, self._cluster, self.revision = copy, cluster, revision
+            self.client.revisions.listed(revision)
             self.changed.notify_all()
 
     def _follow(self):
@@ -232,6 +252,7 @@ class Mirror:
             try:
                 if relist or self.error is not None:
                     self._list()
+                    self.metrics.count(metrics.RELISTS)
                     with self.changed:
                         if self.error is not None:
                             LOG.info('etcd at %s answers again',
@@ -239,6 +260,8 @@ class Mirror:
                         self.error, relist, delay = None, False, 0.1
                         self.changed.notify_all()
                 self._copy.settled.sweep()
+                if self._watch is not None:
+                    self.metrics.count(metrics.WATCH_RESTARTS)
                 # A stream quiet for timeout seconds is opened again: an
                 # etcd that stopped answering is noticed within twice that.
                 self._watch = etcd_watch.Watch(
@@ -268,6 +291,7 @@ class Mirror:
     def _apply(self, events):
         # The events of one or more whole revisions, in order. A key
         # written over with what is no Sora value is gone, as for _list.
+        reports = 0
         with self.changed:
             copy = self._copy
             for event in events:
@@ -283,6 +307,7 @@ class Mirror:
                 elif kind == 'hosts':
                     copy.report(held[0], [held[1]],
                                 [(kv.lease, kv.mod_revision)])
+                    reports += 1
                 elif kind == 'disabled':
                     copy.hosts.disable(name, held)
                 elif kind == 'claims' and held is None:
@@ -291,6 +316,8 @@ class Mirror:
                     copy.record([(name, held, kv.create_revision)])
             self.revision = events[-1].kv.mod_revision
             self.changed.notify_all()
+        self.metrics.count(metrics.WATCH_EVENTS, amount=len(events))
+        self.metrics.count(metrics.REPORTS_APPLIED, amount=reports)
 
     def _check_format(self, value):
         # A newer Sora wrote its format since: stop until listed afresh by
@@ -326,14 +353,24 @@ class Mirror:
                          'error': type(error).__name__, 'detail': error})
         return kind, name, None
 
+    def _settled(self, consumer):
+        # A report settled the claim of *consumer*: count it if made here.
+        if self.mine.pop(consumer, None) is not None:
+            self.metrics.count(metrics.CLAIM_EVENTS_TOTAL, 'settled')
+
     def _ended(self, consumer, deleted):
-        # The claim of *consumer* is gone from etcd: log it if it was made
-        # here, not settled, and old enough to have expired.
+        # The claim of *consumer* is gone from etcd: if it was made here and
+        # not settled, it expired (log it) if old enough, else another
+        # scheduler released it (or removed its host).
         timeout = self.mine.pop(consumer, None)
         entry = self._copy.hosts.entry(consumer)
-        if deleted and timeout and entry is not None and \
-                self.clock() - entry.made >= timeout:
-            claims.log_expired(entry, timeout)
+        if timeout is not None and entry is not None:
+            expired = deleted and timeout and \
+                self.clock() - entry.made >= timeout
+            if expired:
+                claims.log_expired(entry, timeout)
+            self.metrics.count(metrics.CLAIM_EVENTS_TOTAL,
+                               'expired' if expired else 'released')
         self._copy.forget(consumer)
 
 

@@ -35,15 +35,18 @@ class Replica:
     :param settled: the :class:`~sora.scheduler.stores.etcd.sweep.Settled`
         claims of this listing.
     :param clock: seconds since the epoch, for claim ages.
+    :param on_settled: called with each consumer whose claim a report
+        settles.
     """
 
-    def __init__(self, settled, clock):
+    def __init__(self, settled, clock, on_settled=lambda consumer: None):
         self.hosts = tracked.TrackedHosts()
         self.created = {}   # {consumer: revision that created its claim}
         self.reports = {}   # {host id: codec.Report of its key}
         self.settled = settled
         self.written = {}   # {key: revision this manager last wrote it at}
         self._clock = clock
+        self._on_settled = on_settled
 
     def claim_of(self, consumer):
         """Return ``(claims.Entry, created revision)`` of a claim, or None.
@@ -95,6 +98,7 @@ class Replica:
         """
         for consumer in deleted:
             self.forget(consumer)
+            self._on_settled(consumer)
         self.report(reports, members, [(lease, revision)] * len(reports))
 
     def removed(self, host_id, held):
@@ -148,6 +152,7 @@ class Replica:
                 self.settled.add(
                     consumer, self.created.pop(consumer), host_id,
                     None if consumer in members[i] else group)
+                self._on_settled(consumer)
 
     def drop_host(self, host_id, written):
         """Forget a host whose report key is gone or holds no report.

@@ -17,6 +17,7 @@ import time
 
 from sora.scheduler import claims
 from sora.scheduler import exceptions
+from sora.scheduler import metrics
 from sora.scheduler.stores import base
 from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
@@ -53,6 +54,9 @@ class EtcdHostStore(base.HostStore):
         self.client = etcd_client.Client(
             opts.endpoints, opts.timeout, opts.ca_file, opts.cert_file,
             opts.key_file)
+        self.client.metrics = self.metrics
+        self.metrics.counters += [metrics.WATCH_EVENTS, metrics.WATCH_RESTARTS,
+                                  metrics.RELISTS]
         self.keys = codec.Keys(opts.prefix)
         try:
             self._claim_format()
@@ -97,6 +101,10 @@ class EtcdHostStore(base.HostStore):
         """Stop following etcd and close the connections."""
         self.mirror.close()
         self.client.close()
+
+    def lag(self):
+        """Return ``(revisions, seconds)`` this manager's copy lags etcd."""
+        return self.mirror.lag()
 
     def host_lease(self):
         """Return the lease of reports written now (0 without host_ttl).
@@ -247,13 +255,14 @@ class EtcdHostStore(base.HostStore):
         # max_txn_ops: each needs one.
         most = self.conf.etcd.max_txn_ops - 1
         room = most - 3
-        mirror = self.mirror
+        mirror, mine = self.mirror, set()
         for _ in base.attempts():
             with mirror.changed:
                 if not mirror.hosts.tracks(host_id):
                     raise exceptions.InvalidRequest(
                         f'no host has id {host_id!r}')
                 revision, held = mirror.revision, mirror.held(host_id)
+            mine |= _taken(mirror.mine, held)
             done, now, found = self.client.txn(
                 [mirror.unchanged(version, revision)],
                 [ops.delete(self.keys('hosts', host_id)),
@@ -264,6 +273,8 @@ class EtcdHostStore(base.HostStore):
             if done:
                 mirror.own(now, lambda copy: copy.removed(
                     host_id, held[:room]))
+                mirror.released(mine & {consumer for consumer, _
+                                        in held[:room]})
                 break
             mirror.catch_up(found[0][0].mod_revision if found[0] else now)
         else:
@@ -274,6 +285,7 @@ class EtcdHostStore(base.HostStore):
             part = held[start:start + most]
             _, now, _ = self.client.txn([], sweep.deleted(self.keys, part))
             mirror.own(now, lambda copy: copy.forget_held(part))
+            mirror.released(mine & {consumer for consumer, _ in part})
 
     def set_disabled(self, host_id, reason):
         # Disabling rewrites the host's version key, as a claim does: a
@@ -303,7 +315,7 @@ class EtcdHostStore(base.HostStore):
         # decision that counted its container for the group's policy (an
         # affinity to its host) commits nothing on that.
         self.mirror.check_open()
-        self.mirror.mine.pop(consumer, None)  # a release is no expiry
+        mine = _taken(self.mirror.mine, [(consumer, 0)])  # no expiry
         key = self.keys('claims', consumer)
         deadline = time.monotonic() + self.client.timeout
         held = self.mirror.claim_of(consumer)
@@ -322,6 +334,7 @@ class EtcdHostStore(base.HostStore):
             if done:
                 self.mirror.own(now, lambda copy: copy.forget(consumer),
                                 group)
+                self.mirror.released(mine)
                 return
             held = None
         raise exceptions.StoreUnavailable(
@@ -349,3 +362,9 @@ class EtcdHostStore(base.HostStore):
                 raise
             done = True
         return done, now
+
+
+def _taken(mine, held):
+    # The consumers of *held* ([(consumer, created)]) taken from *mine*.
+    return {consumer for consumer, _ in held
+            if mine.pop(consumer, None) is not None}

@@ -107,8 +107,10 @@ class Watch:
 
     def _events(self, chunk):
         result = chunk.get('result', {})
+        header = result.get('header', {})
         if result.get('created'):
-            self._check(result.get('header', {}))
+            self._check(header)
+        self._client.revisions.seen(int(header.get('revision', 0)))
         if result.get('canceled'):
             compacted = int(result.get('compact_revision', 0))
             if compacted:
