@@ -159,6 +159,8 @@ def _request_from(args):
     flags = {key: value for key, value in flags.items() if value is not None}
     if args.label:
         flags['labels'] = dict(_label(text) for text in args.label)
+    if args.resource:
+        flags['resources'] = _resources(args.resource)
     for field in ('same_host', 'different_host', 'group', 'group_policy'):
         if getattr(args, field):
             flags[field] = getattr(args, field)
@@ -167,13 +169,30 @@ def _request_from(args):
     if flags:
         raise exceptions.InvalidRequest(
             'give the request either as --request JSON or with --memory-mb, '
-            '--cpus, --disk-gb, --label, --same-host, --different-host, '
-            '--group and --group-policy, not both')
+            '--cpus, --disk-gb, --resource, --label, --same-host, '
+            '--different-host, --group and --group-policy, not both')
     try:
         return validate.loads_json(args.request)
     except (ValueError, RecursionError) as error:
         raise exceptions.InvalidRequest(
             f'--request is not valid JSON: {error}') from None
+
+
+def _resources(texts):
+    # --resource NAME=N, repeatable: {name: whole number}; the request
+    # checks names and amounts.
+    resources = {}
+    for text in texts:
+        name, sep, amount = text.partition('=')
+        if not sep or not amount.strip().isdigit():
+            raise exceptions.InvalidRequest(
+                f'--resource must be NAME=N with N a whole number, e.g. '
+                f'gpu=1, got {text!r}')
+        if name in resources:
+            raise exceptions.InvalidRequest(
+                f'--resource names {name!r} twice')
+        resources[name] = int(amount)
+    return resources
 
 
 def _label(text):
@@ -207,6 +226,10 @@ def add_command_parsers(subparsers):
                         help='CPUs the container needs')
     select.add_argument('--disk-gb', type=float, metavar='N',
                         help='disk the container needs, in GB')
+    select.add_argument('--resource', action='append', metavar='NAME=N',
+                        help='N of a countable resource the container '
+                             'needs, e.g. gpu=1 (only hosts reporting that '
+                             'many free take it); repeatable')
     select.add_argument('--label', action='append', metavar='KEY=VALUE',
                         help='a label the host must carry; repeatable')
     select.add_argument('--same-host', action='append', metavar='HOST',

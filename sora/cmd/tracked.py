@@ -92,11 +92,12 @@ def do_claims(conf):
     if conf.command.format == 'json':
         print(json.dumps({'claims': claims}))
         return 0
-    _table(['CONSUMER', 'HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB', 'GROUP',
-            'AGE_S'],
-           [[claim['consumer'], claim['host'], f'{claim["memory_mb"]:g}',
-             f'{claim["cpus"]:g}', f'{claim["disk_gb"]:g}',
-             claim['group'] or '-', f'{claim["age"]:.0f}']
+    _table(['CONSUMER', 'HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB', 'RESOURCES',
+            'GROUP', 'AGE_S'],
+           [[claim['consumer'], output.shown(claim['host']),
+             f'{claim["memory_mb"]:g}', f'{claim["cpus"]:g}',
+             f'{claim["disk_gb"]:g}', _counted(claim.get('resources', {})),
+             output.shown(claim['group'] or '-'), f'{claim["age"]:.0f}']
             for claim in claims])
     return 0
 
@@ -124,12 +125,15 @@ def do_hosts(conf):
     if conf.command.format == 'json':
         print(json.dumps({'hosts': hosts}))
         return 0
-    _table(['HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB', 'CONTAINERS',
-            'ENABLED', 'LABELS'],
+    _table(['HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB', 'RESOURCES',
+            'CONTAINERS', 'ENABLED', 'LABELS'],
            [[host['id'],
              _amount(host['memory_mb'], host.get('memory_total_mb')),
              _amount(host.get('cpus'), host.get('cpus_total')),
-             _amount(host.get('disk_gb')), str(host['containers']),
+             _amount(host.get('disk_gb')),
+             _counted(host.get('resources', {}),
+                      host.get('resources_total', {})),
+             str(host['containers']),
              _enabled(host),
              output.shown(','.join(f'{key}={value}' for key, value
                                    in sorted(host['labels'].items())))
@@ -150,6 +154,13 @@ def _amount(free, total=None):
     if free is None:
         return '-'
     return f'{free:g}' if total is None else f'{free:g}/{total:g}'
+
+
+def _counted(free, total=None):
+    # "gpu=1/2,vf=4/8" (free/total), or "gpu=1" (held); "-" for none.
+    return ','.join(
+        f'{name}={amount}' + (f'/{total[name]}' if total else '')
+        for name, amount in free.items()) or '-'
 
 
 def _table(header, rows):

@@ -65,7 +65,7 @@ class Reports:
     ``containers[i]``, ``enabled[i]``, ``labels[i]`` (read-only mapping),
     ``groups[i]`` and ``consumers[i]`` (tuples), ``resources[i]`` (free)
     and ``resources_total[i]`` (read-only mappings of countable resource
-    name to amount; every name of the first is in the second). Build them
+    name to amount, naming the same resources). Build them
     with :func:`~sora.scheduler.host_state.parse_reports`.
     """
 
@@ -146,7 +146,8 @@ def counted(free, total):
 
     *free* and *total* are the report's ``resources`` and
     ``resources_total`` (None when absent); a name in only one of them
-    has the other's amount as its total, or 0 free. None when either is
+    has the other's amount as its total, or 0 free: both name the same
+    resources, sorted. None when either is
     not a valid mapping or a free amount is more than its total: the
     checked parser then names what is wrong.
     """
@@ -164,11 +165,12 @@ def counted(free, total):
         else:
             amounts.append(value)
     free, total = amounts
-    total = {**free, **total}
+    total = dict(sorted({**free, **total}.items()))
     if any(amount > total[name] for name, amount in free.items()):
         return None
-    return (types.MappingProxyType(dict(sorted(free.items()))),
-            types.MappingProxyType(dict(sorted(total.items()))))
+    return (types.MappingProxyType({name: free.get(name, 0)
+                                    for name in total}),
+            types.MappingProxyType(total))
 
 
 def plain_names(value):

@@ -606,8 +606,8 @@ class CommandTest(EtcdStoreTestCase):
                          [line.split()[0] for line in
                           result.stdout.splitlines()])
         # b/1: one claim of 500 MB of 3000; no disk or labels reported.
-        self.assertEqual(['b/1', '2500/3000', '0.3/0.3', '-', '1', 'yes',
-                          '-'], result.stdout.splitlines()[2].split())
+        self.assertEqual(['b/1', '2500/3000', '0.3/0.3', '-', '-', '1',
+                          'yes', '-'], result.stdout.splitlines()[2].split())
         self.assertTrue(result.stdout.splitlines()[1].endswith(
             ' rack=r 2,zone=z1'), result.stdout)
         result = run('--config-file', conf, 'check')

@@ -19,11 +19,14 @@ whole numbers until settled, released or expired; every built-in driver
 honours them without configuration.
 """
 
+import json
+
 from sora.scheduler import exceptions
 from sora.scheduler import fixture
 from sora.scheduler import host_state
 from sora.scheduler import request as sora_request
 from tests import base
+from tests.unit import test_etcd_store
 
 NAME_RULE = ('a name is 1-63 characters of lowercase letters, digits and '
              '_ - . /, starting with a letter')
@@ -261,3 +264,76 @@ class PlacementTest(base.TestCase):
         explanation = mgr.explain({'resources': {'gpu': 2}})
         self.assertEqual([('enabled', 4), ('resources', 2)],
                          explanation['filter_counts'][:2])
+
+
+class CommandTest(test_etcd_store.EtcdStoreTestCase):
+    """Through the operator's command, on a shared etcd store."""
+
+    HOSTS = [{'id': 'g1', 'memory_mb': 100, 'resources': {'gpu': 2},
+              'resources_total': {'gpu': 4, 'vf': 8}},
+             {'id': 'p1', 'memory_mb': 500}]
+
+    def setUp(self):
+        super().setUp()
+        self.command = self.useFixture(base.Command())
+        self.config = self.conf_file()
+        self.hosts = self.write_file('hosts.json', json.dumps(self.HOSTS))
+
+    def sora(self, *args):
+        return self.command('--config-file', self.config, *args)
+
+    def test_report_select_hosts_and_claims_carry_resources(self):
+        self.assertEqual(0, self.sora('report', '--hosts', self.hosts)
+                         .returncode)
+        result = self.sora('select', '--resource', 'gpu=1', '--count', '2',
+                           '--consumer', 'c1', '--consumer', 'c2')
+        self.assertEqual((0, 'g1\ng1\n'), (result.returncode, result.stdout))
+        result = self.sora('hosts')
+        self.assertEqual(0, result.returncode, result.stderr)
+        header, g1, p1 = result.stdout.splitlines()
+        self.assertEqual(['HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB',
+                          'RESOURCES', 'CONTAINERS'], header.split()[:6])
+        self.assertEqual('gpu=0/4,vf=0/8', g1.split()[4])
+        self.assertEqual('-', p1.split()[4])
+        hosts = json.loads(self.sora('hosts', '--format', 'json').stdout)
+        self.assertEqual([({'gpu': 0, 'vf': 0}, {'gpu': 4, 'vf': 8}),
+                          (None, None)],
+                         [(host.get('resources'), host.get('resources_total'))
+                          for host in hosts['hosts']])
+        result = self.sora('claims')
+        self.assertEqual(['c1', 'g1', 'gpu=1'],
+                         [result.stdout.splitlines()[1].split()[i]
+                          for i in (0, 1, 5)])
+        claims = json.loads(self.sora('claims', '--format', 'json').stdout)
+        self.assertEqual([{'gpu': 1}, {'gpu': 1}],
+                         [claim['resources'] for claim in claims['claims']])
+        result = self.sora('select', '--resource', 'gpu=1', '--dry-run')
+        self.assertEqual(1, result.returncode)
+        self.assertIn('resources 0 (gpu: 0 of 2 hosts have 1 free)',
+                      result.stderr)
+
+    def test_select_from_a_hosts_file_and_bad_resources(self):
+        result = self.sora('select', '--hosts', self.hosts, '--resource',
+                           'vf=1', '--format', 'json')
+        self.assertEqual(1, result.returncode)
+        self.assertIn('vf: 0 of 2 hosts have 1 free', result.stderr)
+        self.assertEqual('g1\n', self.sora('select', '--hosts', self.hosts,
+                                           '--resource', 'gpu=2').stdout)
+        for args, message in (
+                (['--resource', 'gpu'], "--resource must be NAME=N with N a "
+                                        "whole number, e.g. gpu=1, got 'gpu'"),
+                (['--resource', 'gpu=-1'], 'must be NAME=N'),
+                (['--resource', 'gpu=1.5'], 'must be NAME=N'),
+                (['--resource', 'gpu=1', '--resource', 'gpu=2'],
+                 "--resource names 'gpu' twice"),
+                (['--resource', 'gpu=0'], "resources 'gpu' must be a whole "
+                                          'number from 1'),
+                (['--resource', 'GPU=1'], "'GPU' (a string) is not a "
+                                          'resource name'),
+                (['--resource', 'gpu=1', '--request', '{}'],
+                 'not both')):
+            with self.subTest(args=args):
+                result = self.sora('select', '--hosts', self.hosts, *args)
+                self.assertEqual(2, result.returncode, result.stderr)
+                self.assertIn(message, result.stderr)
+                self.assertNotIn('Traceback', result.stderr)
