@@ -12,14 +12,16 @@
 
 """A scheduler process that places containers on the shared etcd store.
 
-``python etcd_placer.py CONFIG NAME`` builds a SchedulerManager on the
-configuration (``[scheduler] host_store = etcd``) and places 256 MB
-containers under consumer ids ``NAME-0``, ``NAME-1``, ... until no host
+``python etcd_placer.py CONFIG NAME [REQUEST]`` builds a SchedulerManager
+on the configuration (``[scheduler] host_store = etcd``) and places
+containers of the JSON REQUEST (by default ``{"memory_mb": 256}``) under
+consumer ids ``NAME-0``, ``NAME-1``, ... until no host
 has room, printing ``placed CONSUMER HOST`` once each claim committed and
 ``unavailable`` for each call that etcd did not answer (it then tries
 again). It ends with ``full``.
 """
 
+import json
 import sys
 import time
 
@@ -29,10 +31,11 @@ from sora.scheduler import exceptions
 from sora.scheduler import manager
 
 
-def main(path, name):
+def main(path, name, request='{"memory_mb": 256}'):
     conf = cfg.ConfigOpts()
     conf(['--config-file', path], project='sora', default_config_files=[],
          default_config_dirs=[])
+    request = json.loads(request)
     with manager.SchedulerManager(conf) as scheduler:
         print('ready', flush=True)
         serial = 0
@@ -40,7 +43,7 @@ def main(path, name):
             consumer = f'{name}-{serial}'
             try:
                 [host] = scheduler.select_destinations(
-                    {'memory_mb': 256}, consumers=[consumer])
+                    request, consumers=[consumer])
             except exceptions.NoValidHost as error:
                 if error.reason:  # lost the races, not out of room
                     continue

@@ -13,6 +13,7 @@
 """Four scheduler processes sharing one etcd: races, a kill, an outage."""
 
 import collections
+import json
 import os
 import signal
 import subprocess
@@ -34,10 +35,11 @@ PER_NODE = 4  # 1024 MB / 256 MB
 class Placer:
     """One etcd_placer.py process and what it printed."""
 
-    def __init__(self, conf_path, name):
+    def __init__(self, conf_path, name, request=None):
         self.name = name
         self.process = subprocess.Popen(
-            [sys.executable, PLACER, conf_path, name],
+            [sys.executable, PLACER, conf_path, name]
+            + ([json.dumps(request)] if request else []),
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.lines = []
         self.ready = threading.Event()
@@ -84,8 +86,9 @@ class EtcdProcessesTest(base.TestCase):
         self.addCleanup(mgr.close)
         return mgr
 
-    def start(self, count=4):
-        placers = [Placer(self.conf_path, f'p{n}') for n in range(count)]
+    def start(self, count=4, request=None):
+        placers = [Placer(self.conf_path, f'p{n}', request)
+                   for n in range(count)]
         for placer in placers:
             self.addCleanup(placer.process.kill)
         for placer in placers:
@@ -116,6 +119,29 @@ class EtcdProcessesTest(base.TestCase):
             placed.update(placer.placed())
         self.assertEqual(len(NODES) * PER_NODE, len(placed))
         self.assertEqual(placed, self.assertBooksBalance(placed))
+
+    def test_four_processes_racing_for_gpus_never_oversubscribe_one(self):
+        # A few GPU nodes among the fifty: every GPU is taken once.
+        gpus = {'node-00': 1, 'node-01': 2, 'node-02': 4, 'node-03': 8}
+        self.observer.update_hosts([
+            dict(node, resources={'gpu': gpus[node['id']]})
+            for node in NODES if node['id'] in gpus])
+        placers = self.start(request={'resources': {'gpu': 1}})
+        placed = {}
+        for placer in placers:
+            placer.wait()
+            self.assertEqual(0, placer.process.returncode)
+            self.assertEqual([], sorted(set(placer.placed()) & set(placed)))
+            placed.update(placer.placed())
+        self.assertEqual(gpus, dict(collections.Counter(placed.values())))
+        claims = {claim.consumer: (claim.host, claim.resources)
+                  for claim in self.manager().claims()}
+        self.assertEqual({consumer: (host, {'gpu': 1})
+                          for consumer, host in placed.items()}, claims)
+        self.assertEqual({node: {'gpu': 0} for node in gpus},
+                         {host.id: host.resources
+                          for host in self.manager().hosts()
+                          if host.resources})
 
     def test_a_process_killed_mid_race_leaves_no_half_claim(self):
         placers = self.start()
