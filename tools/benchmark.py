@@ -45,11 +45,15 @@ host count it prints
   reach when each operation holds one lock around pure-Python work of the
   same length: CPython's ceiling for decisions that take turns.
 
+``--resources`` measures what countable resources cost instead (see
+``tools/resource_benchmark.py``).
+
 Hosts come from a seeded generator, so runs compare.
 
     python tools/benchmark.py [--hosts 1000,10000,100000] [--seed 1]
     python tools/benchmark.py --live [--driver filter] [--rate 1000]
         [--seconds 3] [--p99-factor 2]
+    python tools/benchmark.py --resources [--hosts 10000]
     python tools/benchmark.py --store etcd [--etcd URL] [--hosts 10000]
         [--seconds 3] [--rounds 3]
 """
@@ -70,6 +74,7 @@ from sora.scheduler import host_state
 from sora.scheduler import manager
 
 import etcd_benchmark  # noqa: H306 (tools/, beside this file)
+import resource_benchmark  # noqa: H306
 
 DRIVERS = ('memorybase', 'randombase', 'filter')
 REQUEST = {'memory_mb': 256, 'cpus': 0.25, 'disk_gb': 1,
@@ -442,6 +447,8 @@ def main(argv=None):
                              '%(default)s)')
     parser.add_argument('--seed', type=int, default=1,
                         help='seed of the host generator (default: 1)')
+    parser.add_argument('--resources', action='store_true',
+                        help='measure what countable resources cost')
     parser.add_argument('--live', action='store_true',
                         help='measure a live cluster (see above)')
     parser.add_argument('--driver', default='filter',
@@ -470,6 +477,11 @@ def main(argv=None):
         etcd_benchmark.run(args.etcd, int(args.hosts.split(',')[-1]),
                            args.seconds, synthetic_hosts, args.rounds)
         etcd_benchmark.follow_and_start(args.etcd)
+        return 0
+    if args.resources:
+        for count in (int(text) for text in args.hosts.split(',')):
+            resource_benchmark.run(count, args.seed, synthetic_hosts,
+                                   build_manager, REQUEST)
         return 0
     if args.live:
         live([int(text) for text in args.hosts.split(',')], args.driver,

@@ -16,6 +16,7 @@
 fields, their defaults and the limits every parser shares are here.
 """
 
+import functools
 import math
 import types
 
@@ -168,9 +169,16 @@ def counted(free, total):
     total = dict(sorted({**free, **total}.items()))
     if any(amount > total[name] for name, amount in free.items()):
         return None
-    return (types.MappingProxyType({name: free.get(name, 0)
-                                    for name in total}),
-            types.MappingProxyType(total))
+    return (_shared(tuple((name, free.get(name, 0)) for name in total)),
+            _shared(tuple(total.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared(items):
+    # Hosts report few distinct amounts of their resources: each mapping
+    # is kept once (as Chunks keeps label sets), and so costs a host only
+    # the reference to it.
+    return types.MappingProxyType(dict(items))
 
 
 def plain_names(value):

@@ -17,6 +17,7 @@ import os
 import queue
 import threading
 
+from tests import base
 from tests.unit import test_etcd_store
 
 TOOLS = os.path.join(os.path.dirname(__file__), '..', '..', 'tools')
@@ -44,3 +45,19 @@ class EtcdBenchmarkTest(test_etcd_store.EtcdStoreTestCase):
         claims, conflicts = results.get(timeout=10)
         self.assertGreater(claims, 0)
         self.assertEqual(0, conflicts, claims)
+
+
+class ResourceBenchmarkTest(base.TestCase):
+
+    def test_a_tenth_report_gpus_and_five_names_are_in_the_cluster(self):
+        bench = load_tool('resource_benchmark')
+        hosts = [{'id': f'n{i}', 'memory_mb': 100} for i in range(2000)]
+        counted = bench.with_resources(hosts, 1)
+        gpus = [host for host in counted
+                if 'gpu' in host.get('resources', {})]
+        self.assertLess(abs(len(gpus) / len(hosts) - 0.1), 0.02)
+        self.assertEqual(set(bench.NAMES), {
+            name for host in counted for name in host.get('resources', {})})
+        self.assertTrue(all(1 <= host['resources']['gpu'] <= 8
+                            for host in gpus))
+        self.assertNotIn('resources', hosts[0])
