@@ -74,3 +74,14 @@ class ExamplesTest(base.TestCase):
         self.assertEqual([], namespace['scheduler'].claims())
         [host] = namespace['scheduler'].hosts()
         self.assertEqual((3584, 3.5), (host.memory_mb, host.cpus))
+
+    def test_embedding_guide_gpus(self):
+        namespace, _ = self.run_examples('doc/source/user/embedding.rst')
+        gpus = namespace['gpus']
+        self.addCleanup(gpus.close)
+        self.assertEqual(['gpu-1'] * 3, namespace['nodes'])
+        self.assertEqual([], gpus.claims())
+        self.assertEqual([('gpu-1', {'gpu': 1}, {'gpu': 8}),
+                          ('cpu-1', {}, {})],
+                         [(host.id, host.resources, host.resources_total)
+                          for host in gpus.hosts()])
