@@ -408,6 +408,37 @@ class MembershipTest(BooksTestCase):
         for mgr in (one, two, self.manager()):
             settle(lambda: self.groups(mgr) == {'h': ()})
 
+    def test_a_group_counts_each_container_once_reported_or_placed(self):
+        # Host.groups has the group of each container: a node may report
+        # the groups of the containers Sora placed, or not. w1 and w2 (web)
+        # are placed on a; each report lists them (or w1 only) and says
+        # what it knows of groups. The same in the memory store, in every
+        # etcd manager and in one listing etcd afresh.
+        reports = [(['web', 'web', 'db'], ['w1', 'w2']),
+                   (['web'], ['w1', 'w2']),
+                   ([], ['w1', 'w2']),
+                   (['web', 'web', 'web'], ['w1']),
+                   (['web', 'web'], [])]
+        expected = [('web', 'web', 'db'), ('web', 'web'), ('web', 'web'),
+                    ('web', 'web', 'web'), ('web', 'web')]
+        web = {'memory_mb': 1, 'group': 'web', 'group_policy': 'affinity'}
+        host = {'id': 'a', 'memory_mb': 1000}
+        one, two = self.manager(), self.manager()
+        with manager.SchedulerManager(self.make_conf(
+                '[DEFAULT]\nscheduler_driver = filter\n',
+                'memory.conf')) as reference:
+            for mgr in (reference, one):
+                mgr.update_hosts([host])
+                self.assertEqual(['a', 'a'], mgr.select_destinations(
+                    web, count=2, consumers=['w1', 'w2']))
+            for (groups, consumers), groups_now in zip(reports, expected):
+                for mgr in (reference, one):
+                    mgr.update_hosts([dict(host, groups=groups,
+                                           consumers=consumers)])
+                for mgr in (reference, one, two, self.manager()):
+                    settle(lambda: mgr.claims() == [] and
+                           self.groups(mgr) == {'a': groups_now})
+
     def test_a_report_on_a_late_copy_keeps_no_claim_settled_elsewhere(self):
         # c's claim on a is settled by b's report (any host's report
         # settles it: its group is kept on b). A later report of a listing
