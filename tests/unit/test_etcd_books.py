@@ -30,6 +30,7 @@ from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import mirror as etcd_mirror
 from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import sweep as sora_sweep
 from sora.scheduler.stores.etcd import watch as etcd_watch
 from tests.unit import test_etcd_store
 
@@ -438,6 +439,65 @@ class MembershipTest(BooksTestCase):
                 for mgr in (reference, one, two, self.manager()):
                     settle(lambda: mgr.claims() == [] and
                            self.groups(mgr) == {'a': groups_now})
+
+    def settled_unswept_then(self, end):
+        """A claim settled but still in etcd, then its settling report goes.
+
+        c5 (db) is claimed on c; two, not yet seen it, reports a listing
+        c5 and b, both running db: a's report settles it (c5 runs on a),
+        but two's transaction could not delete a claim it did not know,
+        and no sweep has run yet. ``end(one)`` ends a's report. No
+        manager, not even one listing etcd afresh, may count c5's claim
+        again: c runs no db, and a db-affinity container goes where it
+        goes on the memory store (not to c, the freest).
+        """
+        sweeps = threading.Event()
+        sweep = sora_sweep.Settled.sweep
+        self.useFixture(fixtures.MonkeyPatch(
+            'sora.scheduler.stores.etcd.sweep.Settled.sweep',
+            lambda settled: sweeps.is_set() and sweep(settled)))
+        self.addCleanup(sweeps.set)
+        hosts = [{'id': 'a', 'memory_mb': 1000},
+                 {'id': 'b', 'memory_mb': 2000},
+                 {'id': 'c', 'memory_mb': 4000}]
+        placed = dict(self.DB, group_policy='anti-affinity', same_host=['c'])
+        reports = [dict(hosts[0], groups=['db'], consumers=['c5']),
+                   dict(hosts[1], groups=['db'])]
+        with manager.SchedulerManager(self.make_conf(
+                '[DEFAULT]\nscheduler_driver = filter\n',
+                'memory.conf')) as reference:
+            reference.update_hosts(hosts)
+            reference.select_destinations(placed, consumers=['c5'])
+            reference.update_hosts(reports)
+            end(reference)
+            expected = (self.groups(reference), reference.select_destinations(
+                self.DB, dry_run=True))
+        self.assertEqual(((), ['b']), (expected[0]['c'], expected[1]))
+        one, two = self.manager(), self.manager()
+        one.update_hosts(hosts)
+        settle(lambda: len(two.hosts()) == 3)
+        gate = self.hold_watch(two)
+        self.assertEqual(['c'], one.select_destinations(
+            placed, consumers=['c5']))
+        two.update_hosts(reports)
+        gate.set()
+        for mgr in (one, two):
+            settle(lambda: mgr.claims() == [])
+        self.assertEqual(['c5'], self.stored('claims'))  # not swept
+        end(one)
+        for mgr in (one, two, self.manager()):
+            settle(lambda: self.groups(mgr) == expected[0])
+            self.assertEqual([], mgr.claims())
+            self.assertEqual(expected[1], mgr.select_destinations(
+                self.DB, dry_run=True))
+
+    def test_a_settled_claim_goes_with_the_host_that_settled_it(self):
+        self.settled_unswept_then(lambda one: one.remove_host('a'))
+
+    def test_a_settled_claim_goes_with_the_report_that_settled_it(self):
+        # a's next report lists c5 no more: it stopped.
+        self.settled_unswept_then(lambda one: one.update_hosts(
+            [{'id': 'a', 'memory_mb': 1000, 'groups': ['db']}]))
 
     def test_a_report_on_a_late_copy_keeps_no_claim_settled_elsewhere(self):
         # c's claim on a is settled by b's report (any host's report

@@ -108,10 +108,15 @@ class Replica:
         self.forget_held(held)
 
     def forget_held(self, held):
-        """Forget the claims ``[(consumer, created)]`` still those."""
+        """Forget the claims ``[(consumer, created)]`` still those.
+
+        Outstanding or settled.
+        """
         for consumer, created in held:
             if self.created.get(consumer) == created:
                 self.forget(consumer)
+            elif self.settled.created(consumer) == created:
+                self.settled.forget(consumer)
 
     def forget(self, consumer):
         """Forget the claim of *consumer*, if any."""

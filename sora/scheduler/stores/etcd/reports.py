@@ -28,6 +28,7 @@ from sora.scheduler.stores import base
 from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import sweep
 
 
 class ReportWriter:
@@ -209,13 +210,20 @@ class ReportWriter:
         added.update(entry.group for entry, _ in held.values()
                      if entry.group is not None)
         deleted = list(held)[:max(0, most - 1 - len(added))]
+        # The settled claims the host's reports left in etcd whose
+        # consumers this one lists no more: a listing would count them
+        # again once no report lists them.
+        gone = store.mirror.settled_by(host_id, consumers)[
+            :max(0, most - 1 - len(added) - len(deleted))]
         writes = [ops.put(key, codec.encode_report(record, members), lease)]
         writes += [ops.delete(store.keys('claims', consumer))
                    for consumer in deleted]
+        writes += sweep.deleted(store.keys, gone)
         compare = [ops.absent(key) if report is None else
                    ops.modified_at(key, report.revision)]
         compare += [ops.created_at(store.keys('claims', consumer), created)
                     for consumer, (_, created) in held.items()]
         read = [('hosts', host_id)] + [('claims', consumer)
                                        for consumer in held]
-        return compare, read, writes, deleted, added, members
+        return compare, read, writes, deleted + [
+            consumer for consumer, _ in gone], added, members
