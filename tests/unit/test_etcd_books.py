@@ -440,16 +440,17 @@ class MembershipTest(BooksTestCase):
                     settle(lambda: mgr.claims() == [] and
                            self.groups(mgr) == {'a': groups_now})
 
-    def settled_unswept_then(self, end):
+    def settled_unswept_then(self, end, listed=('a',)):
         """A claim settled but still in etcd, then its settling report goes.
 
-        c5 (db) is claimed on c; two, not yet seen it, reports a listing
-        c5 and b, both running db: a's report settles it (c5 runs on a),
-        but two's transaction could not delete a claim it did not know,
-        and no sweep has run yet. ``end(one)`` ends a's report. No
-        manager, not even one listing etcd afresh, may count c5's claim
-        again: c runs no db, and a db-affinity container goes where it
-        goes on the memory store (not to c, the freest).
+        c5 (db) is claimed on c; two, not yet seen it, reports a, running
+        db, and b, each listing c5 if in *listed* (in that order; b runs
+        db if it does not list it): the first settles it, but two's
+        transaction could not delete a claim it did not know, and no sweep
+        has run yet. ``end(one)`` ends a's report. No manager, not even
+        one listing etcd afresh, may count c5 again anywhere but where
+        the memory store does: c runs no db, and a db-affinity container
+        goes where it goes there (not to c, the freest).
         """
         sweeps = threading.Event()
         sweep = sora_sweep.Settled.sweep
@@ -461,8 +462,14 @@ class MembershipTest(BooksTestCase):
                  {'id': 'b', 'memory_mb': 2000},
                  {'id': 'c', 'memory_mb': 4000}]
         placed = dict(self.DB, group_policy='anti-affinity', same_host=['c'])
-        reports = [dict(hosts[0], groups=['db'], consumers=['c5']),
-                   dict(hosts[1], groups=['db'])]
+        reports = {'a': dict(hosts[0], groups=['db']),
+                   'b': dict(hosts[1], groups=['db'])}
+        for host_id in listed:
+            reports[host_id]['consumers'] = ['c5']
+            if host_id == 'b':
+                del reports['b']['groups']
+        reports = [reports[host_id] for host_id in dict.fromkeys(
+            listed + ('a', 'b'))]
         with manager.SchedulerManager(self.make_conf(
                 '[DEFAULT]\nscheduler_driver = filter\n',
                 'memory.conf')) as reference:
@@ -484,8 +491,9 @@ class MembershipTest(BooksTestCase):
         for mgr in (one, two):
             settle(lambda: mgr.claims() == [])
         self.assertEqual(['c5'], self.stored('claims'))  # not swept
+        three = self.manager()  # lists etcd before the end, four after
         end(one)
-        for mgr in (one, two, self.manager()):
+        for mgr in (one, two, three, self.manager()):
             settle(lambda: self.groups(mgr) == expected[0])
             self.assertEqual([], mgr.claims())
             self.assertEqual(expected[1], mgr.select_destinations(
@@ -498,6 +506,13 @@ class MembershipTest(BooksTestCase):
         # a's next report lists c5 no more: it stopped.
         self.settled_unswept_then(lambda one: one.update_hosts(
             [{'id': 'a', 'memory_mb': 1000, 'groups': ['db']}]))
+
+    def test_of_reports_listing_one_consumer_a_listing_knows_the_first(self):
+        # b's report, first, settles c5 and keeps its db on b; a's lists
+        # it too. A listing must not take a's (a is older, and first in
+        # etcd's order) for the first: once a is removed, b runs db.
+        self.settled_unswept_then(lambda one: one.remove_host('a'),
+                                  listed=('b', 'a'))
 
     def test_a_report_on_a_late_copy_keeps_no_claim_settled_elsewhere(self):
         # c's claim on a is settled by b's report (any host's report

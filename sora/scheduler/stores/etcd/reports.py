@@ -92,7 +92,15 @@ class ReportWriter:
                 start, [], [], [], [], set()
             size, late, members = 0, [], []
             taken = set()  # consumers a report of this part settles
+            listed = set()  # consumers the reports of this part list
             while end < len(reports) and end - start < hosts:
+                # Reports listing one consumer go in transactions of their
+                # own, in order: the first settles its claim, and a listing
+                # of etcd, which cannot tell the order of one transaction's
+                # reports, knows which by their revisions.
+                if writes and not listed.isdisjoint(reports.consumers[end]):
+                    break
+                listed.update(reports.consumers[end])
                 record, record_size = records[end]
                 host_compare, host_read, host_ops, host_deleted, added, \
                     kept = self._ops(reports, record, end, lease, known,
