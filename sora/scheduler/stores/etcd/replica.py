@@ -91,10 +91,10 @@ class Replica:
     def reported(self, reports, members, deleted, lease, revision):
         """Apply this manager's reports and the deletes of their claims.
 
-        Written with *lease* at *revision*, with their *members*.
+        Written with *lease* at *revision*, with their *members*; the
+        claims ``[(consumer, created)]`` *deleted*.
         """
-        for consumer in deleted:
-            self.forget(consumer)
+        self.forget_held(deleted)
         self.report(reports, members, [(lease, revision)] * len(reports))
 
     def removed(self, host_id, held):

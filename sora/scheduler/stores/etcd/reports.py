@@ -176,7 +176,8 @@ class ReportWriter:
     def _ops(self, reports, record, i, lease, known, claimed, stale,
              taken):
         # The comparisons, keys to read if they fail and operations storing
-        # report *i*; the consumers whose claims they delete; the groups it
+        # report *i*; the claims they delete ([(consumer, created)]: those
+        # it settles, and settled ones its host's reports left); the groups it
         # adds to its host and its members (claims.groups_kept). It settles
         # the claims it knows of (as many as one transaction compares:
         # the mirror sweeps the rest) if they are still those in etcd.
@@ -233,5 +234,6 @@ class ReportWriter:
                     for consumer, (_, created) in held.items()]
         read = [('hosts', host_id)] + [('claims', consumer)
                                        for consumer in held]
-        return compare, read, writes, deleted + [
-            consumer for consumer, _ in gone], added, members
+        return compare, read, writes, [
+            (consumer, held[consumer][1]) for consumer in deleted] + gone, \
+            added, members
