@@ -97,6 +97,25 @@ class _Row:
         return self.groups + tuple(self.claimed_groups.elements())
 
 
+def with_members(reported, members):
+    """Return a host's groups: those it reports and its placed members'.
+
+    ``Host.groups`` has the group of each container. *reported* has those
+    the node knows of (a group as often as it runs containers of it);
+    *members* (``{consumer: group}``) those of the containers Sora placed
+    that the report lists, which the node may report as well, or not. So a
+    group counts as often as the report or the members count it, whichever
+    is more (one container is not counted twice); the reported groups keep
+    their order and repeats, the members' others follow.
+    """
+    if not members:
+        return reported
+    beyond = collections.Counter(members.values())
+    beyond.subtract(reported)
+    return reported + tuple(group for group, count in beyond.items()
+                            for _ in range(count))
+
+
 class LiveTable:
     """The tracked hosts: rows changed in place, read through snapshots."""
 
@@ -188,12 +207,12 @@ class LiveTable:
 
         :param kept: per report, ``{consumer: group}`` of the placed
             containers it lists (:func:`claims.groups_kept`): their groups
-            count on the host beside those it reports.
+            count on the host beside those it reports (see
+            :func:`with_members`).
         """
         self.version += 1
         groups = reports.groups if not kept else [
-            tuple(dict.fromkeys(reported + tuple(members.values())))
-            if members else reported
+            with_members(reported, members)
             for reported, members in zip(reports.groups, kept)]
         new = []
         for i, host_id in enumerate(reports.ids):

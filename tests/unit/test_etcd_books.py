@@ -34,6 +34,7 @@ from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import mirror as etcd_mirror
 from sora.scheduler.stores.etcd import ops
 from sora.scheduler.stores.etcd import store as etcd_store
+from sora.scheduler.stores.etcd import sweep as sora_sweep
 from sora.scheduler.stores.etcd import watch as etcd_watch
 from tests import etcd
 from tests.unit import test_claims
@@ -480,6 +481,111 @@ class MembershipTest(BooksTestCase):
         gate.set()
         for mgr in (one, two, self.manager()):
             settle(lambda: self.groups(mgr) == {'h': ()})
+
+    def test_a_group_counts_each_container_once_reported_or_placed(self):
+        # Host.groups has the group of each container: a node may report
+        # the groups of the containers Sora placed, or not. w1 and w2 (web)
+        # are placed on a; each report lists them (or w1 only) and says
+        # what it knows of groups. The same in the memory store, in every
+        # etcd manager and in one listing etcd afresh.
+        reports = [(['web', 'web', 'db'], ['w1', 'w2']),
+                   (['web'], ['w1', 'w2']),
+                   ([], ['w1', 'w2']),
+                   (['web', 'web', 'web'], ['w1']),
+                   (['web', 'web'], [])]
+        expected = [('web', 'web', 'db'), ('web', 'web'), ('web', 'web'),
+                    ('web', 'web', 'web'), ('web', 'web')]
+        web = {'memory_mb': 1, 'group': 'web', 'group_policy': 'affinity'}
+        host = {'id': 'a', 'memory_mb': 1000}
+        one, two = self.manager(), self.manager()
+        with manager.SchedulerManager(self.make_conf(
+                '[DEFAULT]\nscheduler_driver = filter\n',
+                'memory.conf')) as reference:
+            for mgr in (reference, one):
+                mgr.update_hosts([host])
+                self.assertEqual(['a', 'a'], mgr.select_destinations(
+                    web, count=2, consumers=['w1', 'w2']))
+            for (groups, consumers), groups_now in zip(reports, expected):
+                for mgr in (reference, one):
+                    mgr.update_hosts([dict(host, groups=groups,
+                                           consumers=consumers)])
+                for mgr in (reference, one, two, self.manager()):
+                    settle(lambda: mgr.claims() == [] and
+                           self.groups(mgr) == {'a': groups_now})
+
+    def settled_unswept_then(self, end, listed=('a',)):
+        """A claim settled but still in etcd, then its settling report goes.
+
+        c5 (db) is claimed on c; two, not yet seen it, reports a, running
+        db, and b, each listing c5 if in *listed* (in that order; b runs
+        db if it does not list it): the first settles it, but two's
+        transaction could not delete a claim it did not know, and no sweep
+        has run yet. ``end(one)`` ends a's report. No manager, not even
+        one listing etcd afresh, may count c5 again anywhere but where
+        the memory store does: c runs no db, and a db-affinity container
+        goes where it goes there (not to c, the freest).
+        """
+        sweeps = threading.Event()
+        sweep = sora_sweep.Settled.sweep
+        self.useFixture(fixtures.MonkeyPatch(
+            'sora.scheduler.stores.etcd.sweep.Settled.sweep',
+            lambda settled: sweeps.is_set() and sweep(settled)))
+        self.addCleanup(sweeps.set)
+        hosts = [{'id': 'a', 'memory_mb': 1000},
+                 {'id': 'b', 'memory_mb': 2000},
+                 {'id': 'c', 'memory_mb': 4000}]
+        placed = dict(self.DB, group_policy='anti-affinity', same_host=['c'])
+        reports = {'a': dict(hosts[0], groups=['db']),
+                   'b': dict(hosts[1], groups=['db'])}
+        for host_id in listed:
+            reports[host_id]['consumers'] = ['c5']
+            if host_id == 'b':
+                del reports['b']['groups']
+        reports = [reports[host_id] for host_id in dict.fromkeys(
+            listed + ('a', 'b'))]
+        with manager.SchedulerManager(self.make_conf(
+                '[DEFAULT]\nscheduler_driver = filter\n',
+                'memory.conf')) as reference:
+            reference.update_hosts(hosts)
+            reference.select_destinations(placed, consumers=['c5'])
+            reference.update_hosts(reports)
+            end(reference)
+            expected = (self.groups(reference), reference.select_destinations(
+                self.DB, dry_run=True))
+        self.assertEqual(((), ['b']), (expected[0]['c'], expected[1]))
+        one, two = self.manager(), self.manager()
+        one.update_hosts(hosts)
+        settle(lambda: len(two.hosts()) == 3)
+        gate = self.hold_watch(two)
+        self.assertEqual(['c'], one.select_destinations(
+            placed, consumers=['c5']))
+        two.update_hosts(reports)
+        gate.set()
+        for mgr in (one, two):
+            settle(lambda: mgr.claims() == [])
+        self.assertEqual(['c5'], self.stored('claims'))  # not swept
+        three = self.manager()  # lists etcd before the end, four after
+        end(one)
+        for mgr in (one, two, three, self.manager()):
+            settle(lambda: self.groups(mgr) == expected[0])
+            self.assertEqual([], mgr.claims())
+            self.assertEqual(expected[1], mgr.select_destinations(
+                self.DB, dry_run=True))
+
+    def test_a_settled_claim_goes_with_the_host_that_settled_it(self):
+        self.settled_unswept_then(lambda one: one.remove_host('a'))
+
+    def test_a_settled_claim_goes_with_the_report_that_settled_it(self):
+        # a's next report lists c5 no more: it stopped.
+        self.settled_unswept_then(lambda one: one.update_hosts(
+            [{'id': 'a', 'memory_mb': 1000, 'groups': ['db']}]))
+
+    def test_of_reports_listing_one_consumer_a_listing_knows_the_first(self):
+        # b's report, first, settles c5 and keeps its db on b; a's lists
+        # it too. A listing must not take a's (a is older, and first in
+        # etcd's order) for the first: once a is removed, b runs db.
+        self.settled_unswept_then(lambda one: one.remove_host('a'),
+                                  listed=('b', 'a'))
 
     def test_a_report_on_a_late_copy_keeps_no_claim_settled_elsewhere(self):
         # c's claim on a is settled by b's report (any host's report

@@ -129,6 +129,14 @@ class Mirror:
         with self.changed:
             return self._copy.held(host_id)
 
+    def settled_by(self, host_id, listed=()):
+        """Return ``[(consumer, created revision)]`` a host's reports settled.
+
+        See :meth:`~sweep.Settled.of_host`.
+        """
+        with self.changed:
+            return self._copy.settled.of_host(host_id, listed)
+
     def unchanged(self, key, revision):
         """Return a comparison: *key* holds what a view at *revision* knows.
 

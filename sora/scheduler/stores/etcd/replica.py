@@ -94,11 +94,13 @@ class Replica:
     def reported(self, reports, members, deleted, lease, revision):
         """Apply this manager's reports and the deletes of their claims.
 
-        Written with *lease* at *revision*, with their *members*.
+        Written with *lease* at *revision*, with their *members*; the
+        claims ``[(consumer, created)]`` *deleted*.
         """
-        for consumer in deleted:
-            self.forget(consumer)
-            self._on_settled(consumer)
+        for consumer, created in deleted:
+            if self.created.get(consumer) == created:
+                self._on_settled(consumer)
+        self.forget_held(deleted)
         self.report(reports, members, [(lease, revision)] * len(reports))
 
     def removed(self, host_id, held):
@@ -112,10 +114,15 @@ class Replica:
         self.forget_held(held)
 
     def forget_held(self, held):
-        """Forget the claims ``[(consumer, created)]`` still those."""
+        """Forget the claims ``[(consumer, created)]`` still those.
+
+        Outstanding or settled.
+        """
         for consumer, created in held:
             if self.created.get(consumer) == created:
                 self.forget(consumer)
+            elif self.settled.created(consumer) == created:
+                self.settled.forget(consumer)
 
     def forget(self, consumer):
         """Forget the claim of *consumer*, if any."""
@@ -127,21 +134,22 @@ class Replica:
         """Add or replace hosts whose report keys have *keys*.
 
         ``[(lease, mod revision)]``. A report settles the claims of the
-        consumers it lists made before it (the first of these reports to
-        list a consumer does: etcd's watch brings them one by one); those
+        consumers it lists made before it (the first written of these
+        reports to list a consumer does: reports listing one consumer are
+        written by revisions apart, and a listing's are in no order); those
         with a group its
         *members* lack are deleted only with a rewrite of the report that
         adds it (see :mod:`~sora.scheduler.stores.etcd.sweep`).
         """
-        settled, taken = [], set()
-        for consumers, (_, revision) in zip(reports.consumers, keys):
-            settled.append({})
-            for consumer in consumers:
+        settled, taken = [{} for _ in keys], set()
+        for i in sorted(range(len(keys)), key=lambda i: keys[i][1]):
+            revision = keys[i][1]
+            for consumer in reports.consumers[i]:
                 entry = self.hosts.entry(consumer)
                 if entry is not None and consumer not in taken and \
                         self.created[consumer] < revision:
-                    settled[-1][consumer] = entry.group
-            taken.update(settled[-1])
+                    settled[i][consumer] = entry.group
+            taken.update(settled[i])
         self.hosts.report(reports, settled, [
             {**stored, **self.settled.unrecorded(host_id)}
             for host_id, stored in zip(reports.ids, members)])

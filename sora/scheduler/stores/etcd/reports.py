@@ -28,6 +28,7 @@ from sora.scheduler.stores import base
 from sora.scheduler.stores.etcd import client as etcd_client
 from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import sweep
 
 
 class ReportWriter:
@@ -91,7 +92,15 @@ class ReportWriter:
                 start, [], [], [], [], set()
             size, late, members = 0, [], []
             taken = set()  # consumers a report of this part settles
+            listed = set()  # consumers the reports of this part list
             while end < len(reports) and end - start < hosts:
+                # Reports listing one consumer go in transactions of their
+                # own, in order: the first settles its claim, and a listing
+                # of etcd, which cannot tell the order of one transaction's
+                # reports, knows which by their revisions.
+                if writes and not listed.isdisjoint(reports.consumers[end]):
+                    break
+                listed.update(reports.consumers[end])
                 record, record_size = records[end]
                 host_compare, host_read, host_ops, host_deleted, added, \
                     kept = self._ops(reports, record, end, lease, known,
@@ -167,7 +176,8 @@ class ReportWriter:
     def _ops(self, reports, record, i, lease, known, claimed, stale,
              taken):
         # The comparisons, keys to read if they fail and operations storing
-        # report *i*; the consumers whose claims they delete; the groups it
+        # report *i*; the claims they delete ([(consumer, created)]: those
+        # it settles, and settled ones its host's reports left); the groups it
         # adds to its host and its members (claims.groups_kept). It settles
         # the claims it knows of (as many as one transaction compares:
         # the mirror sweeps the rest) if they are still those in etcd.
@@ -209,13 +219,21 @@ class ReportWriter:
         added.update(entry.group for entry, _ in held.values()
                      if entry.group is not None)
         deleted = list(held)[:max(0, most - 1 - len(added))]
+        # The settled claims the host's reports left in etcd whose
+        # consumers this one lists no more: a listing would count them
+        # again once no report lists them.
+        gone = store.mirror.settled_by(host_id, consumers)[
+            :max(0, most - 1 - len(added) - len(deleted))]
         writes = [ops.put(key, codec.encode_report(record, members), lease)]
         writes += [ops.delete(store.keys('claims', consumer))
                    for consumer in deleted]
+        writes += sweep.deleted(store.keys, gone)
         compare = [ops.absent(key) if report is None else
                    ops.modified_at(key, report.revision)]
         compare += [ops.created_at(store.keys('claims', consumer), created)
                     for consumer, (_, created) in held.items()]
         read = [('hosts', host_id)] + [('claims', consumer)
                                        for consumer in held]
-        return compare, read, writes, deleted, added, members
+        return compare, read, writes, [
+            (consumer, held[consumer][1]) for consumer in deleted] + gone, \
+            added, members

@@ -246,11 +246,15 @@ class EtcdHostStore(base.HostStore):
     def remove(self, host_id):
         # Every claim on the host rewrites its version key: if that is not
         # newer than the mirror, the mirror knows every claim to delete.
+        # So too the settled claims its reports left in etcd (a sweep
+        # deletes them later), if its report is not newer: a listing would
+        # count them again once the report is gone.
         # Each is deleted only if it is the claim the mirror knows (its
         # consumer may have been released and claimed again elsewhere);
         # those one transaction cannot hold go after the host, in more.
         self.mirror.check_open()
         version = self.keys('versions-of-hosts', host_id)
+        report = self.keys('hosts', host_id)
         # etcd gives a nested transaction what the outer one leaves of
         # max_txn_ops: each needs one.
         most = self.conf.etcd.max_txn_ops - 1
@@ -261,22 +265,25 @@ class EtcdHostStore(base.HostStore):
                 if not mirror.hosts.tracks(host_id):
                     raise exceptions.InvalidRequest(
                         f'no host has id {host_id!r}')
-                revision, held = mirror.revision, mirror.held(host_id)
+                revision = mirror.revision
+                held = mirror.held(host_id) + mirror.settled_by(host_id)
             mine |= _taken(mirror.mine, held)
             done, now, found = self.client.txn(
-                [mirror.unchanged(version, revision)],
-                [ops.delete(self.keys('hosts', host_id)),
+                [mirror.unchanged(version, revision),
+                 mirror.unchanged(report, revision)],
+                [ops.delete(report),
                  ops.delete(self.keys('disabled', host_id)),
                  ops.delete(version)] +
                 sweep.deleted(self.keys, held[:room]),
-                [ops.read(version)])
+                [ops.read(version), ops.read(report)])
             if done:
                 mirror.own(now, lambda copy: copy.removed(
                     host_id, held[:room]))
                 mirror.released(mine & {consumer for consumer, _
                                         in held[:room]})
                 break
-            mirror.catch_up(found[0][0].mod_revision if found[0] else now)
+            mirror.catch_up(max((kv.mod_revision for kvs in found
+                                 for kv in kvs), default=now))
         else:
             raise exceptions.StoreUnavailable(
                 f'could not remove host {host_id!r}: claims on it kept '

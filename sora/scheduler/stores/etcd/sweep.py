@@ -44,6 +44,7 @@ class Settled:
         self._client, self._keys, self._most = client, keys, most
         self._lock = threading.Lock()
         self._created = {}    # {consumer: create revision of its claim}
+        self._hosts = {}      # {consumer: host id whose report settled it}
         self._unrecorded = {}  # {consumer: (host id, group)}
 
     def __bool__(self):
@@ -57,6 +58,7 @@ class Settled:
         """
         with self._lock:
             self._created[consumer] = created
+            self._hosts[consumer] = host_id
             if group is not None:
                 self._unrecorded[consumer] = (host_id, group)
 
@@ -69,6 +71,20 @@ class Settled:
             return {consumer: group for consumer, (host, group)
                     in self._unrecorded.items() if host == host_id}
 
+    def of_host(self, host_id, listed=()):
+        """Return ``[(consumer, created)]`` a report of *host_id* settled.
+
+        The settled claims still in etcd of the consumers a report of
+        *host_id* listed, but those of *listed*: a listing would count
+        them again once no report lists their consumers, so a write that
+        removes the host or replaces its report deletes them.
+        """
+        with self._lock:
+            return [(consumer, created)
+                    for consumer, created in self._created.items()
+                    if self._hosts.get(consumer) == host_id and
+                    consumer not in listed]
+
     def created(self, consumer):
         """Return the create revision of *consumer*'s claim, or None."""
         with self._lock:
@@ -78,6 +94,7 @@ class Settled:
         """Forget *consumer*: its claim is gone from etcd."""
         with self._lock:
             self._created.pop(consumer, None)
+            self._hosts.pop(consumer, None)
             self._unrecorded.pop(consumer, None)
 
     def sweep(self):
@@ -106,6 +123,7 @@ class Settled:
             for consumer, created in plain:
                 if self._created.get(consumer) == created:
                     del self._created[consumer]  # else settled again since
+                    del self._hosts[consumer]
                     self._unrecorded.pop(consumer, None)
 
     def _recorded(self, consumer, created, host_id, group):
