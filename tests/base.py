@@ -117,6 +117,19 @@ CommandResult = collections.namedtuple('CommandResult',
                                        'returncode stdout stderr')
 
 
+class Clock:
+    """A clock a test sets by hand (``clock.now += seconds``).
+
+    :param now: its time at first (seconds).
+    """
+
+    def __init__(self, now=0.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
 class Command(fixtures.Fixture):
     """Runs ``sora-scheduler`` in this process, through ``main(argv)``.
 

@@ -480,8 +480,9 @@ def main(argv=None):
         return 0
     if args.resources:
         for count in (int(text) for text in args.hosts.split(',')):
-            resource_benchmark.run(count, args.seed, synthetic_hosts,
-                                   build_manager, REQUEST)
+            resource_benchmark.run(
+                count, args.seed, (synthetic_hosts, build_manager, timed),
+                REQUEST)
         return 0
     if args.live:
         live([int(text) for text in args.hosts.split(',')], args.driver,

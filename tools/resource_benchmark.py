@@ -48,21 +48,12 @@ def with_resources(hosts, seed):
     return counted
 
 
-def _median_us(call, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
-
-
-def _alternating(first, second, repeat, rounds=15):
+def _alternating(timed, first, second, repeat, rounds=15):
     # Medians (µs) of two calls measured in alternating rounds.
     a, b = [], []
     for _ in range(rounds):
-        a.append(_median_us(first, repeat))
-        b.append(_median_us(second, repeat))
+        a.append(statistics.median(timed(first, repeat)) * 1000)
+        b.append(statistics.median(timed(second, repeat)) * 1000)
     return statistics.median(a), statistics.median(b)
 
 
@@ -87,8 +78,13 @@ def _per_host_bytes(build, hosts):
     return used / len(hosts)
 
 
-def run(count, seed, synthetic_hosts, build, request):
-    """Print the figures for *count* hosts (see the module's doc)."""
+def run(count, seed, tools, request):
+    """Print the figures for *count* hosts (see the module's doc).
+
+    *tools* are ``benchmark.py``'s ``synthetic_hosts``, ``build_manager``
+    and ``timed``.
+    """
+    synthetic_hosts, build, timed = tools
     plain_hosts = synthetic_hosts(count, seed)
     counted_hosts = with_resources(plain_hosts, seed)
     plain = build('filter', plain_hosts)
@@ -97,7 +93,7 @@ def run(count, seed, synthetic_hosts, build, request):
     repeat = max(10, 20_000 // count)
     serial = iter(range(10 ** 9))
     with_gpu, without = _alternating(
-        lambda: _cycle(counted, gpu_request, serial),
+        timed, lambda: _cycle(counted, gpu_request, serial),
         lambda: _cycle(counted, request, serial), repeat)
     print(f'{count:>7} hosts, 5 resource names: decision and release of a '
           f'1-GPU request {with_gpu:.0f} µs, of the request without '
@@ -106,7 +102,7 @@ def run(count, seed, synthetic_hosts, build, request):
 
     def report(mgr, hosts):
         return lambda: mgr.update_hosts([rng.choice(hosts)])
-    reported = _alternating(report(counted, counted_hosts),
+    reported = _alternating(timed, report(counted, counted_hosts),
                             report(plain, plain_hosts), 200)
     costs = {}
     for name, mgr in (('with', counted), ('without', plain)):

@@ -56,15 +56,6 @@ def exact(value, scale, up):
     return math.ceil(scaled) if up else math.floor(scaled)
 
 
-class Clock:
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
 class LedgerTest(base.TestCase):
 
     def test_oldest_first_by_consumer_and_host(self):
@@ -102,7 +93,7 @@ class Books(stateful.RuleBasedStateMachine):
         conf = cfg.ConfigOpts()
         conf(['--config-file', path], project='sora',
              default_config_files=[], default_config_dirs=[])
-        self.clock = Clock()
+        self.clock = base.Clock()
         self.store = self.make_store(conf)
         self.mgr = manager.SchedulerManager(conf, store=self.store)
         self.reported = {}     # host -> {field: units} and containers

@@ -35,16 +35,6 @@ HOSTS = [{'id': 'a', 'memory_mb': 1000, 'cpus': 1},
          {'id': 'b/1', 'memory_mb': 3000, 'cpus': 0.3}]
 
 
-class Clock:
-    """A settable wall clock."""
-
-    def __init__(self):
-        self.now = time.time()
-
-    def __call__(self):
-        return self.now
-
-
 def settle(condition, timeout=10):
     """Wait until *condition()* holds (the watch delivers asynchronously)."""
     deadline = time.monotonic() + timeout
@@ -312,7 +302,7 @@ class ExpiryTest(EtcdStoreTestCase):
         # A service with claim_timeout 600 claims; a manager configured
         # with 2, and one whose clock is 90 s behind, watch it for longer
         # than 2 s: it stays. The one behind claims too: its claim stays.
-        behind = Clock()
+        behind = base.Clock(time.time())
         behind.now -= 90
         service, short, late = (self.timed(600), self.timed(2),
                                 self.timed(600, behind))

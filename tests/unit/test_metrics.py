@@ -93,16 +93,6 @@ def expected(placed=0, no_valid_host=0, conflict=0, error=0, made=0,
     return found
 
 
-class Clock:
-    """A settable monotonic clock."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 class LosingStore(memory.MemoryHostStore):
     """A memory store whose commits always lose the race."""
 
@@ -120,7 +110,7 @@ class MemoryStoreMetricsTest(base.TestCase):
         return mgr
 
     def test_a_scripted_sequence_is_counted_exactly(self):
-        port, clock = free_port(), Clock()
+        port, clock = free_port(), base.Clock(1000.0)
         mgr = self.manager(
             '[DEFAULT]\nscheduler_driver = filter\n'
             '[scheduler]\nclaim_timeout = 60\n'

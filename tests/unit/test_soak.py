@@ -60,16 +60,6 @@ TIMEOUT = 20.0
 """claim_timeout, in ticks of the soak's clock."""
 
 
-class Clock:
-    """The store's clock, moved one tick at a time by a thread."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
 class Soak:
     """Drives one manager from several threads and keeps the books."""
 
@@ -197,7 +187,7 @@ class SoakTest(base.TestCase):
              default_config_files=[], default_config_dirs=[])
         manager.SchedulerManager(conf)  # registers the options
         conf.set_override('claim_timeout', TIMEOUT, 'scheduler')
-        clock = Clock()
+        clock = base.Clock()
         mgr = manager.SchedulerManager(
             conf, store=host_store.MemoryHostStore(conf, clock=clock))
         mgr.update_hosts(STABLE + VOLATILE)

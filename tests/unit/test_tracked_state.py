@@ -92,16 +92,6 @@ class Hooked(base.Scheduler):
 '''
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 class TrackedStateTestCase(base.TestCase):
 
     def manager(self, driver='memorybase', clock=None, text=''):
@@ -213,7 +203,7 @@ class ClaimTest(TrackedStateTestCase):
         self.assertRaises(exceptions.InvalidRequest, mgr.release, 'c2')
 
     def test_claims_list_consumer_host_resources_group_and_age(self):
-        clock = Clock()
+        clock = base.Clock(1000.0)
         mgr = self.manager(clock=clock)
         mgr.update_hosts(REPORTS)
         mgr.select_destinations({'memory_mb': 512, 'cpus': 0.25,
@@ -232,7 +222,7 @@ class ClaimTest(TrackedStateTestCase):
 
     def test_unsettled_claims_expire_with_a_warning(self):
         logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
-        clock = Clock()
+        clock = base.Clock(1000.0)
         mgr = self.manager(clock=clock,
                            text='[scheduler]\nclaim_timeout = 60\n')
         mgr.update_hosts(REPORTS)
@@ -253,7 +243,7 @@ class ClaimTest(TrackedStateTestCase):
 
     def test_an_expiry_warning_is_one_line_whatever_the_ids(self):
         logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
-        clock = Clock()
+        clock = base.Clock(1000.0)
         mgr = self.manager(clock=clock,
                            text='[scheduler]\nclaim_timeout = 60\n')
         mgr.update_hosts([{'id': 'a\nb', 'memory_mb': 1000}])
@@ -266,7 +256,7 @@ class ClaimTest(TrackedStateTestCase):
                          logs.output.splitlines())
 
     def test_claim_timeout_is_mutable_and_zero_never_expires(self):
-        clock = Clock()
+        clock = base.Clock(1000.0)
         mgr = self.manager(clock=clock)
         mgr.update_hosts(REPORTS)
         mgr.select_destinations({}, consumers=['c1'])
@@ -279,7 +269,7 @@ class ClaimTest(TrackedStateTestCase):
         self.assertEqual([], mgr.claims())
 
     def test_a_group_claim_counts_for_its_policy_until_it_ends(self):
-        clock = Clock()
+        clock = base.Clock(1000.0)
         mgr = self.manager(clock=clock)
         mgr.update_hosts(REPORTS)
         web = {'group': 'web', 'group_policy': 'anti-affinity'}
@@ -401,7 +391,7 @@ class ClaimTest(TrackedStateTestCase):
         self.assertEqual({'a': 4096, 'b': 2048}, self.free(mgr))
 
     def test_bad_calls_change_nothing(self):
-        mgr = self.manager(clock=Clock())
+        mgr = self.manager(clock=base.Clock(1000.0))
         mgr.update_hosts(REPORTS)
         mgr.select_destinations({'memory_mb': 1000}, consumers=['c1'])
         before, claims = list(mgr.hosts()), mgr.claims()
