@@ -91,15 +91,17 @@ class Replica:
                                                      self._clock())))
             self.created[consumer] = created
 
-    def reported(self, reports, members, deleted, lease, revision):
+    def reported(self, reports, members, deleted, lease, revision, times):
         """Apply this manager's reports and the deletes of their claims.
 
-        Written with *lease* at *revision*, with their *members*.
+        Written with *lease* at *revision*, with their *members*, at
+        *times* (see :meth:`report`).
         """
         for consumer in deleted:
             self.forget(consumer)
             self._on_settled(consumer)
-        self.report(reports, members, [(lease, revision)] * len(reports))
+        self.report(reports, members, [(lease, revision)] * len(reports),
+                    times)
 
     def removed(self, host_id, held):
         """Apply the removal of a host and of the claims *held* on it.
@@ -123,15 +125,16 @@ class Replica:
         self.created.pop(consumer, None)
         self.settled.forget(consumer)
 
-    def report(self, reports, members, keys):
+    def report(self, reports, members, keys, times=None):
         """Add or replace hosts whose report keys have *keys*.
 
-        ``[(lease, mod revision)]``. A report settles the claims of the
-        consumers it lists made before it (the first of these reports to
-        list a consumer does: etcd's watch brings them one by one); those
-        with a group its
-        *members* lack are deleted only with a rewrite of the report that
-        adds it (see :mod:`~sora.scheduler.stores.etcd.sweep`).
+        ``[(lease, mod revision)]``, written at *times* (per report, its
+        writer's clock, or None: unknown; None: unknown for all). A report
+        settles the claims of the consumers it lists made before it (the
+        first of these reports to list a consumer does: etcd's watch brings
+        them one by one); those with a group its *members* lack are deleted
+        only with a rewrite of the report that adds it (see
+        :mod:`~sora.scheduler.stores.etcd.sweep`).
         """
         settled, taken = [], set()
         for consumers, (_, revision) in zip(reports.consumers, keys):
@@ -144,7 +147,7 @@ class Replica:
             taken.update(settled[-1])
         self.hosts.report(reports, settled, [
             {**stored, **self.settled.unrecorded(host_id)}
-            for host_id, stored in zip(reports.ids, members)])
+            for host_id, stored in zip(reports.ids, members)], times)
         for i, host_id in enumerate(reports.ids):
             self.reports[host_id] = codec.Report(
                 *keys[i], reports.groups[i], members[i])
