@@ -128,13 +128,14 @@ class Replica:
     def report(self, reports, members, keys, times=None):
         """Add or replace hosts whose report keys have *keys*.
 
-        ``[(lease, mod revision)]``, written at *times* (per report, its
-        writer's clock, or None: unknown; None: unknown for all). A report
-        settles the claims of the consumers it lists made before it (the
-        first of these reports to list a consumer does: etcd's watch brings
-        them one by one); those with a group its *members* lack are deleted
-        only with a rewrite of the report that adds it (see
-        :mod:`~sora.scheduler.stores.etcd.sweep`).
+        ``[(lease, mod revision)]``. A report settles the claims of the
+        consumers it lists made before it (the first of these reports to
+        list a consumer does: etcd's watch brings them one by one); those
+        with a group its
+        *members* lack are deleted only with a rewrite of the report that
+        adds it (see :mod:`~sora.scheduler.stores.etcd.sweep`).
+        *times*: per report, when it was written on its writer's clock
+        (None: unknown); None: unknown for all.
         """
         settled, taken = [], set()
         for consumers, (_, revision) in zip(reports.consumers, keys):
