@@ -30,6 +30,7 @@ from oslo_log import log as logging
 
 from sora.cmd import output
 from sora.cmd import parsing
+from sora.cmd import status
 from sora.cmd import tracked
 from sora import conf as sora_conf
 from sora.conf import diagnosis
@@ -42,8 +43,9 @@ from sora.scheduler import validate
 LOG = logging.getLogger(__name__)
 
 COMMANDS = ('select', 'check', 'report', 'hosts', 'claims', 'release',
-            'disable', 'enable', 'remove', 'drivers', 'filters', 'weighers')
-LISTING = ('hosts', 'claims', 'drivers', 'filters', 'weighers')
+            'disable', 'enable', 'remove', 'status', 'drivers', 'filters',
+            'weighers')
+LISTING = ('hosts', 'claims', 'status', 'drivers', 'filters', 'weighers')
 """The commands that only list: they say which driver they loaded only
 with --debug."""
 EXIT_NO_VALID_HOST = 1
@@ -266,6 +268,7 @@ def add_command_parsers(subparsers):
     check.add_argument('--hosts', metavar='HOSTS.json',
                        help='also check that this hosts file is valid')
     tracked.add_command_parsers(subparsers)
+    status.add_command_parser(subparsers)
     for name, what in (('drivers', 'scheduler drivers'),
                        ('filters', 'filters'), ('weighers', 'weighers')):
         lister = subparsers.add_parser(

@@ -159,7 +159,7 @@ class HostTable(collections.abc.Sequence):
         resources = resources or [NO_RESOURCES] * len(ids)
         counted = {name: chunked.frozen(take(
             [free.get(name, 0) for free in resources], np.int64))
-            for name in sorted(set().union(*resources))}
+            for name in sorted(set().union(*resources, *(totals or ())))}
         return cls(chunked.FrozenRows.of(arranged(ids)),
                    chunked.FrozenRows.of(arranged(labels)),
                    chunked.FrozenRows.of(arranged(groups)), columns,

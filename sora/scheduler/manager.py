@@ -240,6 +240,15 @@ class SchedulerManager:
         """Return the tracked hosts, claims deducted (a read-only table)."""
         return self.store.hosts()
 
+    def report_ages(self):
+        """Return ``{host id: seconds since its last report}``.
+
+        For the tracked hosts whose store knows when they last reported
+        (a host left out: unknown, such as a report an older Sora wrote
+        to etcd).
+        """
+        return self.store.report_ages()
+
     @metrics.counted
     def select_destinations(self, request, hosts=None, count=1,
                             dry_run=False, consumers=None):

@@ -539,3 +539,11 @@ class JsonTest(base.TestCase):
             [{'id': f'n{i}', 'memory_mb': 1} for i in range(7)])
         self.assertEqual('<HostTable of 7 hosts: n0, n1, n2, n3, n4, ...>',
                          repr(table))
+
+    def test_a_resource_reported_with_a_total_only_has_none_free(self):
+        # A table built from reports has a column for every countable
+        # resource a host reports, free or total only.
+        [host] = host_state.parse_reports([{
+            'id': 'a', 'memory_mb': 1, 'resources_total': {'vf': 8}}]).table()
+        self.assertEqual(({'vf': 0}, {'vf': 8}),
+                         (dict(host.resources), dict(host.resources_total)))

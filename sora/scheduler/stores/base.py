@@ -108,6 +108,14 @@ class HostStore(base.Plugin, metaclass=abc.ABCMeta):
             f'host store {type(self).__name__} cannot disable or enable '
             'hosts')
 
+    def report_ages(self):
+        """Return ``{host id: seconds since its last report}``.
+
+        Only the hosts whose report time the store knows; the age of one
+        left out is unknown. This default knows none.
+        """
+        return {}
+
     @abc.abstractmethod
     def release(self, consumer):
         """Drop the claim of *consumer*.

@@ -52,7 +52,8 @@ class MemoryHostStore(base.HostStore):
                         for consumer in consumers if consumer not in taken)
                     if entry is not None})
                 taken.update(settled[-1])
-            hosts.report(reports, settled)
+            hosts.report(reports, settled,
+                         reported=[self.clock()] * len(reports))
         self.metrics.count(metrics.REPORTS_APPLIED, amount=len(reports))
         self.metrics.count(metrics.CLAIM_EVENTS_TOTAL, 'settled',
                            amount=sum(map(len, settled)))
@@ -91,6 +92,10 @@ class MemoryHostStore(base.HostStore):
         with self._tracked.lock:
             self._expire()
             return self._tracked.listing(self.clock())
+
+    def report_ages(self):
+        with self._tracked.lock:
+            return self._tracked.report_ages(self.clock())
 
     def snapshot(self, consumers=()):
         with self._tracked.lock:

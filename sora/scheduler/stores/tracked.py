@@ -41,6 +41,7 @@ class TrackedHosts:
         self._ledger = claims.Ledger()
         self._kept = {}  # {host id: claims.groups_kept of its last report}
         self._disabled = {}  # {host id: why an operator disabled it}
+        self._reported = {}  # {host id: its owner's clock at its last report}
 
     # Reading
 
@@ -79,6 +80,15 @@ class TrackedHosts:
         """Return why an operator disabled *host_id*, or None."""
         with self.lock:
             return self._disabled.get(host_id)
+
+    def report_ages(self, now):
+        """Return ``{host id: seconds since its last report}`` where known.
+
+        *now* is read on the clock the report times were given in.
+        """
+        with self.lock:
+            return {host_id: max(0.0, now - at)
+                    for host_id, at in self._reported.items()}
 
     def kept(self, host_id):
         """Return ``{consumer: group}`` kept for *host_id*'s last report."""
@@ -125,7 +135,7 @@ class TrackedHosts:
 
     # Changing
 
-    def report(self, reports, settled, stored=None):
+    def report(self, reports, settled, stored=None, reported=None):
         """Add or replace hosts by id; end the claims they settle.
 
         :param reports: validated node reports (``Reports``).
@@ -134,6 +144,8 @@ class TrackedHosts:
         :param stored: per report, the groups kept for it where it is
             stored (``{consumer: group}``), instead of those kept here for
             the host's last report; None: those kept here.
+        :param reported: per report, its owner's clock when it was made
+            (None: unknown); None: unknown for all.
         """
         with self.lock:
             kept = [claims.groups_kept(
@@ -150,6 +162,12 @@ class TrackedHosts:
                     self._kept[host_id] = groups
                 else:
                     self._kept.pop(host_id, None)
+            for i, host_id in enumerate(reports.ids):
+                at = reported[i] if reported else None
+                if at is None:
+                    self._reported.pop(host_id, None)
+                else:
+                    self._reported[host_id] = at
             # A host added holds the ledger's claims on it: a shared store's
             # copy may have claims on hosts it does not track (made
             # elsewhere before the host's report, or outliving it).
@@ -206,6 +224,7 @@ class TrackedHosts:
             if self._live.slot_of(host_id) is not None:
                 self._live.remove(host_id)
             self._kept.pop(host_id, None)
+            self._reported.pop(host_id, None)
 
 
 def _policy_holds(policy, members, slots):

@@ -81,13 +81,17 @@ class Keys:
         return kind, name.replace('%2F', '/').replace('%25', '%')
 
 
-def report_record(reports, i):
+def report_record(reports, i, reported):
     """Return the stored form of report *i* of *reports*, as a mapping.
 
-    Its ``members`` are added by :func:`encode_report`; its countable
-    resources only when it reports some.
+    *reported* is when it was written, on its writer's clock (seconds
+    since the epoch). Its ``members`` are added by :func:`encode_report`;
+    its countable resources only when it reports some.
     """
-    record = {'format': FORMAT,
+    # ``reported`` is optional in format 2: readers that predate it read
+    # the fields they know by name (decode_report) and ignore the rest, and
+    # the sweep rewrites a record with every field it holds.
+    record = {'format': FORMAT, 'reported': reported,
               'amounts': {name: column[i] for name, column in
                           reports.amounts.items()},
               'containers': reports.containers[i],
@@ -192,6 +196,19 @@ def decode_report(host_id, record):
         [types.MappingProxyType(labels)],
         [_texts(record['groups'])], [_texts(record['consumers'])],
         [counted[0]], [counted[1]]), members
+
+
+def reported(record):
+    """Return when a stored report mapping was written, or None (unknown).
+
+    On its writer's clock. Records written before Sora kept it have none;
+    a value that is not a finite number >= 0 reads as unknown too, rather
+    than losing the report.
+    """
+    at = record.get('reported')
+    if type(at) in (int, float) and math.isfinite(at) and at >= 0:
+        return at
+    return None
 
 
 def decode_claim(consumer, claim):

@@ -225,6 +225,7 @@ class Mirror:
             sweep.Settled(self.client, self.keys, self.most), self.clock,
             self._settled)
         hosts, members, keys, foreign, disabled = [], [], [], {}, {}
+        times = []
         for item in sorted(found, key=lambda item: item.create_revision):
             if item.key == self.keys.format:
                 self._check_format(item.value)
@@ -237,10 +238,12 @@ class Mirror:
             elif kind == 'hosts':
                 hosts.append(held[0])
                 members.append(held[1])
+                times.append(held[2])
                 keys.append((item.lease, item.mod_revision))
             elif held is not None:
                 copy.record([(name, held, item.create_revision)])
-        copy.report(sora_reports.Reports.joined(hosts), members, keys)
+        copy.report(sora_reports.Reports.joined(hosts), members, keys,
+                    times)
         for name, written in foreign.items():
             copy.drop_host(name, written)
         for name, reason in disabled.items():
@@ -314,7 +317,7 @@ class Mirror:
                                    kv.mod_revision)
                 elif kind == 'hosts':
                     copy.report(held[0], [held[1]],
-                                [(kv.lease, kv.mod_revision)])
+                                [(kv.lease, kv.mod_revision)], [held[2]])
                     reports += 1
                 elif kind == 'disabled':
                     copy.hosts.disable(name, held)
@@ -344,7 +347,7 @@ class Mirror:
     def _read(self, kv, deleted=False):
         # (kind, name, held) of a followed key: kind None for a key that is
         # not Sora's; held None for one deleted or holding no Sora report,
-        # claim or reason (logged), else (Reports, members), a
+        # claim or reason (logged), else (Reports, members, reported), a
         # claims.Entry or the reason a host is disabled.
         kind, name = self.keys.name(kv.key)
         if name is None or kind not in _READERS:
@@ -383,7 +386,8 @@ class Mirror:
 
 
 _READERS = {
-    'hosts': ('node report', codec.decode_report),
+    'hosts': ('node report', lambda host_id, record: (
+        *codec.decode_report(host_id, record), codec.reported(record))),
     'claims': ('claim', codec.decode_claim),
     'disabled': ('reason for disabling a host',
                  lambda host_id, record: codec.decode_disabled(record))}

@@ -91,17 +91,19 @@ class Replica:
                                                      self._clock())))
             self.created[consumer] = created
 
-    def reported(self, reports, members, deleted, lease, revision):
+    def reported(self, reports, members, deleted, lease, revision, times):
         """Apply this manager's reports and the deletes of their claims.
 
-        Written with *lease* at *revision*, with their *members*; the
-        claims ``[(consumer, created)]`` *deleted*.
+        Written with *lease* at *revision*, with their *members*, at
+        *times* (see :meth:`report`); the claims ``[(consumer, created)]``
+        *deleted*.
         """
         for consumer, created in deleted:
             if self.created.get(consumer) == created:
                 self._on_settled(consumer)
         self.forget_held(deleted)
-        self.report(reports, members, [(lease, revision)] * len(reports))
+        self.report(reports, members, [(lease, revision)] * len(reports),
+                    times)
 
     def removed(self, host_id, held):
         """Apply the removal of a host and of the claims *held* on it.
@@ -130,7 +132,7 @@ class Replica:
         self.created.pop(consumer, None)
         self.settled.forget(consumer)
 
-    def report(self, reports, members, keys):
+    def report(self, reports, members, keys, times=None):
         """Add or replace hosts whose report keys have *keys*.
 
         ``[(lease, mod revision)]``. A report settles the claims of the
@@ -140,6 +142,8 @@ class Replica:
         with a group its
         *members* lack are deleted only with a rewrite of the report that
         adds it (see :mod:`~sora.scheduler.stores.etcd.sweep`).
+        *times*: per report, when it was written on its writer's clock
+        (None: unknown); None: unknown for all.
         """
         settled, taken = [{} for _ in keys], set()
         for i in sorted(range(len(keys)), key=lambda i: keys[i][1]):
@@ -152,7 +156,7 @@ class Replica:
             taken.update(settled[i])
         self.hosts.report(reports, settled, [
             {**stored, **self.settled.unrecorded(host_id)}
-            for host_id, stored in zip(reports.ids, members)])
+            for host_id, stored in zip(reports.ids, members)], times)
         for i, host_id in enumerate(reports.ids):
             self.reports[host_id] = codec.Report(
                 *keys[i], reports.groups[i], members[i])

@@ -48,7 +48,9 @@ class ReportWriter:
         :raises StoreUnavailable: etcd did not answer (saying how many of
             the reports were stored), or other writers kept winning.
         """
-        records = [self._record(reports, i) for i in range(len(reports))]
+        now = self._store.clock()
+        records = [self._record(reports, i, now)
+                   for i in range(len(reports))]
         start = 0
         try:
             while start < len(reports):
@@ -61,9 +63,10 @@ class ReportWriter:
                 f'{len(reports)} hosts were stored: report the rest again'
             ) from None
 
-    def _record(self, reports, i):
-        # The stored form of report *i* and its size, refused if too large.
-        record = codec.report_record(reports, i)
+    def _record(self, reports, i, now):
+        # The stored form of report *i*, written at *now*, and its size,
+        # refused if too large.
+        record = codec.report_record(reports, i, now)
         # Its key goes three times: put, compared, read if that fails.
         size = len(json.dumps(record).encode()) + 3 * len(
             self._store.keys('hosts', reports.ids[i]).encode())
@@ -149,8 +152,10 @@ class ReportWriter:
                 continue
             if done:
                 part = reports.part(start, end)
+                times = [record['reported']
+                         for record, _ in records[start:end]]
                 store.mirror.own(now, lambda copy: copy.reported(
-                    part, members, deleted, lease, now), [
+                    part, members, deleted, lease, now, times), [
                         store.keys('hosts', host_id)
                         for host_id in part.ids])
                 return end

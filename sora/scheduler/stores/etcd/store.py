@@ -124,6 +124,10 @@ class EtcdHostStore(base.HostStore):
         self.mirror.ready()
         return self.mirror.view()[0].listing(self.clock())
 
+    def report_ages(self):
+        self.mirror.ready()
+        return self.mirror.view()[0].report_ages(self.clock())
+
     def snapshot(self, consumers=()):
         self.mirror.ready()
         hosts, revision = self.mirror.view()
