@@ -23,6 +23,18 @@ def shown(text):
         text, getattr(sys.stdout, 'encoding', None) or 'utf-8')
 
 
+def amount(value):
+    """Return an amount as tables show it: 3 decimals at most, no exponent.
+
+    Whole numbers without a fraction; ``-`` for None (unknown).
+    """
+    if value is None:
+        return '-'
+    if value == int(value):
+        return str(int(value))
+    return f'{value:.3f}'.rstrip('0')
+
+
 def printable(text):
     """Return *text* with control characters and lone surrogates escaped."""
     return ''.join(char if char.isprintable() else

@@ -72,7 +72,7 @@ def _print(summary):
     hosts = summary['hosts']
     print(f'hosts: {hosts["total"]}, up {hosts["up"]}, disabled '
           f'{len(hosts["disabled"])}, silent {len(hosts["silent"])} (no '
-          f'report for over {_number(summary["silent_after"])}s)'
+          f'report for over {output.amount(summary["silent_after"])}s)'
           + (f', report time unknown {hosts["age_unknown"]}'
              if hosts['age_unknown'] else ''))
     _list('disabled', [(host['id'], output.printable(host['reason'])
@@ -106,8 +106,9 @@ def _print(summary):
     for name, row in rows:
         for resource, amounts in row['resources'].items():
             table.append(([name] if 'by' in summary else []) + [
-                str(row['enabled_hosts']), resource, _number(amounts['free']),
-                _number(amounts['total']),
+                str(row['enabled_hosts']), resource,
+                output.amount(amounts['free']),
+                output.amount(amounts['total']),
                 _bar(amounts['free'], amounts['total'])])
     output.table(table)
 
@@ -129,15 +130,6 @@ def _bar(free, total):
     filled = math.floor(used * BAR)
     percent = math.floor(used * 100)
     return f'[{"#" * filled}{"." * (BAR - filled)}] {percent:3d}%'
-
-
-def _number(value):
-    # An amount: whole numbers without a fraction, '-' for unknown.
-    if value is None:
-        return '-'
-    if value == int(value):
-        return str(int(value))
-    return f'{value:.3f}'.rstrip('0')
 
 
 def _age(seconds):

@@ -95,8 +95,9 @@ def do_claims(conf):
     _table(['CONSUMER', 'HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB', 'RESOURCES',
             'GROUP', 'AGE_S'],
            [[claim['consumer'], output.shown(claim['host']),
-             f'{claim["memory_mb"]:g}', f'{claim["cpus"]:g}',
-             f'{claim["disk_gb"]:g}', _counted(claim.get('resources', {})),
+             output.amount(claim['memory_mb']), output.amount(claim['cpus']),
+             output.amount(claim['disk_gb']),
+             _counted(claim.get('resources', {})),
              output.shown(claim['group'] or '-'), f'{claim["age"]:.0f}']
             for claim in claims])
     return 0
@@ -153,7 +154,9 @@ def _amount(free, total=None):
     # "free/total" (as reported, claims off); "-" for what is not reported.
     if free is None:
         return '-'
-    return f'{free:g}' if total is None else f'{free:g}/{total:g}'
+    if total is None:
+        return output.amount(free)
+    return f'{output.amount(free)}/{output.amount(total)}'
 
 
 def _counted(free, total=None):

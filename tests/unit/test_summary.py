@@ -12,6 +12,7 @@
 
 """The cluster summary computed from hosts, claims and report ages."""
 
+from sora.cmd import output
 from sora.cmd import status
 from sora.scheduler import claims
 from sora.scheduler import exceptions
@@ -129,6 +130,9 @@ class RenderingTest(base.TestCase):
                          [status._age(seconds) for seconds in (
                              0.4, 59.9, 60, 3599, 3600, 86399, 86400,
                              12 * 86400 + 3 * 3600 + 59)])
-        self.assertEqual(['-', '0', '12144', '9.5', '0.125'],
-                         [status._number(value) for value in (
-                             None, 0.0, 12144.0, 9.5, 0.125)])
+        # Never an exponent: hosts and claims show amounts so too.
+        self.assertEqual(['-', '0', '12144', '9.5', '0.125', '1234567',
+                          '1048576.5'],
+                         [output.amount(value) for value in (
+                             None, 0.0, 12144.0, 9.5, 0.125, 1234567.0,
+                             1048576.5)])
