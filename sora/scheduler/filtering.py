@@ -38,7 +38,8 @@ def check_request(filters, request):
 
     :raises InvalidRequest: naming the constraint and what to enable.
     """
-    wanted = [field for field in ('labels', 'same_host', 'different_host')
+    wanted = [field for field in ('labels', 'constraints', 'same_host',
+                                  'different_host')
               if getattr(request, field)]
     if request.group_policy:
         wanted.append(request.group_policy)

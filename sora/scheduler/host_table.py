@@ -229,6 +229,14 @@ class HostTable(collections.abc.Sequence):
             return np.ones(len(self), dtype=bool)
         return self._index.label_mask(labels)
 
+    def label_codes(self, key):
+        """Return ``(codes, values)`` of the label *key*, for vectorised use.
+
+        *codes* holds per host the index in *values* (a tuple of the
+        distinct values) of its *key* label's value, -1 where it has none.
+        """
+        return self._index.label_codes(key)
+
     def group_mask(self, group):
         """Return the mask of hosts running a container of *group*."""
         return self._index.group_mask(group)
@@ -316,6 +324,10 @@ class TableIndex:
         rows = self.row_map()
         return [rows[host_id] for host_id in host_ids if host_id in rows]
 
+    def label_codes(self, key):
+        codes, by_value = self.codes(key)
+        return codes, tuple(by_value)
+
     def label_mask(self, labels):
         mask = np.ones(len(self._ids), dtype=bool)
         for key, value in labels.items():
@@ -349,6 +361,9 @@ class _Consumed:
 
     def label_mask(self, labels):
         return self._index.label_mask(labels)
+
+    def label_codes(self, key):
+        return self._index.label_codes(key)
 
     def group_mask(self, group):
         mask = self._index.group_mask(group)

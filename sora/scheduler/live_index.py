@@ -81,6 +81,25 @@ class SnapshotIndex:
                                  for key, value in labels.items())
         return mask
 
+    def label_codes(self, key):
+        base_codes, values = self.base.label_codes(key)
+        codes = np.full(self.size, -1, dtype=np.int64)
+        common = min(self.size, len(base_codes))
+        codes[:common] = base_codes[:common]
+        values = list(values)
+        position = {value: code for code, value in enumerate(values)}
+        for slot in self.changed:
+            if slot < self.size:
+                value = self.labels[slot].get(key)
+                if value is None:
+                    codes[slot] = -1
+                    continue
+                if value not in position:
+                    position[value] = len(values)
+                    values.append(value)
+                codes[slot] = position[value]
+        return codes, tuple(values)
+
     def group_mask(self, group):
         mask = self._sized(self.base.group_mask(group))
         for slot in self.changed:

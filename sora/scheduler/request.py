@@ -23,13 +23,15 @@ import collections.abc
 import dataclasses
 import operator
 
+from sora.scheduler import constraints as sora_constraints
 from sora.scheduler import exceptions
 from sora.scheduler import units
 from sora.scheduler import validate
 
 GROUP_POLICIES = ('affinity', 'anti-affinity')
 REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'resources', 'labels',
-                  'same_host', 'different_host', 'group', 'group_policy')
+                  'constraints', 'same_host', 'different_host', 'group',
+                  'group_policy')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class Request:
     :param resources: countable resources needed, ``{"gpu": 1}``: names
         as hosts report them, positive whole numbers. Only hosts that
         report that much free take the container.
+    :param constraints: rules on the host's labels, each ``{"key",
+        "op", "values"}`` (see :mod:`sora.scheduler.constraints`).
     :ivar units: ``(memory, cpus, disk)`` needed, in whole units.
     """
 
@@ -67,6 +71,7 @@ class Request:
     group_policy: str = None
     resources: collections.abc.Mapping = dataclasses.field(
         default_factory=dict)
+    constraints: tuple = ()
     units: tuple = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -84,6 +89,8 @@ class Request:
             most=units.MAX))
         object.__setattr__(self, 'labels',
                            validate.labels(self.labels, where, error))
+        object.__setattr__(self, 'constraints', sora_constraints.parse(
+            self.constraints, where, error))
         for field in ('same_host', 'different_host'):
             object.__setattr__(self, field, validate.names(
                 getattr(self, field), field, where, error))
@@ -105,6 +112,8 @@ class Request:
         data = {field: getattr(self, field) for field in REQUEST_FIELDS}
         data['labels'] = dict(self.labels)
         data['resources'] = dict(self.resources) or None
+        data['constraints'] = [rule.to_dict() for rule in
+                               self.constraints] or None
         return {key: list(value) if isinstance(value, tuple) else value
                 for key, value in data.items()
                 if value not in ((), None)}

@@ -68,7 +68,7 @@ class FilterSchedulerTest(FilterSchedulerTestCase):
         mgr = self.manager()
         self.assertIsInstance(mgr.driver, filter_scheduler.FilterScheduler)
         self.assertEqual(['enabled', 'memory', 'cpu', 'disk', 'resources',
-                          'labels',
+                          'labels', 'constraints',
                           'max_containers', 'same_host', 'different_host',
                           'affinity', 'anti_affinity'],
                          [name for name, _ in mgr.driver.filters])
@@ -191,7 +191,7 @@ class FilterSchedulerPluginsTest(FilterSchedulerTestCase):
                       str(error))
         self.assertIn("no plugin named 'ramdisk' in namespace "
                       "'sora.scheduler.filters'; installed: affinity, "
-                      "anti_affinity, cpu, ", str(error))
+                      "anti_affinity, constraints, cpu, ", str(error))
 
     def test_unknown_weigher(self):
         error = self.assertRaises(exceptions.DriverNotFound, self.manager,

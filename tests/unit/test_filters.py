@@ -21,7 +21,7 @@ from sora.scheduler import request as sora_request
 from tests import base
 
 BUILT_IN = ('enabled', 'memory', 'cpu', 'disk', 'resources', 'labels',
-            'max_containers',
+            'constraints', 'max_containers',
             'same_host', 'different_host', 'affinity', 'anti_affinity')
 
 HOSTS = host_state.parse_hosts([

@@ -20,8 +20,8 @@ of every driver's answer follow.
 FIT = ('enabled', 'memory', 'cpu', 'disk', 'resources')
 """Whether a host can take the request at all: enforced for every driver."""
 
-BUILT_IN = FIT + ('labels', 'max_containers', 'same_host', 'different_host',
-                  'affinity', 'anti_affinity')
+BUILT_IN = FIT + ('labels', 'constraints', 'max_containers', 'same_host',
+                  'different_host', 'affinity', 'anti_affinity')
 """Every built-in filter, in the order the ``filter`` driver runs them."""
 
 OPTIONAL = BUILT_IN[len(FIT):]
