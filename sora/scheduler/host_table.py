@@ -157,14 +157,16 @@ class HostTable(collections.abc.Sequence):
         columns = {name: chunked.frozen(column)
                    for name, column in columns.items()}
         resources = resources or [NO_RESOURCES] * len(ids)
+        totals = totals or resources
         counted = {name: chunked.frozen(take(
             [free.get(name, 0) for free in resources], np.int64))
-            for name in sorted(set().union(*resources, *(totals or ())))}
+            for name in sorted({name for amounts in totals if amounts
+                                for name in amounts})}
         return cls(chunked.FrozenRows.of(arranged(ids)),
                    chunked.FrozenRows.of(arranged(labels)),
                    chunked.FrozenRows.of(arranged(groups)), columns,
                    counted=counted, totals=chunked.FrozenRows.of(
-                       arranged(totals or resources)))
+                       arranged(totals)))
 
     def __len__(self):
         return self._len

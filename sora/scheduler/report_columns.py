@@ -115,14 +115,17 @@ def parse(data):
         return None
     if (containers > reports.MAX_CONTAINERS).any():
         return None
-    counted = list(map(reports.counted, column['resources'],
-                       column['resources_total']))
-    if None in counted:
-        return None
+    counted = [None, None]  # no host reports countable resources
+    if {'resources', 'resources_total'} & present:
+        counted = list(map(reports.counted, column['resources'],
+                           column['resources_total']))
+        if None in counted:
+            return None
+        counted = map(list, zip(*counted))
     amounts = {name: units.capacities(values, units.SCALES[name]).tolist()
                for name, values in zip(reports.AMOUNTS, (
                    memory, total, cpus, cpus_total, disk))}
     return reports.Reports(
         ids, amounts, containers.astype(np.int64).tolist(),
         [value is not False for value in enabled], labels, names['groups'],
-        names['consumers'], *map(list, zip(*counted)))
+        names['consumers'], *counted)
