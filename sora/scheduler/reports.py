@@ -158,7 +158,8 @@ def counted(free, total):
     for value in (free, total):
         if value is None:
             amounts.append({})
-        elif type(value) is not dict or not all(
+        elif type(value) is not dict or \
+                len(value) > validate.MAX_RESOURCES or not all(
                 validate.is_resource_name(name) and type(amount) is int
                 and 0 <= amount <= units.MAX
                 for name, amount in value.items()):

@@ -160,6 +160,9 @@ RESOURCE_NAME = re.compile(r'[a-z][a-z0-9_./-]{0,62}')
 digits and ``_ - . /``, starting with a letter."""
 NAME_RULE = ('1-63 characters of lowercase letters, digits and _ - . /, '
              'starting with a letter')
+MAX_RESOURCES = 64
+"""The most countable resources one report or request may name (each
+name in a cluster costs every host a column entry)."""
 
 
 def is_resource_name(value):
@@ -176,6 +179,9 @@ def resources(value, field, where, error, least=0, most=2 ** 50):
     if not isinstance(value, collections.abc.Mapping):
         raise error(f'{where}: {field} must map resource names to whole '
                     f'numbers, e.g. {{"gpu": 2}}, got {show(value)}')
+    if len(value) > MAX_RESOURCES:
+        raise error(f'{where}: {field} names {len(value)} resources, more '
+                    f'than the {MAX_RESOURCES} accepted')
     for key, amount in value.items():
         if not is_resource_name(key):
             raise error(f'{where}: {field}: {show(key)} is not a resource '

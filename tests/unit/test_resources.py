@@ -64,6 +64,8 @@ class ReportTest(base.TestCase):
                                          'is not a resource name'),
         ({'resources': {'gpu': 3}, 'resources_total': {'gpu': 2}},
          "resources 'gpu' (3) is more than resources_total 'gpu' (2)"),
+        ({'resources_total': {f'r{n}': 1 for n in range(65)}},
+         'resources_total names 65 resources, more than the 64 accepted'),
     ]
 
     def test_bad_resources_name_host_resource_and_what_is_accepted(self):
