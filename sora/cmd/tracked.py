@@ -109,12 +109,15 @@ def do_change(conf):
     with shared_manager(conf, args.name) as scheduler:
         if args.name == 'release':
             scheduler.release(args.consumer)
-        elif args.name == 'disable':
+            print(f'released the claim of {output.shown(args.consumer)}')
+            return 0
+        if args.name == 'disable':
             scheduler.disable_host(args.host, args.reason)
         elif args.name == 'enable':
             scheduler.enable_host(args.host)
         else:
             scheduler.remove_host(args.host)
+        print(f'{args.name}d host {output.shown(args.host)}')
     return 0
 
 

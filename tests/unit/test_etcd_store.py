@@ -587,8 +587,8 @@ class CommandTest(EtcdStoreTestCase):
                                 '--consumer', 'web-1').returncode)
         self.assertIn("consumer 'web-1' already holds a claim",
                       run.last.stderr)
-        self.assertEqual(0, run('--config-file', conf, 'release',
-                                'web-1').returncode)
+        self.assertEqual((0, 'released the claim of web-1\n'),
+                         run('--config-file', conf, 'release', 'web-1')[:2])
         self.assertEqual(2, run('--config-file', conf, 'release',
                                 'web-1').returncode)
         result = run('--config-file', conf, 'hosts')

@@ -160,8 +160,9 @@ class OperatorControlTest(test_etcd_store.EtcdStoreTestCase):
         hosts = self.write_file('hosts.json', json.dumps(HOSTS))
         self.assertEqual(0, run('--config-file', conf, 'report', '--hosts',
                                 hosts).returncode)
-        self.assertEqual((0, ''), run('--config-file', conf, 'disable', 'a',
-                                      '--reason', 'kernel 6.12')[:2])
+        self.assertEqual((0, 'disabled host a\n'),
+                         run('--config-file', conf, 'disable', 'a',
+                             '--reason', 'kernel 6.12')[:2])
         table = run('--config-file', conf, 'hosts').stdout.splitlines()
         self.assertIn('disabled: kernel 6.12', table[1])
         shown = json.loads(run('--config-file', conf, 'hosts', '--format',
@@ -171,10 +172,10 @@ class OperatorControlTest(test_etcd_store.EtcdStoreTestCase):
                           for host in shown])
         self.assertEqual('b\n', run('--config-file', conf, 'select',
                                     '--memory-mb', '1').stdout)
-        self.assertEqual(0, run('--config-file', conf, 'enable',
-                                'a').returncode)
-        self.assertEqual(0, run('--config-file', conf, 'remove',
-                                'b').returncode)
+        self.assertEqual((0, 'enabled host a\n'),
+                         run('--config-file', conf, 'enable', 'a')[:2])
+        self.assertEqual((0, 'removed host b\n'),
+                         run('--config-file', conf, 'remove', 'b')[:2])
         self.assertEqual(['HOST', 'a'], [
             line.split()[0] for line in
             run('--config-file', conf, 'hosts').stdout.splitlines()])
