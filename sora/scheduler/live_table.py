@@ -36,84 +36,16 @@ import collections
 import numpy as np
 
 from sora.scheduler import chunked
+from sora.scheduler import counted_columns
 from sora.scheduler import host_table
 from sora.scheduler import live_index
+from sora.scheduler import live_row
 from sora.scheduler import units
 
 _GAP = 1 << 40   # between the id ranks of neighbouring ids, at first
 _STEP = 1 << 20  # from the lower neighbour: a run of ids fits in one gap
 _RANK_LIMIT = 1 << 62
 _BULK = 32       # adding more hosts at once takes the vectorised path
-
-
-class _Row:
-    """What the store knows of one host: its report and its claims."""
-
-    __slots__ = ('id', 'amounts', 'containers', 'enabled', 'labels',
-                 'groups', 'claimed', 'claimed_groups', 'stamp', 'disabled',
-                 'resources', 'resources_total', 'claimed_resources')
-
-    def __init__(self, host_id):
-        self.id = host_id
-        self.claimed = [0, 0, 0, 0]  # memory, cpus, disk, containers
-        self.claimed_groups = None   # Counter of the claims' groups
-        self.claimed_resources = None  # Counter of the claims' resources
-        self.labels = None
-        self.groups = ()
-        self.resources = self.resources_total = host_table.NO_RESOURCES
-        self.disabled = None  # why an operator disabled it, if one did
-
-    def usable(self):
-        """Whether new placements may go here (reported and operator's)."""
-        return self.enabled and self.disabled is None
-
-    def free(self):
-        """Return the free units of each resource: reported less claimed.
-
-        The one place this is computed. Never below 0: a node reporting
-        less free than its outstanding claims is simply full.
-        """
-        amounts, claimed = self.amounts, self.claimed
-        return (max(0, amounts[0] - claimed[0]),
-                max(0, amounts[2] - claimed[1]),
-                max(0, amounts[4] - claimed[2]))
-
-    def free_of(self, name):
-        """Return the free amount of the countable resource *name*."""
-        claimed = self.claimed_resources
-        return max(0, self.resources.get(name, 0) -
-                   (claimed[name] if claimed else 0))
-
-    def counted(self):
-        """Return the countable resources it reports or has claims of."""
-        if not self.claimed_resources:
-            return self.resources_total.keys()
-        return self.resources_total.keys() | self.claimed_resources.keys()
-
-    def all_groups(self):
-        """Return the groups of its reported containers and its claims."""
-        if not self.claimed_groups:
-            return self.groups
-        return self.groups + tuple(self.claimed_groups.elements())
-
-
-def with_members(reported, members):
-    """Return a host's groups: those it reports and its placed members'.
-
-    ``Host.groups`` has the group of each container. *reported* has those
-    the node knows of (a group as often as it runs containers of it);
-    *members* (``{consumer: group}``) those of the containers Sora placed
-    that the report lists, which the node may report as well, or not. So a
-    group counts as often as the report or the members count it, whichever
-    is more (one container is not counted twice); the reported groups keep
-    their order and repeats, the members' others follow.
-    """
-    if not members:
-        return reported
-    beyond = collections.Counter(members.values())
-    beyond.subtract(reported)
-    return reported + tuple(group for group, count in beyond.items()
-                            for _ in range(count))
 
 
 class LiveTable:
@@ -125,7 +57,7 @@ class LiveTable:
         self._slot_of = {}
         self._sorted_ids = []
         self._columns = {}
-        self._counted = {}   # countable resource -> int64 column of free
+        self._counted = counted_columns.CountedColumns(0)
         self._grow(64)
         self._ids, self._labels, self._groups, self._totals = (
             chunked.Chunks() for _ in range(4))
@@ -134,7 +66,6 @@ class LiveTable:
         self._base = None    # the lookups snapshots start from
         self._changed = set()  # slots whose id, labels or groups changed
         self._dirty = set(host_table.COLUMNS)
-        self._dirty_counted = set()
         self._snapshot = None
 
     def __len__(self):
@@ -176,15 +107,13 @@ class LiveTable:
         previous = self._snapshot[1] if self._snapshot else None
         if previous is None or len(previous) != size:
             self._dirty.update(host_table.COLUMNS)
-            self._dirty_counted.update(self._counted)
+            previous = None
         columns = {name: chunked.frozen(self._columns[name][:size])
                    if name in self._dirty else getattr(previous, name)
                    for name in host_table.COLUMNS}
-        counted = {name: chunked.frozen(column[:size])
-                   if name in self._dirty_counted else previous.resources[name]
-                   for name, column in self._counted.items()}
+        counted = self._counted.frozen(
+            size, None if previous is None else previous.resources)
         self._dirty.clear()
-        self._dirty_counted.clear()
         ids, labels, groups = (self._ids.freeze(), self._labels.freeze(),
                                self._groups.freeze())
         if self._base is None or \
@@ -208,11 +137,11 @@ class LiveTable:
         :param kept: per report, ``{consumer: group}`` of the placed
             containers it lists (:func:`claims.groups_kept`): their groups
             count on the host beside those it reports (see
-            :func:`with_members`).
+            :func:`live_row.with_members`).
         """
         self.version += 1
         groups = reports.groups if not kept else [
-            with_members(reported, members)
+            live_row.with_members(reported, members)
             for reported, members in zip(reports.groups, kept)]
         new = []
         for i, host_id in enumerate(reports.ids):
@@ -242,8 +171,7 @@ class LiveTable:
                 members = self._members[group]
                 del members[last]
                 members[slot] = count
-            for column in (*self._columns.values(),
-                           *self._counted.values()):
+            for column in self._columns.values():
                 column[slot] = column[last]
             self._reasons.pop(slot, None)
             if moved.disabled is not None:
@@ -257,11 +185,9 @@ class LiveTable:
         self._reasons.pop(last, None)
         for rows in (self._ids, self._labels, self._groups, self._totals):
             rows.pop()
-        for column in self._counted.values():
-            column[last] = 0
+        self._counted.move(slot, last)
         self._note(last)
         self._dirty.update(host_table.COLUMNS)
-        self._dirty_counted.update(self._counted)
 
     def disable(self, slot, reason):
         """Keep new placements off *slot* for *reason*; None: let them."""
@@ -338,15 +264,7 @@ class LiveTable:
 
     def _refresh_counted(self, slot, name):
         # The column of free *name* (a countable resource) at *slot*.
-        column = self._counted.get(name)
-        if column is None:
-            column = self._counted[name] = np.zeros(
-                len(self._columns['enabled']), dtype=np.int64)
-            self._dirty_counted.add(name)
-        free = self._rows[slot].free_of(name)
-        if column[slot] != free:
-            column[slot] = free
-            self._dirty_counted.add(name)
+        self._counted.set(slot, name, self._rows[slot].free_of(name))
 
     def _set(self, name, slot, value):
         # A column changed since the last snapshot is copied into the next.
@@ -394,7 +312,7 @@ class LiveTable:
                            first + len(new)))
         for offset, i in enumerate(new):
             slot = first + offset
-            row = _Row(reports.ids[i])
+            row = live_row.Row(reports.ids[i])
             row.stamp = self.version
             row.labels = reports.labels[i]
             self._rows.append(row)
@@ -455,6 +373,4 @@ class LiveTable:
             if old is not None:
                 column[:len(old)] = old
             self._columns[name] = column
-        for name, old in self._counted.items():
-            column = self._counted[name] = np.zeros(capacity, dtype=np.int64)
-            column[:len(old)] = old
+        self._counted.grow(capacity)
