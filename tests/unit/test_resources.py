@@ -251,7 +251,10 @@ class PlacementTest(base.TestCase):
              'memory 3 (needs 50 MB), resources 0 (gpu: 0 of 3 hosts have '
              '3 free)'),
             ({'resources': {'gpus': 1}},
-             "resources 0 (no host reports 'gpus')"),
+             "resources 0 (no host reports 'gpus' (did you mean 'gpu'?))"),
+            ({'resources': {'tpu': 1, 'fpga': 1}},
+             "(no host reports 'fpga'; no host reports 'tpu' (did you mean "
+             "'gpu'?))"),
         ]
         for request, message in cases:
             with self.subTest(request=request):

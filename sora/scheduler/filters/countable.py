@@ -17,6 +17,8 @@ Always enforced, like memory: a host that does not report a resource has
 none of it.
 """
 
+import difflib
+
 import numpy as np
 
 from sora.scheduler import base
@@ -46,5 +48,14 @@ class CountableFilter(base.Filter):
                 parts.append(f'{name}: {have} of {among} hosts have {need} '
                              'free')
             else:
-                parts.append(f'no host reports {name!r}')
+                parts.append(f'no host reports {name!r}' + _did_you_mean(
+                    name, [known for known in hosts.resources
+                           if hosts.reported(known)]))
         return '; '.join(parts)
+
+
+def _did_you_mean(name, reported):
+    # A hint for a misspelt name: the reported names closest to it.
+    close = difflib.get_close_matches(name, reported, n=2)
+    return f' (did you mean {" or ".join(map(repr, close))}?)' if close \
+        else ''
