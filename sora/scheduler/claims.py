@@ -22,15 +22,15 @@ it was made. :class:`Ledger` keeps the outstanding ones, oldest first.
 import collections
 import collections.abc
 import dataclasses
-import types
 
 from oslo_log import log as logging
 
+from sora.scheduler import host_table
 from sora.scheduler import units
 from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
-NO_RESOURCES = types.MappingProxyType({})
+NO_RESOURCES = host_table.NO_RESOURCES
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

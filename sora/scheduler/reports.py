@@ -28,7 +28,7 @@ UNLIMITED = math.inf
 """The value of a resource a host did not report: it never limits."""
 
 NO_LABELS = types.MappingProxyType({})
-NO_RESOURCES = NO_LABELS
+NO_RESOURCES = host_table.NO_RESOURCES
 MAX_CONTAINERS = 2**53
 """The largest ``containers`` count a host may report (exact as a float)."""
 
