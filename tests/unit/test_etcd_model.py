@@ -14,7 +14,8 @@
 
 The state machine below runs random histories of node reports (settling
 claims, or listing consumers placed again later), decisions, releases,
-host removals, managers that list etcd afresh, compactions and etcd
+host removals, managers that list etcd afresh (or again, writing while
+their listing is under way), compactions and etcd
 restarts (data kept) against three views at once: a manager on the
 ``memory`` store, the reference, and two managers sharing one etcd of
 the test's own. Each decision is made by one of the etcd managers, on its
@@ -307,6 +308,48 @@ class Model(stateful.RuleBasedStateMachine):
             self.late = None
             gate.set()
             del mirror._apply
+
+    @stateful.rule(which=st.integers(0, 1), then=st.lists(
+        st.sampled_from(['release', 'remove', 'report']), min_size=1,
+        max_size=3), data=st.data())
+    def listing(self, which, then, data):
+        # One etcd manager lists etcd again (as after an outage) and does
+        # the operations *then* after its listing read etcd, before the
+        # listing is swapped in: with its watch held from then on, its
+        # view must hold them at once.
+        mirror = self.etcd[which].store.mirror
+        read, listed, go = mirror._read_copy, threading.Event(), \
+            threading.Event()
+
+        def read_then_wait():
+            copy = read()
+            listed.set()
+            go.wait(SETTLE)
+            return copy
+
+        def held(events):
+            if listed.is_set():
+                go.wait(SETTLE)
+                watched.wait(SETTLE)
+            etcd_mirror.Mirror._apply(mirror, events)
+
+        watched = threading.Event()
+        mirror._read_copy, mirror._apply = read_then_wait, held
+        try:
+            mirror.history_lost('a listing of the model test')
+            self.case.assertTrue(listed.wait(SETTLE))
+            for operation in then:
+                getattr(self, operation)(which, data, **data.draw(
+                    st.fixed_dictionaries(OPERATIONS[operation])))
+            go.set()
+            test_etcd_store.settle(lambda: mirror.error is None,
+                                   timeout=SETTLE)
+            self.case.assertEqual(books(self.memory),
+                                  books(self.etcd[which]))
+        finally:
+            go.set()
+            watched.set()
+            del mirror._read_copy, mirror._apply
 
     @stateful.rule(which=st.integers(0, 1))
     def relist(self, which):

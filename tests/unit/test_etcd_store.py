@@ -327,6 +327,43 @@ class ListingTest(EtcdStoreTestCase):
             self.assertEqual(2, len(self.manager().hosts()))
             self.assertEqual(enabled, gc.isenabled())
 
+    def test_writes_made_while_it_lists_are_in_the_new_copy(self):
+        # A listing that read etcd before this manager released a claim,
+        # reported a host, disabled and removed others must not hide them
+        # when it is swapped in, though the watch has not brought them yet
+        # (found by the model test: a consumer released here was refused
+        # as holding a claim).
+        mgr = self.manager()
+        mgr.update_hosts(HOSTS + [{'id': 'c', 'memory_mb': 64}])
+        mgr.select_destinations({'memory_mb': 2000}, consumers=['c1'])
+        mirror, listed, go = mgr.store.mirror, threading.Event(), \
+            threading.Event()
+        _, revision = mgr.store.client.header()
+        settle(lambda: mirror.revision >= revision)  # the watch is idle
+        self.hold_watch(mgr)
+        read = mirror._read_copy
+
+        def read_then_wait():
+            copy = read()
+            listed.set()
+            go.wait(10)
+            return copy
+
+        mirror._read_copy = read_then_wait
+        mirror.history_lost('a test')
+        self.assertTrue(listed.wait(10))
+        mgr.release('c1')
+        mgr.update_hosts([{'id': 'd', 'memory_mb': 128}])
+        mgr.disable_host('a', 'a test')
+        mgr.remove_host('c')
+        go.set()
+        settle(lambda: mirror.error is None)
+        self.assertEqual([], mgr.claims())
+        self.assertEqual({'a': False, 'b/1': True, 'd': True},
+                         {host.id: host.enabled for host in mgr.hosts()})
+        self.assertEqual(['b/1'], mgr.select_destinations(
+            {'memory_mb': 2000}, consumers=['c1']))
+
 
 class HostTtlTest(EtcdStoreTestCase):
 

@@ -63,6 +63,7 @@ class Mirror:
         self.metrics = client.metrics
         self.error = None
         self._watch = None
+        self._listing = None  # own writes made while a listing runs
         self._closed = threading.Event()
         self._list()
         self._thread = threading.Thread(
@@ -152,12 +153,14 @@ class Mirror:
 
         ``change(replica)`` applies it, unless the watch has already applied
         it, and maybe what followed it (another manager's release or newer
-        report).
+        report). A listing under way may have read etcd before the write:
+        *change* is applied again to its copy, so it must hold no variable
+        its caller changes later.
         """
         with self.changed:
-            if self.revision < revision:
-                change(self._copy)
-            self._copy.wrote(keys, revision, self.revision)
+            _replay(self._copy, self.revision, revision, change, keys)
+            if self._listing is not None:
+                self._listing.append((revision, change, keys))
 
     def catch_up(self, revision, gone=()):
         """Wait until this copy has seen *revision*, or lost *gone* hosts.
@@ -218,7 +221,27 @@ class Mirror:
 
     def _read_all(self):
         # Build the new copy first; swap it in under the lock at once, so
-        # that decisions and writes wait for no listing.
+        # that decisions and writes wait for no listing. This manager's
+        # writes made meanwhile go into it as they went into the old one:
+        # else a decision right after one would not see it.
+        with self.changed:
+            self._listing = []
+        try:
+            copy, cluster, revision = self._read_copy()
+        except BaseException:
+            with self.changed:
+                self._listing = None
+            raise
+        with self.changed:
+            made, self._listing = self._listing, None
+            for written, change, keys in sorted(made, key=lambda own: own[0]):
+                _replay(copy, revision, written, change, keys)
+            self._copy, self._cluster, self.revision = copy, cluster, revision
+            self.client.revisions.listed(revision)
+            self.changed.notify_all()
+
+    def _read_copy(self):
+        # Return (Replica, cluster id, revision) of all that is followed.
         cluster, _ = self.client.header()
         revision, found = self.client.range(*self.followed)
         copy = replica.Replica(
@@ -248,10 +271,7 @@ class Mirror:
             copy.drop_host(name, written)
         for name, reason in disabled.items():
             copy.hosts.disable(name, reason)
-        with self.changed:
-            self._copy, self._cluster, self.revision = copy, cluster, revision
-            self.client.revisions.listed(revision)
-            self.changed.notify_all()
+        return copy, cluster, revision
 
     def _follow(self):
         # List etcd again after an outage or when its history no longer
@@ -392,6 +412,14 @@ _READERS = {
     'disabled': ('reason for disabling a host',
                  lambda host_id, record: codec.decode_disabled(record))}
 """What each followed kind of key holds, and its reader."""
+
+
+def _replay(copy, seen, revision, change, keys):
+    # Apply a write of this manager's, made at *revision*, to *copy* (which
+    # has seen *seen*), unless the copy holds it already.
+    if seen < revision:
+        change(copy)
+    copy.wrote(keys, revision, seen)
 
 
 @contextlib.contextmanager

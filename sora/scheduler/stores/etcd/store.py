@@ -295,7 +295,7 @@ class EtcdHostStore(base.HostStore):
         for start in range(room, len(held), most):
             part = held[start:start + most]
             _, now, _ = self.client.txn([], sweep.deleted(self.keys, part))
-            mirror.own(now, lambda copy: copy.forget_held(part))
+            mirror.own(now, lambda copy, part=part: copy.forget_held(part))
             mirror.released(mine & {consumer for consumer, _ in part})
 
     def set_disabled(self, host_id, reason):
