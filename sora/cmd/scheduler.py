@@ -244,9 +244,13 @@ def add_command_parsers(subparsers):
                         help='the server group of the container (with '
                              '--group-policy)')
     select.add_argument('--group-policy',
-                        choices=('affinity', 'anti-affinity'),
+                        choices=sora_request.GROUP_POLICIES,
                         help='affinity: on a host already running the '
-                             'group; anti-affinity: on none')
+                             'group; anti-affinity: on none; their soft '
+                             'forms prefer the hosts running the most '
+                             '(soft-affinity) or fewest '
+                             '(soft-anti-affinity) of it, and never leave '
+                             'no host')
     select.add_argument('--count', type=int, default=1, metavar='N',
                         help='how many containers to place (all or nothing)')
     select.add_argument('--format', choices=('text', 'json'), default='text',

@@ -33,6 +33,15 @@ _PREFERS = {'memory': ('more free memory', 'less'),
             'cpu': ('more free CPUs', 'fewer'),
             'disk': ('more free disk', 'less'),
             'containers': ('fewer running containers', 'more')}
+_SOFT = {'preferences': 'that pass more of the request\'s "preferences" '
+                        '(the sum of the weights of the rules a host '
+                        'passes)',
+         'soft_affinity': 'running more containers of the request\'s group '
+                          'when its group_policy is "soft-affinity"',
+         'soft_anti_affinity': 'running fewer containers of the request\'s '
+                               'group when its group_policy is '
+                               '"soft-anti-affinity"'}
+SOFT_MULTIPLIER = 10.0
 
 filter_scheduler_opts = [
     cfg.ListOpt(
@@ -67,6 +76,19 @@ filter_scheduler_opts = [
              'switches it off.')
       for weigher in weighers.SCALAR
       for more, fewer in [_PREFERS[weigher]]),
+    *(cfg.FloatOpt(
+        f'{weigher}_weight_multiplier', default=SOFT_MULTIPLIER, min=0.0,
+        mutable=True,
+        help=f'Multiplier of the "{weigher}" weigher, which prefers hosts '
+             f'{_SOFT[weigher]}; a soft rule never removes a host. The '
+             f'default, {SOFT_MULTIPLIER:g}, outweighs the other default '
+             'weighers together, so the hosts that best meet the request\'s '
+             'soft rules win and the other weighers choose among them; '
+             'lower it to let free resources count more. 0 switches the '
+             'rule off, also for the memorybase and randombase drivers, '
+             'which keep only the hosts with the best soft score before '
+             'choosing their way.')
+      for weigher in weighers.SOFT),
     cfg.Opt(
         'resource_weight_multipliers', type=types.Dict(types.Float()),
         default={}, mutable=True,

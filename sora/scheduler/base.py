@@ -42,7 +42,9 @@ Drivers (namespace ``sora.scheduler``)
     :func:`sora.scheduler.filtering.place` is that loop. Whatever a driver
     answers, the manager checks it against every hard constraint of the
     request (fit, labels, host lists, group policy) and places nothing a
-    check refuses. A driver may also implement ``explain``.
+    check refuses. The soft rules (``request.preferences``, the soft group
+    policies) are the driver's to weigh: never checked, never a reason for
+    ``NoValidHost``. A driver may also implement ``explain``.
 
 Filters (namespace ``sora.scheduler.filters``)
     :class:`Filter`: either vectorised, ``filter_mask(hosts, request)``
@@ -52,8 +54,9 @@ Filters (namespace ``sora.scheduler.filters``)
 
 Weighers (namespace ``sora.scheduler.weighers``)
     :class:`Weigher`: either vectorised, ``weigh_all(hosts, request)``
-    returning one number per row, as every built-in weigher is, or per
-    host, ``weigh(host, request)``.
+    returning one number per row (or ``None`` when the request gives it
+    nothing to weigh), as every built-in weigher is, or per host,
+    ``weigh(host, request)``.
     Higher is better; the filter driver normalises each weigher's numbers
     to 0..1 across the candidates and multiplies them by the weigher's
     ``multiplier`` (1.0 when it has none) before adding them up.

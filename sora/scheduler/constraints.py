@@ -67,6 +67,10 @@ class Constraint:
         return data
 
 
+EXAMPLE = '{"key": "zone", "op": "in", "values": ["az1"]}'
+FIELDS = ('key', 'op', 'values')
+
+
 def parse(value, where, error):
     """Return *value*, a list of rule mappings, as a tuple of Constraint.
 
@@ -74,18 +78,37 @@ def parse(value, where, error):
 
     :raises error: naming the rule, the field and what is accepted.
     """
+    return tuple(rule(item, at, error) for item, at in
+                 listed(value, 'constraints', where, error))
+
+
+def listed(value, field, where, error, example=EXAMPLE, kind=Constraint):
+    """Yield each item of *value*, the list of rules *field*, and its place.
+
+    The place names the item for messages (``request: constraint 0``); an
+    item of type *kind* is given as its mapping (``to_dict()``).
+
+    :raises error: *value* is not a list, saying what is accepted
+        (*example*).
+    """
     if isinstance(value, (str, bytes, collections.abc.Mapping)) or \
             not isinstance(value, collections.abc.Iterable):
-        raise error(f'{where}: constraints must be a list of rules such as '
-                    '{"key": "zone", "op": "in", "values": ["az1"]}, got '
-                    f'{validate.show(value)}')
-    return tuple(_rule(item.to_dict() if isinstance(item, Constraint)
-                       else item, f'{where}: constraint {n}', error)
-                 for n, item in enumerate(value))
+        raise error(f'{where}: {field} must be a list of rules such as '
+                    f'{example}, got {validate.show(value)}')
+    for n, item in enumerate(value):
+        yield (item.to_dict() if isinstance(item, kind) else item,
+               f'{where}: {field[:-1]} {n}')
 
 
-def _rule(item, where, error):
-    validate.check_fields(item, ('key', 'op', 'values'), where, error)
+def rule(item, where, error, extra=()):
+    """Return the :class:`Constraint` the mapping *item* writes.
+
+    *item* may also carry the fields *extra*, which the caller reads.
+
+    :raises error: naming the field of *item* (at *where*) that is wrong
+        and what is accepted.
+    """
+    validate.check_fields(item, FIELDS + extra, where, error)
     key = validate.name(item.get('key'), 'key', where, error)
     op = item.get('op')
     if op not in OPERATORS:

@@ -25,6 +25,7 @@ import numpy as np
 from sora.scheduler import base
 from sora.scheduler import filtering
 from sora.scheduler import filters as built_in
+from sora.scheduler import weighers as built_in_weighers
 from sora.scheduler import weighing
 
 GROUP = 'filter_scheduler'
@@ -38,13 +39,22 @@ class FilterScheduler(base.Scheduler):
     :ivar subset_size: pick at random among this many of the best hosts
         (``None``: among all candidates).
     :ivar time_limit: seconds each filter or weigher may take.
+    :ivar soft: ``[(name, weigher)]`` that narrow the candidates to the
+        hosts they score best before :attr:`weighers` choose (the soft
+        rules' weighers for a driver that sets :attr:`soft_first`; none
+        for this one, which lists them among its weighers).
     """
+
+    soft_first = False
+    """Whether the request's soft rules narrow the candidates first."""
 
     def __init__(self, conf=None):
         super().__init__(conf)
         self.random = random.Random()
         self.time_limit = self.conf.plugin_time_limit
         self.filters, self.weighers, self.subset_size = self.configure()
+        self.soft = weighing.load(built_in_weighers.SOFT, self.conf) \
+            if self.soft_first else []
 
     def configure(self):
         """Return the filters, weighers and subset size to use.
@@ -66,10 +76,22 @@ class FilterScheduler(base.Scheduler):
 
     def _choose(self, hosts, request, mask):
         rows = np.flatnonzero(mask)
-        totals = self._totals(weighing.scores(self.weighers, hosts, request,
-                                              rows, self.time_limit),
-                              len(rows))
-        return self._pick(hosts, rows, totals)
+        rows = rows[self._best_soft(self._scores(self.soft, hosts, request,
+                                                 rows)[1])]
+        return self._pick(hosts, rows, self._scores(
+            self.weighers, hosts, request, rows)[1])
+
+    def _scores(self, weighers, hosts, request, rows):
+        # {name: weighted scores} of *rows*, and their totals.
+        weighted = weighing.scores(weighers, hosts, request, rows,
+                                   self.time_limit)
+        return weighted, sum(weighted.values()) if weighted else \
+            np.zeros(len(rows))
+
+    @staticmethod
+    def _best_soft(soft):
+        # The mask of the rows with the best *soft* totals.
+        return soft >= soft.max(initial=-np.inf)
 
     def _pick(self, hosts, rows, totals):
         # The best row (ties: lowest id), or one at random among the best
@@ -87,34 +109,35 @@ class FilterScheduler(base.Scheduler):
             return passed
         return min(self.subset_size or passed, passed)
 
-    @staticmethod
-    def _totals(weighted, size):
-        return sum(weighted.values()) if weighted else np.zeros(size)
-
     def explain(self, request, hosts, top=5, count=None):
         """Return how the first pick would go; see ``Scheduler.explain``.
 
-        With *count*, the first pick is made from this same ranking.
+        With *count*, the first pick is made from this same ranking. A
+        driver that narrows by the soft rules first ranks by their total
+        first, then by its weighers'; ``weight`` adds both.
         """
         filtering.check_request(self.filters, request)
         mask, counts = filtering.run(self.filters, hosts, request,
                                      self.time_limit)
         rows = np.flatnonzero(mask)
-        weighted = weighing.scores(self.weighers, hosts, request, rows,
-                                   self.time_limit)
-        totals = self._totals(weighted, len(rows))
+        soft, first = self._scores(self.soft, hosts, request, rows)
+        weighted, totals = self._scores(self.weighers, hosts, request, rows)
+        weighted = {**soft, **weighted}
         ranking = []
-        for best in np.lexsort((hosts.id_rank[rows], -totals))[:top]:
+        for best in np.lexsort((hosts.id_rank[rows], -totals,
+                                -first))[:top]:
             ranking.append({
                 'id': hosts.ids[rows[best]],
-                'weight': float(totals[best]) + 0.0,  # no -0.0
+                'weight': float(first[best] + totals[best]) + 0.0,  # not -0
                 'weighers': {name: float(values[best]) + 0.0
                              for name, values in weighted.items()}})
+        kept = self._best_soft(first)
         explanation = {'hosts_total': len(hosts), 'filter_counts': counts,
                        'ranking': ranking, 'chosen_among': self._pool(
-                           len(rows))}
+                           int(np.count_nonzero(kept)))}
         if count is not None:
-            picks = [self._pick(hosts, rows, totals)] if len(rows) else []
+            picks = [self._pick(hosts, rows[kept], totals[kept])] \
+                if len(rows) else []
 
             def choose(table, request, mask):
                 return picks.pop() if picks else \

@@ -22,6 +22,7 @@ import numpy as np
 from sora.scheduler import exceptions
 from sora.scheduler import filters as built_in
 from sora.scheduler import plugins
+from sora.scheduler import request as sora_request
 
 
 def load(names, conf, option=None):
@@ -36,12 +37,15 @@ def load(names, conf, option=None):
 def check_request(filters, request):
     """Refuse a request whose constraints no filter in *filters* enforces.
 
+    Soft rules (``preferences``, the soft group policies) are the
+    weighers' and never refused here.
+
     :raises InvalidRequest: naming the constraint and what to enable.
     """
     wanted = [field for field in ('labels', 'constraints', 'same_host',
                                   'different_host')
               if getattr(request, field)]
-    if request.group_policy:
+    if request.group_policy in sora_request.HARD_POLICIES:
         wanted.append(request.group_policy)
     enforced = {field for _name, plugin in filters
                 for field in getattr(plugin, 'request_fields', ())}

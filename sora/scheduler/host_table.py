@@ -243,6 +243,13 @@ class HostTable(collections.abc.Sequence):
         """Return the mask of hosts running a container of *group*."""
         return self._index.group_mask(group)
 
+    def group_counts(self, group):
+        """Return per host how many containers of *group* it runs.
+
+        Claimed ones included; an int column.
+        """
+        return self._index.group_counts(group)
+
     def best(self, rows, scores, count=1):
         """Return the *count* best of *rows* by *scores*, best first.
 
@@ -314,6 +321,8 @@ class TableIndex:
         self._rows = None
         self.codes = functools.lru_cache(CACHED_KEYS)(self._codes)
         self.group_mask = functools.lru_cache(CACHED_KEYS)(self._group_mask)
+        self.group_counts = functools.lru_cache(CACHED_KEYS)(
+            self._group_counts)
 
     def row_map(self):
         """Return ``{host id: row}``."""
@@ -351,12 +360,18 @@ class TableIndex:
             (group in groups for groups in self._groups), dtype=bool,
             count=len(self._groups)))
 
+    def _group_counts(self, group):
+        return chunked.frozen(np.fromiter(
+            (groups.count(group) for groups in self._groups), dtype=np.int64,
+            count=len(self._groups)))
+
 
 class _Consumed:
     """The lookups of a table whose rows took placements of a group."""
 
     def __init__(self, index, tally, group):
-        self._index, self._rows, self._group = index, list(tally), group
+        self._index, self._group = index, group
+        self._rows, self._times = list(tally), list(tally.values())
 
     def rows_of(self, host_ids):
         return self._index.rows_of(host_ids)
@@ -373,3 +388,10 @@ class _Consumed:
             mask = np.array(mask)
             mask[self._rows] = True
         return mask
+
+    def group_counts(self, group):
+        counts = self._index.group_counts(group)
+        if group == self._group:
+            counts = np.array(counts)
+            counts[self._rows] += self._times
+        return counts

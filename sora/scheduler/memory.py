@@ -19,7 +19,15 @@ from sora.scheduler.weighers import resource
 
 
 class MemoryScheduler(filter_scheduler.FilterScheduler):
-    """Pick the fitting host with the most free memory (ties: lowest id)."""
+    """Pick the fitting host with the most free memory (ties: lowest id).
+
+    The request's soft rules come first: among the fitting hosts only
+    those with the best soft score (the ``preferences``, ``soft_affinity``
+    and ``soft_anti_affinity`` weighers, with their ``[filter_scheduler]``
+    multipliers) are candidates, and free memory chooses among them.
+    """
+
+    soft_first = True
 
     def configure(self):
         return (filtering.load(built_in.REQUEST, self.conf),

@@ -25,13 +25,18 @@ import operator
 
 from sora.scheduler import constraints as sora_constraints
 from sora.scheduler import exceptions
+from sora.scheduler import preferences as sora_preferences
 from sora.scheduler import units
 from sora.scheduler import validate
 
-GROUP_POLICIES = ('affinity', 'anti-affinity')
+HARD_POLICIES = ('affinity', 'anti-affinity')
+"""The group policies filters enforce."""
+SOFT_POLICIES = ('soft-affinity', 'soft-anti-affinity')
+"""The group policies weighers favour, never the cause of a NoValidHost."""
+GROUP_POLICIES = HARD_POLICIES + SOFT_POLICIES
 REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'resources', 'labels',
                   'constraints', 'same_host', 'different_host', 'group',
-                  'group_policy')
+                  'group_policy', 'preferences')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -50,14 +55,20 @@ class Request:
     :param different_host: ids of hosts to avoid.
     :param group: the container's group, for (anti-)affinity.
     :param group_policy: ``affinity`` (join the hosts already running the
-        group, anywhere for its first container) or ``anti-affinity``
-        (never beside another container of the group); required with
-        ``group``.
+        group, anywhere for its first container), ``anti-affinity``
+        (never beside another container of the group), or their soft
+        forms ``soft-affinity`` (prefer the hosts running the most of the
+        group) and ``soft-anti-affinity`` (prefer those running the
+        fewest); required with ``group``.
     :param resources: countable resources needed, ``{"gpu": 1}``: names
         as hosts report them, positive whole numbers. Only hosts that
         report that much free take the container.
     :param constraints: rules on the host's labels, each ``{"key",
         "op", "values"}`` (see :mod:`sora.scheduler.constraints`).
+    :param preferences: soft rules on the host's labels, each written as
+        a constraint with a ``weight`` from 1 to 100 (1 when omitted; see
+        :mod:`sora.scheduler.preferences`): never a reason to refuse a
+        host, they favour the hosts passing the most weight.
     :ivar units: ``(memory, cpus, disk)`` needed, in whole units.
     """
 
@@ -72,6 +83,7 @@ class Request:
     resources: collections.abc.Mapping = dataclasses.field(
         default_factory=dict)
     constraints: tuple = ()
+    preferences: tuple = ()
     units: tuple = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -91,13 +103,16 @@ class Request:
                            validate.labels(self.labels, where, error))
         object.__setattr__(self, 'constraints', sora_constraints.parse(
             self.constraints, where, error))
+        object.__setattr__(self, 'preferences', sora_preferences.parse(
+            self.preferences, where, error))
         for field in ('same_host', 'different_host'):
             object.__setattr__(self, field, validate.names(
                 getattr(self, field), field, where, error))
         for field in ('group', 'group_policy'):
             if getattr(self, field) is not None:
                 validate.name(getattr(self, field), field, where, error)
-        policies = ' or '.join(GROUP_POLICIES)
+        policies = ', '.join(GROUP_POLICIES[:-1]) + ' or ' + \
+            GROUP_POLICIES[-1]
         if self.group_policy not in GROUP_POLICIES + (None,):
             raise error(f'request: group_policy must be {policies}, got '
                         f'{validate.show(self.group_policy)}')
@@ -112,8 +127,9 @@ class Request:
         data = {field: getattr(self, field) for field in REQUEST_FIELDS}
         data['labels'] = dict(self.labels)
         data['resources'] = dict(self.resources) or None
-        data['constraints'] = [rule.to_dict() for rule in
-                               self.constraints] or None
+        for field in ('constraints', 'preferences'):
+            data[field] = [rule.to_dict() for rule in
+                           getattr(self, field)] or None
         return {key: list(value) if isinstance(value, tuple) else value
                 for key, value in data.items()
                 if value not in ((), None)}

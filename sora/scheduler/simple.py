@@ -18,7 +18,15 @@ from sora.scheduler import filters as built_in
 
 
 class SimpleScheduler(filter_scheduler.FilterScheduler):
-    """Pick a host uniformly at random among those that fit the request."""
+    """Pick a host uniformly at random among those that fit the request.
+
+    The request's soft rules come first: the pick is drawn among the
+    fitting hosts with the best soft score (the ``preferences``,
+    ``soft_affinity`` and ``soft_anti_affinity`` weighers, with their
+    ``[filter_scheduler]`` multipliers).
+    """
+
+    soft_first = True
 
     def configure(self):
         return filtering.load(built_in.REQUEST, self.conf), [], None

@@ -57,8 +57,9 @@ def normalise(values):
 def scores(weighers, hosts, request, rows, time_limit=0):
     """Return ``{weigher name: multiplier x normalised weight}`` for rows.
 
-    Weighers whose multiplier is 0 are skipped; *time_limit* is the seconds
-    each weigher may take (0: any).
+    Weighers whose multiplier is 0 are skipped, and so are vectorised ones
+    that answer ``None`` (the request gives them nothing to weigh);
+    *time_limit* is the seconds each weigher may take (0: any).
 
     :raises PluginError: a weigher raised, answered in the wrong shape or
         with NaN, has a multiplier that is not a finite number, or took too
@@ -72,8 +73,10 @@ def scores(weighers, hosts, request, rows, time_limit=0):
                 continue
             vectorised = getattr(plugin, 'weigh_all', None)
             if vectorised is not None:
-                values = _checked(name, vectorised(hosts, request),
-                                  (len(hosts),))[rows]
+                values = vectorised(hosts, request)
+                if values is None:
+                    continue
+                values = _checked(name, values, (len(hosts),))[rows]
             else:
                 values = _checked(name, [plugin.weigh(hosts[row], request)
                                          for row in rows], (len(rows),))

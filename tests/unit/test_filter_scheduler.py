@@ -72,7 +72,9 @@ class FilterSchedulerTest(FilterSchedulerTestCase):
                           'max_containers', 'same_host', 'different_host',
                           'affinity', 'anti_affinity'],
                          [name for name, _ in mgr.driver.filters])
-        self.assertEqual(['memory', 'cpu', 'containers', 'resources'],
+        self.assertEqual(['memory', 'cpu', 'containers', 'resources',
+                          'preferences', 'soft_affinity',
+                          'soft_anti_affinity'],
                          [name for name, _ in mgr.driver.weighers])
 
     def test_default_weighers_balance_memory_cpu_and_containers(self):

@@ -227,12 +227,13 @@ class ParseRequestTest(base.TestCase):
             ({'labels': {'zone': None}}, 'labels must map strings'),
             ({'same_host': 'n1'}, 'same_host must be a list of strings'),
             ({'different_host': [None]}, 'each of different_host must be'),
-            ({'group': 'web'}, "group 'web' needs a group_policy (affinity "
-                               "or anti-affinity)"),
+            ({'group': 'web'}, "group 'web' needs a group_policy (affinity, "
+                               "anti-affinity, soft-affinity or "
+                               "soft-anti-affinity)"),
             ({'group_policy': 'affinity'}, 'group_policy needs a group'),
             ({'group': 'web', 'group_policy': 'soft'},
-             "group_policy must be affinity or anti-affinity, got 'soft' "
-             "(a string)"),
+             "group_policy must be affinity, anti-affinity, soft-affinity or "
+             "soft-anti-affinity, got 'soft' (a string)"),
             ({'group': '', 'group_policy': 'affinity'},
              'group must be a non-empty string'),
             ({'group': '\ud800', 'group_policy': 'affinity'},

@@ -27,6 +27,7 @@ import threading
 from sora.scheduler import claims
 from sora.scheduler import exceptions
 from sora.scheduler import live_table
+from sora.scheduler import request as sora_request
 
 
 class TrackedHosts:
@@ -112,7 +113,8 @@ class TrackedHosts:
         """Return the slots of *placements* if they can still be claimed.
 
         No consumer holds a claim, no chosen host changed since *version*,
-        each host has room for its placements and the group policy holds;
+        each host has room for its placements and the group policy (a
+        hard one) holds;
         else ``None``.
 
         :param placements: ``[(consumer, host id)]``.
@@ -128,8 +130,9 @@ class TrackedHosts:
             if not all(live.fits(slot, request, times) for slot, times
                        in collections.Counter(slots).items()):
                 return None
-            if request.group_policy is not None and not _policy_holds(
-                    request.group_policy, live.members(request.group), slots):
+            policy = request.group_policy
+            if policy in sora_request.HARD_POLICIES and not _policy_holds(
+                    policy, live.members(request.group), slots):
                 return None
             return slots
 

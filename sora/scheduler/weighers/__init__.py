@@ -15,9 +15,14 @@
 SCALAR = ('memory', 'cpu', 'disk', 'containers')
 """The weighers of one amount; each has a ``<name>_weight_multiplier``."""
 
-BUILT_IN = SCALAR + ('resources',)
+SOFT = ('preferences', 'soft_affinity', 'soft_anti_affinity')
+"""The weighers of the request's soft rules; each has a
+``<name>_weight_multiplier``. The seed's drivers narrow the candidates to
+the hosts these score best before choosing their way."""
+
+BUILT_IN = SCALAR + ('resources',) + SOFT
 """Every built-in weigher (``resources`` takes a multiplier per resource,
 ``resource_weight_multipliers``)."""
 
-DEFAULT = ('memory', 'cpu', 'containers', 'resources')
+DEFAULT = ('memory', 'cpu', 'containers', 'resources') + SOFT
 """The ``[filter_scheduler] weighers`` enabled by default."""
