@@ -46,7 +46,8 @@ host count it prints
   same length: CPython's ceiling for decisions that take turns.
 
 ``--resources`` measures what countable resources cost instead (see
-``tools/resource_benchmark.py``).
+``tools/resource_benchmark.py``), ``--soft`` what soft rules cost (see
+``tools/soft_benchmark.py``).
 
 Hosts come from a seeded generator, so runs compare.
 
@@ -54,6 +55,7 @@ Hosts come from a seeded generator, so runs compare.
     python tools/benchmark.py --live [--driver filter] [--rate 1000]
         [--seconds 3] [--p99-factor 2]
     python tools/benchmark.py --resources [--hosts 10000]
+    python tools/benchmark.py --soft [--hosts 1000,10000]
     python tools/benchmark.py --store etcd [--etcd URL] [--hosts 10000]
         [--seconds 3] [--rounds 3]
 """
@@ -75,6 +77,7 @@ from sora.scheduler import manager
 
 import etcd_benchmark  # noqa: H306 (tools/, beside this file)
 import resource_benchmark  # noqa: H306
+import soft_benchmark  # noqa: H306
 
 DRIVERS = ('memorybase', 'randombase', 'filter')
 REQUEST = {'memory_mb': 256, 'cpus': 0.25, 'disk_gb': 1,
@@ -449,6 +452,9 @@ def main(argv=None):
                         help='seed of the host generator (default: 1)')
     parser.add_argument('--resources', action='store_true',
                         help='measure what countable resources cost')
+    parser.add_argument('--soft', action='store_true',
+                        help='measure what soft rules (preferences, '
+                             'soft-anti-affinity) cost')
     parser.add_argument('--live', action='store_true',
                         help='measure a live cluster (see above)')
     parser.add_argument('--driver', default='filter',
@@ -483,6 +489,14 @@ def main(argv=None):
             resource_benchmark.run(
                 count, args.seed, (synthetic_hosts, build_manager, timed),
                 REQUEST)
+        return 0
+    if args.soft:
+        for count in (int(text) for text in args.hosts.split(',')):
+            soft_benchmark.run(
+                count, args.seed, (synthetic_hosts, build_manager, timed,
+                                   resource_benchmark.alternating,
+                                   resource_benchmark.cycle),
+                REQUEST, DRIVERS)
         return 0
     if args.live:
         live([int(text) for text in args.hosts.split(',')], args.driver,

@@ -47,11 +47,12 @@ class Constraint:
             return codes >= 0
         if self.op == 'not_exists':
             return codes < 0
+        # The last entry of a lookup by code stands for hosts without the
+        # label (code -1).
         if self.op in ('in', 'not_in'):
-            inside = np.isin(codes, [code for code, value in enumerate(values)
-                                     if value in self.values])
+            inside = np.array([value in self.values for value in values]
+                              + [False])[codes]
             return inside if self.op == 'in' else ~inside
-        # The last number stands for hosts without the label (code -1).
         numbers = np.array([_number(value) for value in values] + [math.nan])
         found, limit = numbers[codes], _number(self.values[0])
         return found > limit if self.op == 'gt' else found < limit

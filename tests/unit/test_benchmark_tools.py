@@ -17,6 +17,7 @@ import os
 import queue
 import threading
 
+from sora.scheduler import request as sora_request
 from tests import base
 from tests.unit import test_etcd_store
 
@@ -61,3 +62,20 @@ class ResourceBenchmarkTest(base.TestCase):
         self.assertTrue(all(1 <= host['resources']['gpu'] <= 8
                             for host in gpus))
         self.assertNotIn('resources', hosts[0])
+
+
+class SoftBenchmarkTest(base.TestCase):
+
+    def test_a_tenth_run_the_group_and_the_request_prefers_and_spreads(self):
+        bench = load_tool('soft_benchmark')
+        hosts = [{'id': f'n{i}', 'memory_mb': 100} for i in range(2000)]
+        grouped = [host for host in bench.with_group(hosts, 1)
+                   if 'groups' in host]
+        self.assertLess(abs(len(grouped) / len(hosts) - 0.1), 0.02)
+        self.assertEqual({1, 2, 3}, {len(host['groups'])
+                                     for host in grouped})
+        request = sora_request.parse_request(bench.soft({'memory_mb': 1}))
+        self.assertEqual(('web', 'soft-anti-affinity', 1),
+                         (request.group, request.group_policy,
+                          len(request.preferences)))
+        self.assertNotIn('groups', hosts[0])
