@@ -82,12 +82,11 @@ filter_scheduler_opts = [
         help=f'Multiplier of the "{weigher}" weigher, which prefers hosts '
              f'{_SOFT[weigher]}; a soft rule never removes a host. The '
              f'default, {SOFT_MULTIPLIER:g}, outweighs the other default '
-             'weighers together, so the hosts that best meet the request\'s '
-             'soft rules win and the other weighers choose among them; '
-             'lower it to let free resources count more. 0 switches the '
-             'rule off, also for the memorybase and randombase drivers, '
-             'which keep only the hosts with the best soft score before '
-             'choosing their way.')
+             'weighers together: the hosts that best meet the soft rules '
+             'win and the others choose among them. 0 switches the rule '
+             'off for every built-in driver (memorybase and randombase '
+             'keep the hosts with the best soft score, then choose their '
+             'way).')
       for weigher in weighers.SOFT),
     cfg.Opt(
         'resource_weight_multipliers', type=types.Dict(types.Float()),
