@@ -76,8 +76,9 @@ class FilterScheduler(base.Scheduler):
 
     def _choose(self, hosts, request, mask):
         rows = np.flatnonzero(mask)
-        rows = rows[self._best_soft(self._scores(self.soft, hosts, request,
-                                                 rows)[1])]
+        if self.soft:
+            rows = rows[self._best_soft(self._scores(
+                self.soft, hosts, request, rows)[1])]
         return self._pick(hosts, rows, self._scores(
             self.weighers, hosts, request, rows)[1])
 
