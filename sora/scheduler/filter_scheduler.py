@@ -99,7 +99,7 @@ class FilterScheduler(base.Scheduler):
         filtering.check_request(self.filters, request)
         mask, counts = filtering.run(self.filters, hosts, request,
                                      self.time_limit)
-        rows = np.flatnonzero(mask)
+        rows = np.flatnonzero(filtering.preferred(hosts, request, mask))
         weighted = weighing.scores(self.weighers, hosts, request, rows,
                                    self.time_limit)
         totals = self._totals(weighted, len(rows))
@@ -112,7 +112,8 @@ class FilterScheduler(base.Scheduler):
                              for name, values in weighted.items()}})
         explanation = {'hosts_total': len(hosts), 'filter_counts': counts,
                        'ranking': ranking, 'chosen_among': self._pool(
-                           len(rows))}
+                           len(rows)),
+                       'avoided': int(np.count_nonzero(mask)) - len(rows)}
         if count is not None:
             picks = [self._pick(hosts, rows, totals)] if len(rows) else []
 

@@ -25,13 +25,14 @@ import operator
 
 from sora.scheduler import constraints as sora_constraints
 from sora.scheduler import exceptions
+from sora.scheduler import taints
 from sora.scheduler import units
 from sora.scheduler import validate
 
 GROUP_POLICIES = ('affinity', 'anti-affinity')
 REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'resources', 'labels',
-                  'constraints', 'same_host', 'different_host', 'group',
-                  'group_policy')
+                  'constraints', 'tolerations', 'same_host', 'different_host',
+                  'group', 'group_policy')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ class Request:
         report that much free take the container.
     :param constraints: rules on the host's labels, each ``{"key",
         "op", "values"}`` (see :mod:`sora.scheduler.constraints`).
+    :param tolerations: the host taints it accepts, each ``{"key", "op",
+        "value", "effect"}`` (see :mod:`sora.scheduler.taints`).
     :ivar units: ``(memory, cpus, disk)`` needed, in whole units.
     """
 
@@ -72,6 +75,7 @@ class Request:
     resources: collections.abc.Mapping = dataclasses.field(
         default_factory=dict)
     constraints: tuple = ()
+    tolerations: tuple = ()
     units: tuple = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -91,6 +95,8 @@ class Request:
                            validate.labels(self.labels, where, error))
         object.__setattr__(self, 'constraints', sora_constraints.parse(
             self.constraints, where, error))
+        object.__setattr__(self, 'tolerations', taints.parse_tolerations(
+            self.tolerations, where, error))
         for field in ('same_host', 'different_host'):
             object.__setattr__(self, field, validate.names(
                 getattr(self, field), field, where, error))
@@ -114,6 +120,8 @@ class Request:
         data['resources'] = dict(self.resources) or None
         data['constraints'] = [rule.to_dict() for rule in
                                self.constraints] or None
+        data['tolerations'] = [toleration.to_dict() for toleration in
+                               self.tolerations] or None
         return {key: list(value) if isinstance(value, tuple) else value
                 for key, value in data.items()
                 if value not in ((), None)}
