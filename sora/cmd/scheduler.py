@@ -107,6 +107,9 @@ def _print_explanation(explanation):
                        for name, left in explanation['filter_counts'])
     print(f'# {explanation["hosts_total"]} hosts; after each filter: '
           f'{counts or "no filter applied"}')
+    if explanation.get('avoided'):
+        print(f'# {explanation["avoided"]} of them avoided: a '
+              'prefer_no_schedule taint the request does not tolerate')
     ranking = explanation['ranking']
     weighers = list(ranking[0]['weighers']) if ranking else []
     rows = [['#', 'HOST', 'WEIGHT'] + [name.upper() for name in weighers]]

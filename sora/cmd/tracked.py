@@ -29,6 +29,7 @@ from sora.scheduler import exceptions
 from sora.scheduler import host_state
 from sora.scheduler import hosts_file
 from sora.scheduler import manager
+from sora.scheduler import taints
 
 LOG = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def do_hosts(conf):
         print(json.dumps({'hosts': hosts}))
         return 0
     _table(['HOST', 'MEMORY_MB', 'CPUS', 'DISK_GB', 'RESOURCES',
-            'CONTAINERS', 'ENABLED', 'LABELS'],
+            'CONTAINERS', 'ENABLED', 'LABELS', 'TAINTS'],
            [[host['id'],
              _amount(host['memory_mb'], host.get('memory_total_mb')),
              _amount(host.get('cpus'), host.get('cpus_total')),
@@ -141,7 +142,10 @@ def do_hosts(conf):
              _enabled(host),
              output.shown(','.join(f'{key}={value}' for key, value
                                    in sorted(host['labels'].items())))
-             or '-']
+             or '-',
+             output.shown(','.join(
+                 str(taints.Taint(**{'value': '', **taint}))
+                 for taint in host.get('taints', ()))) or '-']
             for host in hosts])
     return 0
 

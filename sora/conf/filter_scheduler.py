@@ -50,7 +50,8 @@ filter_scheduler_opts = [
         mutable=True,
         help='Filters every host must pass besides the ones that are always '
              f'enforced ({", ".join(filters.FIT)}: a host that is disabled '
-             'or lacks the free resources never gets the container, '
+             'or lacks the free resources, or has a no_schedule taint the '
+             'request does not tolerate, never gets the container, '
              'whatever the configuration; they run first and may be listed '
              'here too), in the order they run: names of entry points in '
              'the "sora.scheduler.filters" namespace. Built-in: '

@@ -145,10 +145,11 @@ class Scheduler(Plugin, metaclass=abc.ABCMeta):
         the best *top* candidates, each ``{"id", "weight", "weighers":
         {name: weighted score}}``; ``chosen_among`` (optional), how many of
         the best candidates a pick is drawn from at random (1: always the
-        best); with *count*, also ``destinations``: what
-        ``select_destinations(request, hosts, count)`` would answer, decided
-        from the same run of the filters. Optional: this default says the
-        driver cannot explain itself.
+        best); ``avoided`` (optional), how many hosts that pass were left
+        out for a ``prefer_no_schedule`` taint; with *count*, also
+        ``destinations``: what ``select_destinations(request, hosts,
+        count)`` would answer, decided from the same run of the filters.
+        Optional: this default says the driver cannot explain itself.
 
         :raises InvalidRequest: the driver does not explain its decisions.
         """

@@ -120,7 +120,7 @@ class FilterScheduler(base.Scheduler):
         filtering.check_request(self.filters, request)
         mask, counts = filtering.run(self.filters, hosts, request,
                                      self.time_limit)
-        rows = np.flatnonzero(mask)
+        rows = np.flatnonzero(filtering.preferred(hosts, request, mask))
         soft, first = self._scores(self.soft, hosts, request, rows)
         weighted, totals = self._scores(self.weighers, hosts, request, rows)
         weighted = {**soft, **weighted}
@@ -135,7 +135,8 @@ class FilterScheduler(base.Scheduler):
         kept = self._best_soft(first)
         explanation = {'hosts_total': len(hosts), 'filter_counts': counts,
                        'ranking': ranking, 'chosen_among': self._pool(
-                           int(np.count_nonzero(kept)))}
+                           int(np.count_nonzero(kept))),
+                       'avoided': int(np.count_nonzero(mask)) - len(rows)}
         if count is not None:
             picks = [self._pick(hosts, rows[kept], totals[kept])] \
                 if len(rows) else []

@@ -14,7 +14,9 @@
 
 Built-in filters are vectorised (``filter_mask``); a third-party filter may
 instead answer per host (``host_passes``), and is asked only about the hosts
-every earlier filter kept.
+every earlier filter kept. Among the hosts that pass, :func:`place` keeps
+off those a ``prefer_no_schedule`` taint the request does not tolerate
+marks, while another host fits (:func:`preferred`).
 """
 
 import numpy as np
@@ -23,6 +25,7 @@ from sora.scheduler import exceptions
 from sora.scheduler import filters as built_in
 from sora.scheduler import plugins
 from sora.scheduler import request as sora_request
+from sora.scheduler import taints
 
 
 def load(names, conf, option=None):
@@ -114,7 +117,8 @@ def place(request, hosts, count, filters, choose, time_limit=0, first=None):
     pairs, see :func:`load`) are the candidates, and
     ``choose(hosts, request, mask)`` returns the row to use among the
     rows where ``mask`` is true. It is called again on a table in which
-    the previous pick has consumed the request. *time_limit* is the seconds
+    the previous pick has consumed the request; *mask* leaves out the hosts
+    :func:`preferred` keeps off. *time_limit* is the seconds
     each filter may take (the ``plugin_time_limit`` the driver was built
     with; 0: any). *first* is the ``(mask, counts)`` of :func:`run` for
     the first pick when the caller has run the filters already. All or
@@ -133,11 +137,25 @@ def place(request, hosts, count, filters, choose, time_limit=0, first=None):
         if not mask.any():
             raise no_valid_host(filters, hosts, request, counts, count,
                                 placed, details)
-        row = choose(hosts, request, mask)
+        row = choose(hosts, request, preferred(hosts, request, mask))
         chosen.append(hosts.ids[row])
         if placed + 1 < count:
             hosts = hosts.consume([row], request)
     return chosen
+
+
+def preferred(hosts, request, mask):
+    """Return *mask* less the hosts the request would rather avoid.
+
+    Those with a ``prefer_no_schedule`` taint it does not tolerate; *mask*
+    itself if that leaves none.
+    """
+    avoided = taints.refused(hosts, request.tolerations,
+                             taints.PREFER_NO_SCHEDULE)
+    if avoided is None:
+        return mask
+    kept = mask & ~avoided
+    return kept if kept.any() else mask
 
 
 def _apply(name, plugin, hosts, request, mask, time_limit=0):

@@ -40,6 +40,7 @@ from sora.scheduler import host_table
 from sora.scheduler import report_columns
 from sora.scheduler import reports as sora_reports
 from sora.scheduler import request as sora_request
+from sora.scheduler import taints as sora_taints
 from sora.scheduler import units
 from sora.scheduler import validate
 
@@ -132,11 +133,13 @@ def _quick(data):
             or not 0 <= containers <= MAX_CONTAINERS:
         return None
     counted = sora_reports.counted(get('resources'), get('resources_total'))
-    if counted is None:
+    taints = get('taints')
+    taints = sora_taints.NONE if taints is None else sora_taints.plain(taints)
+    if counted is None or taints is None:
         return None
     return [host_id, memory_units, total_units, cpus_units,
             cpus_total_units, disk_units, containers, enabled, labels, groups,
-            consumers, *counted]
+            consumers, *counted, taints]
 
 
 def _checked(data, position):
@@ -171,6 +174,8 @@ def _checked(data, position):
         elif field in ('resources', 'resources_total'):
             host[field] = validate.resources(value, field, where, error,
                                              most=units.MAX)
+        elif field == 'taints':
+            host[field] = sora_taints.parse_taints(value, where, error)
         elif field == 'enabled':
             if not isinstance(value, bool):
                 raise error(f'{where}: enabled must be true or false, '
@@ -202,7 +207,8 @@ def _checked(data, position):
                          for name in sora_reports.AMOUNTS]
             + [host['containers'], host['enabled'], host['labels'],
                host['groups'], host['consumers']]
-            + list(sora_reports.counted(dict(free), dict(total))))
+            + list(sora_reports.counted(dict(free), dict(total)))
+            + [host['taints']])
 
 
 def parse_reports(data):

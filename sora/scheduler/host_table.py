@@ -28,10 +28,11 @@ import types
 import numpy as np
 
 from sora.scheduler import chunked
+from sora.scheduler import taints as sora_taints
 from sora.scheduler import units
 
 FLOATS = ('memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')
-COLUMNS = FLOATS + ('containers', 'enabled', 'id_rank')
+COLUMNS = FLOATS + ('containers', 'enabled', 'id_rank', 'taint_set')
 """The table's NumPy columns."""
 CACHED_KEYS = 64
 """How many label keys (and groups) one table keeps a lookup array for."""
@@ -49,7 +50,8 @@ class Host:
     ``enabled`` (false when the node reports so, or an operator disabled
     it), ``disabled_reason`` (the operator's, or None), ``resources``
     (free) and ``resources_total``: read-only mappings of the countable
-    resources it reports (``{"gpu": 2}``), whole numbers. A resource the
+    resources it reports (``{"gpu": 2}``), whole numbers; ``taints``, a
+    tuple of :class:`~sora.scheduler.taints.Taint`. A resource the
     node did not report is ``math.inf``; a countable one it does not
     report, it has none of.
     Free resources are the node's last report less the claims outstanding
@@ -72,13 +74,14 @@ class Host:
         default_factory=lambda: NO_RESOURCES)
     resources_total: collections.abc.Mapping = dataclasses.field(
         default_factory=lambda: NO_RESOURCES)
+    taints: tuple = ()
 
     def to_dict(self):
         """Return the host in its JSON form.
 
         Unlimited resources are omitted, ``disabled_reason`` unless an
-        operator disabled the host, and the countable resources unless it
-        reports some.
+        operator disabled the host, the countable resources unless it
+        reports some, and its taints unless it has some.
         """
         data = {field.name: getattr(self, field.name)
                 for field in dataclasses.fields(self)}
@@ -86,6 +89,7 @@ class Host:
         data['groups'] = list(self.groups)
         for field in ('resources', 'resources_total'):
             data[field] = dict(data[field]) or None
+        data['taints'] = [taint.to_dict() for taint in self.taints] or None
         return {k: v for k, v in data.items()
                 if v != math.inf and v is not None}
 
@@ -96,7 +100,9 @@ class HostTable(collections.abc.Sequence):
     It reads as a sequence of :class:`Host`; the columns (read-only NumPy
     arrays) serve vectorised code: ``memory_mb``, ``memory_total_mb``,
     ``cpus``, ``cpus_total``, ``disk_gb`` (floats in the documented units;
-    ``inf`` where not reported), ``containers``, ``enabled``; ``ids``,
+    ``inf`` where not reported), ``containers``, ``enabled``,
+    ``taint_set`` (each host's taints, as a code into the tuple
+    ``taint_sets``: see :mod:`sora.scheduler.taints`); ``ids``,
     ``labels`` and ``groups`` are sequences by row.
 
     Rows are in no particular order (a table from
@@ -111,7 +117,7 @@ class HostTable(collections.abc.Sequence):
     """
 
     def __init__(self, ids, labels, groups, columns, index=None,
-                 reasons=None, counted=None, totals=None):
+                 reasons=None, counted=None, totals=None, taint_sets=None):
         self.ids = ids
         self.reasons = reasons or {}  # {row: why an operator disabled it}
         self._len = len(ids)
@@ -120,6 +126,7 @@ class HostTable(collections.abc.Sequence):
         self._columns = columns
         for name in COLUMNS:
             setattr(self, name, columns[name])
+        self.taint_sets = taint_sets or (sora_taints.NONE,)
         self.resources = types.MappingProxyType(counted or {})
         self.resources_total = totals if totals is not None else \
             chunked.FrozenRows.of([NO_RESOURCES] * self._len)
@@ -128,13 +135,14 @@ class HostTable(collections.abc.Sequence):
 
     @classmethod
     def build(cls, ids, amounts, containers, enabled, labels, groups,
-              resources=None, totals=None):
+              resources=None, totals=None, taints=None):
         """Return a table of the given hosts, sorted by id.
 
         :param amounts: ``{field: int64 array of units}`` for each name in
             :data:`FLOATS`, free amounts at most 0 below.
         :param resources: per host, its free countable resources (a
             mapping; none if None), and *totals* their totals.
+        :param taints: per host, its taints (a tuple; none if None).
         """
         order = sorted(range(len(ids)), key=ids.__getitem__)
         if order == list(range(len(ids))):
@@ -154,6 +162,8 @@ class HostTable(collections.abc.Sequence):
         columns['containers'] = take(containers, np.int64)
         columns['enabled'] = take(enabled, bool)
         columns['id_rank'] = np.arange(len(ids), dtype=np.int64)
+        columns['taint_set'], taint_sets = sora_taints.codes(
+            arranged(taints) if taints else [sora_taints.NONE] * len(ids))
         columns = {name: chunked.frozen(column)
                    for name, column in columns.items()}
         resources = resources or [NO_RESOURCES] * len(ids)
@@ -166,7 +176,7 @@ class HostTable(collections.abc.Sequence):
                    chunked.FrozenRows.of(arranged(labels)),
                    chunked.FrozenRows.of(arranged(groups)), columns,
                    counted=counted, totals=chunked.FrozenRows.of(
-                       arranged(totals)))
+                       arranged(totals)), taint_sets=taint_sets)
 
     def __len__(self):
         return self._len
@@ -193,7 +203,8 @@ class HostTable(collections.abc.Sequence):
             resources=types.MappingProxyType({
                 name: int(self.resources[name][row])
                 for name in self.resources_total[row]}),
-            resources_total=self.resources_total[row])
+            resources_total=self.resources_total[row],
+            taints=self.taint_sets[self.taint_set[row]])
 
     def __iter__(self):
         for row in range(len(self)):
@@ -306,7 +317,8 @@ class HostTable(collections.abc.Sequence):
                 for row, times in tally.items()})
             index = _Consumed(index, tally, request.group)
         return HostTable(self.ids, self.labels, groups, columns, index,
-                         self.reasons, counted, self.resources_total)
+                         self.reasons, counted, self.resources_total,
+                         self.taint_sets)
 
 
 class TableIndex:

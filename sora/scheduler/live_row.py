@@ -20,6 +20,7 @@ the host's free amounts (reported less claimed) and its groups.
 import collections
 
 from sora.scheduler import host_table
+from sora.scheduler import taints
 
 
 class Row:
@@ -27,7 +28,8 @@ class Row:
 
     __slots__ = ('id', 'amounts', 'containers', 'enabled', 'labels',
                  'groups', 'claimed', 'claimed_groups', 'stamp', 'disabled',
-                 'resources', 'resources_total', 'claimed_resources')
+                 'resources', 'resources_total', 'claimed_resources',
+                 'taints')
 
     def __init__(self, host_id):
         self.id = host_id
@@ -38,6 +40,7 @@ class Row:
         self.groups = ()
         self.resources = self.resources_total = host_table.NO_RESOURCES
         self.disabled = None  # why an operator disabled it, if one did
+        self.taints = taints.NONE
 
     def usable(self):
         """Whether new placements may go here (reported and operator's)."""

@@ -40,6 +40,7 @@ from sora.scheduler import counted_columns
 from sora.scheduler import host_table
 from sora.scheduler import live_index
 from sora.scheduler import live_row
+from sora.scheduler import taints
 from sora.scheduler import units
 
 _GAP = 1 << 40   # between the id ranks of neighbouring ids, at first
@@ -58,6 +59,7 @@ class LiveTable:
         self._sorted_ids = []
         self._columns = {}
         self._counted = counted_columns.CountedColumns(0)
+        self._taint_sets = taints.TaintSets()
         self._grow(64)
         self._ids, self._labels, self._groups, self._totals = (
             chunked.Chunks() for _ in range(4))
@@ -125,7 +127,8 @@ class LiveTable:
                 self._base, frozenset(self._changed), ids, labels, groups)
         table = host_table.HostTable(ids, labels, groups, columns, index,
                                      dict(self._reasons), counted,
-                                     self._totals.freeze())
+                                     self._totals.freeze(),
+                                     self._taint_sets.frozen())
         self._snapshot = (self.version, table)
         return table
 
@@ -160,6 +163,7 @@ class LiveTable:
         row = self._rows[slot]
         for group in row.all_groups():
             self._leave(group, slot)
+        self._taint_sets.give_back(int(self._columns['taint_set'][slot]))
         del self._sorted_ids[bisect.bisect_left(self._sorted_ids, host_id)]
         last = len(self._rows) - 1
         if slot != last:
@@ -295,6 +299,11 @@ class LiveTable:
                 reports.resources_total[i]
         for name in gone:
             self._refresh_counted(slot, name)
+        if reports.taints[i] is not row.taints:
+            code = self._taint_sets.take(reports.taints[i])
+            self._taint_sets.give_back(int(self._columns['taint_set'][slot]))
+            row.taints = reports.taints[i]
+            self._set('taint_set', slot, code)
         if groups != row.groups:
             for group in row.groups:
                 self._leave(group, slot)
@@ -321,6 +330,7 @@ class LiveTable:
             self._labels.append(row.labels)
             self._groups.append(())
             self._totals.append(row.resources_total)
+            self._set('taint_set', slot, 0)  # the slot may be a removed one's
             self._note(slot)
         if len(new) >= _BULK:
             self._sorted_ids = sorted(self._sorted_ids +
@@ -366,7 +376,8 @@ class LiveTable:
 
     def _grow(self, capacity):
         kinds = dict.fromkeys(host_table.FLOATS, float)
-        kinds.update(containers=np.int64, enabled=bool, id_rank=np.int64)
+        kinds.update(containers=np.int64, enabled=bool, id_rank=np.int64,
+                     taint_set=np.int64)
         for name, kind in kinds.items():
             column = np.zeros(capacity, dtype=kind)
             old = self._columns.get(name)

@@ -22,6 +22,7 @@ import types
 import numpy as np
 
 from sora.scheduler import reports
+from sora.scheduler import taints
 from sora.scheduler import units
 from sora.scheduler import validate
 
@@ -122,10 +123,16 @@ def parse(data):
         if None in counted:
             return None
         counted = map(list, zip(*counted))
+    tainted = None  # no host reports taints
+    if 'taints' in present:
+        tainted = [taints.NONE if value is None else taints.plain(value)
+                   for value in column['taints']]
+        if None in tainted:
+            return None
     amounts = {name: units.capacities(values, units.SCALES[name]).tolist()
                for name, values in zip(reports.AMOUNTS, (
                    memory, total, cpus, cpus_total, disk))}
     return reports.Reports(
         ids, amounts, containers.astype(np.int64).tolist(),
         [value is not False for value in enabled], labels, names['groups'],
-        names['consumers'], *counted)
+        names['consumers'], *counted, tainted)

@@ -21,6 +21,7 @@ import math
 import types
 
 from sora.scheduler import host_table
+from sora.scheduler import taints as sora_taints
 from sora.scheduler import units
 from sora.scheduler import validate
 
@@ -48,6 +49,7 @@ HOST_FIELDS = {
     'consumers': (),
     'resources': NO_RESOURCES,
     'resources_total': NO_RESOURCES,
+    'taints': sora_taints.NONE,
 }
 HOST_KEYS = frozenset(HOST_FIELDS)
 AMOUNTS = host_table.FLOATS
@@ -66,25 +68,29 @@ class Reports:
     ``containers[i]``, ``enabled[i]``, ``labels[i]`` (read-only mapping),
     ``groups[i]`` and ``consumers[i]`` (tuples), ``resources[i]`` (free)
     and ``resources_total[i]`` (read-only mappings of countable resource
-    name to amount, naming the same resources). Build them
+    name to amount, naming the same resources), ``taints[i]`` (a sorted
+    tuple of :class:`~sora.scheduler.taints.Taint`). Build them
     with :func:`~sora.scheduler.host_state.parse_reports`.
     """
 
     __slots__ = ('ids', 'amounts', 'containers', 'enabled', 'labels',
-                 'groups', 'consumers', 'resources', 'resources_total')
+                 'groups', 'consumers', 'resources', 'resources_total',
+                 'taints')
 
     def __init__(self, ids, amounts, containers, enabled, labels, groups,
-                 consumers, resources=None, resources_total=None):
+                 consumers, resources=None, resources_total=None,
+                 taints=None):
         self.ids, self.amounts = ids, amounts
         self.containers, self.enabled = containers, enabled
         self.labels, self.groups, self.consumers = labels, groups, consumers
         self.resources = resources or [NO_RESOURCES] * len(ids)
         self.resources_total = resources_total or self.resources
+        self.taints = taints or [sora_taints.NONE] * len(ids)
 
     @classmethod
     def _of_rows(cls, rows):
         # Rows as _quick and _checked make them.
-        columns = [list(column) for column in zip(*rows)] or [[]] * 13
+        columns = [list(column) for column in zip(*rows)] or [[]] * 14
         return cls(columns[0], dict(zip(AMOUNTS, columns[1:6])),
                    *columns[6:])
 
@@ -117,7 +123,8 @@ class Reports:
         """Return these hosts as a ``HostTable`` sorted by id."""
         return host_table.HostTable.build(
             self.ids, self.amounts, self.containers, self.enabled,
-            self.labels, self.groups, self.resources, self.resources_total)
+            self.labels, self.groups, self.resources, self.resources_total,
+            self.taints)
 
     def to_dicts(self):
         """Return the reports in their JSON form."""
@@ -138,6 +145,9 @@ class Reports:
             if self.resources_total[i]:
                 report['resources'] = dict(self.resources[i])
                 report['resources_total'] = dict(self.resources_total[i])
+            if self.taints[i]:
+                report['taints'] = [taint.to_dict()
+                                    for taint in self.taints[i]]
             reports.append(report)
         return reports
 

@@ -26,6 +26,7 @@ import operator
 from sora.scheduler import constraints as sora_constraints
 from sora.scheduler import exceptions
 from sora.scheduler import preferences as sora_preferences
+from sora.scheduler import taints
 from sora.scheduler import units
 from sora.scheduler import validate
 
@@ -35,8 +36,8 @@ SOFT_POLICIES = ('soft-affinity', 'soft-anti-affinity')
 """The group policies weighers favour, never the cause of a NoValidHost."""
 GROUP_POLICIES = HARD_POLICIES + SOFT_POLICIES
 REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'resources', 'labels',
-                  'constraints', 'same_host', 'different_host', 'group',
-                  'group_policy', 'preferences')
+                  'constraints', 'tolerations', 'same_host', 'different_host',
+                  'group', 'group_policy', 'preferences')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class Request:
         report that much free take the container.
     :param constraints: rules on the host's labels, each ``{"key",
         "op", "values"}`` (see :mod:`sora.scheduler.constraints`).
+    :param tolerations: the host taints it accepts, each ``{"key", "op",
+        "value", "effect"}`` (see :mod:`sora.scheduler.taints`).
     :param preferences: soft rules on the host's labels, each written as
         a constraint with a ``weight`` from 1 to 100 (1 when omitted; see
         :mod:`sora.scheduler.preferences`): never a reason to refuse a
@@ -83,6 +86,7 @@ class Request:
     resources: collections.abc.Mapping = dataclasses.field(
         default_factory=dict)
     constraints: tuple = ()
+    tolerations: tuple = ()
     preferences: tuple = ()
     units: tuple = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -103,6 +107,8 @@ class Request:
                            validate.labels(self.labels, where, error))
         object.__setattr__(self, 'constraints', sora_constraints.parse(
             self.constraints, where, error))
+        object.__setattr__(self, 'tolerations', taints.parse_tolerations(
+            self.tolerations, where, error))
         object.__setattr__(self, 'preferences', sora_preferences.parse(
             self.preferences, where, error))
         for field in ('same_host', 'different_host'):
@@ -127,7 +133,7 @@ class Request:
         data = {field: getattr(self, field) for field in REQUEST_FIELDS}
         data['labels'] = dict(self.labels)
         data['resources'] = dict(self.resources) or None
-        for field in ('constraints', 'preferences'):
+        for field in ('constraints', 'tolerations', 'preferences'):
             data[field] = [rule.to_dict() for rule in
                            getattr(self, field)] or None
         return {key: list(value) if isinstance(value, tuple) else value

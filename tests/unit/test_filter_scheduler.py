@@ -68,7 +68,7 @@ class FilterSchedulerTest(FilterSchedulerTestCase):
         mgr = self.manager()
         self.assertIsInstance(mgr.driver, filter_scheduler.FilterScheduler)
         self.assertEqual(['enabled', 'memory', 'cpu', 'disk', 'resources',
-                          'labels', 'constraints',
+                          'taints', 'labels', 'constraints',
                           'max_containers', 'same_host', 'different_host',
                           'affinity', 'anti_affinity'],
                          [name for name, _ in mgr.driver.filters])

@@ -240,7 +240,9 @@ class MisbehavingDriverTest(base.TestCase):
     GROUPED = [{'id': 'n0', 'memory_mb': 4096, 'groups': ['web'],
                 'labels': {'zone': 'az1'}, 'resources': {'gpu': 1}},
                {'id': 'n1', 'memory_mb': 4096, 'labels': {'zone': 'az2'}},
-               {'id': 'n2', 'memory_mb': 1024, 'enabled': False}]
+               {'id': 'n2', 'memory_mb': 1024, 'enabled': False},
+               {'id': 'n3', 'memory_mb': 4096, 'taints': [
+                   {'key': 'dedicated', 'effect': 'no_schedule'}]}]
 
     def manager(self, driver):
         return self.useFixture(fixture.Scheduler(
@@ -259,6 +261,8 @@ class MisbehavingDriverTest(base.TestCase):
             (('n2',), {}, 'filter enabled'),
             (('n1',), {'memory_mb': 5000}, 'filter memory'),
             (('n1',), {'resources': {'gpu': 1}}, 'filter resources'),
+            (('n3',), {'tolerations': [{'key': 'dedicated', 'value': 'x'}]},
+             'filter taints'),
             (('n1',), {'constraints': [{'key': 'zone', 'op': 'not_in',
                                         'values': ['az2']}]},
              'filter constraints'),

@@ -17,7 +17,7 @@ These names are the one list that the entry points in ``setup.cfg``, the
 of every driver's answer follow.
 """
 
-FIT = ('enabled', 'memory', 'cpu', 'disk', 'resources')
+FIT = ('enabled', 'memory', 'cpu', 'disk', 'resources', 'taints')
 """Whether a host can take the request at all: enforced for every driver."""
 
 BUILT_IN = FIT + ('labels', 'constraints', 'max_containers', 'same_host',

@@ -28,6 +28,7 @@ import types
 from sora.scheduler import claims
 from sora.scheduler import host_table
 from sora.scheduler import reports as sora_reports
+from sora.scheduler import taints as sora_taints
 from sora.scheduler import units
 from sora.scheduler import validate
 
@@ -41,7 +42,8 @@ FORMAT = 2
 Each record says its own (``format``; records written before it was said
 are format 1), and the store's ``<prefix>/format`` key the newest any of
 its managers writes: a manager refuses a store whose format is newer.
-Format 2 added countable resources to reports and claims."""
+Format 2 added countable resources to reports and claims, and taints to
+reports."""
 
 FOREIGN = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 """What reading a value that holds no Sora report or claim raises
@@ -86,7 +88,7 @@ def report_record(reports, i, reported):
 
     *reported* is when it was written, on its writer's clock (seconds
     since the epoch). Its ``members`` are added by :func:`encode_report`;
-    its countable resources only when it reports some.
+    its countable resources and taints only when it reports some.
     """
     # ``reported`` is optional in format 2: readers that predate it read
     # the fields they know by name (decode_report) and ignore the rest, and
@@ -102,6 +104,8 @@ def report_record(reports, i, reported):
     if reports.resources_total[i]:
         record['resources'] = dict(reports.resources[i])
         record['resources_total'] = dict(reports.resources_total[i])
+    if reports.taints[i]:
+        record['taints'] = [taint.to_dict() for taint in reports.taints[i]]
     return record
 
 
@@ -188,6 +192,11 @@ def decode_report(host_id, record):
                                    _counted(record, 'resources_total'))
     if counted is None:
         raise ValueError('its resources are more than their totals')
+    taints = record.get('taints')
+    taints = sora_taints.NONE if taints is None else sora_taints.plain(
+        taints)
+    if taints is None:
+        raise ValueError('its taints are not a report\'s')
     return sora_reports.Reports(
         [host_id], {name: [_whole(record['amounts'][name])]
                     for name in host_table.FLOATS},
@@ -195,7 +204,7 @@ def decode_report(host_id, record):
         [record['enabled']],
         [types.MappingProxyType(labels)],
         [_texts(record['groups'])], [_texts(record['consumers'])],
-        [counted[0]], [counted[1]]), members
+        [counted[0]], [counted[1]], [taints]), members
 
 
 def reported(record):

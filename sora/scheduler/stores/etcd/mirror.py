@@ -23,8 +23,6 @@ Reads never write. etcd's history going back (restarted empty, restored,
 compacted past the watch) makes it list again.
 """
 
-import contextlib
-import gc
 import threading
 
 from oslo_log import log as logging
@@ -32,13 +30,11 @@ from oslo_log import log as logging
 from sora.scheduler import claims
 from sora.scheduler import exceptions
 from sora.scheduler import metrics
-from sora.scheduler import reports as sora_reports
-from sora.scheduler.stores.etcd import codec
 from sora.scheduler.stores.etcd import ops
+from sora.scheduler.stores.etcd import records
 from sora.scheduler.stores.etcd import replica
 from sora.scheduler.stores.etcd import sweep
 from sora.scheduler.stores.etcd import watch as etcd_watch
-from sora.scheduler import validate
 
 LOG = logging.getLogger(__name__)
 
@@ -216,7 +212,7 @@ class Mirror:
         # Reading 100,000 reports allocates millions of objects: CPython's
         # collector, run every few thousand of them over all the objects
         # it tracks, would take half the time, and frees nothing here.
-        with _collector_paused():
+        with records.collector_paused():
             self._read_all()
 
     def _read_all(self):
@@ -242,35 +238,11 @@ class Mirror:
 
     def _read_copy(self):
         # Return (Replica, cluster id, revision) of all that is followed.
-        cluster, _ = self.client.header()
-        revision, found = self.client.range(*self.followed)
         copy = replica.Replica(
             sweep.Settled(self.client, self.keys, self.most), self.clock,
             self._settled)
-        hosts, members, keys, foreign, disabled = [], [], [], {}, {}
-        times = []
-        for item in sorted(found, key=lambda item: item.create_revision):
-            if item.key == self.keys.format:
-                self._check_format(item.value)
-                continue
-            kind, name, held = self._read(item)
-            if kind == 'disabled':
-                disabled[name] = held
-            elif kind == 'hosts' and held is None:
-                foreign[name] = item.mod_revision
-            elif kind == 'hosts':
-                hosts.append(held[0])
-                members.append(held[1])
-                times.append(held[2])
-                keys.append((item.lease, item.mod_revision))
-            elif held is not None:
-                copy.record([(name, held, item.create_revision)])
-        copy.report(sora_reports.Reports.joined(hosts), members, keys,
-                    times)
-        for name, written in foreign.items():
-            copy.drop_host(name, written)
-        for name, reason in disabled.items():
-            copy.hosts.disable(name, reason)
+        cluster, revision = records.list_into(copy, self.client, self.keys,
+                                              self.followed)
         return copy, cluster, revision
 
     def _follow(self):
@@ -329,9 +301,9 @@ class Mirror:
                 kv = event.kv
                 if kv.key == self.keys.format:
                     if not event.deleted:
-                        self._check_format(kv.value)
+                        records.check_format(self.keys, kv.value)
                     continue
-                kind, name, held = self._read(kv, event.deleted)
+                kind, name, held = records.read(self.keys, kv, event.deleted)
                 if kind == 'hosts' and held is None:
                     copy.drop_host(name, 0 if event.deleted else
                                    kv.mod_revision)
@@ -349,40 +321,6 @@ class Mirror:
             self.changed.notify_all()
         self.metrics.count(metrics.WATCH_EVENTS, amount=len(events))
         self.metrics.count(metrics.REPORTS_APPLIED, amount=reports)
-
-    def _check_format(self, value):
-        # A newer Sora wrote its format since: stop until listed afresh by
-        # this Sora's upgrade (the watch keeps failing with the reason).
-        try:
-            refusal = codec.refused_format(self.keys.prefix, value)
-        except codec.FOREIGN as error:
-            LOG.warning('Ignoring etcd key %(key)s: it holds no Sora store '
-                        'format (%(error)s)',
-                        {'key': validate.shown(self.keys.format),
-                         'error': error})
-            return
-        if refusal is not None:
-            raise exceptions.StoreUnavailable(refusal)
-
-    def _read(self, kv, deleted=False):
-        # (kind, name, held) of a followed key: kind None for a key that is
-        # not Sora's; held None for one deleted or holding no Sora report,
-        # claim or reason (logged), else (Reports, members, reported), a
-        # claims.Entry or the reason a host is disabled.
-        kind, name = self.keys.name(kv.key)
-        if name is None or kind not in _READERS:
-            return None, name, None
-        if deleted:
-            return kind, name, None
-        what, read = _READERS[kind]
-        try:
-            return kind, name, read(name, codec.loads(kv.value))
-        except codec.FOREIGN as error:
-            LOG.warning('Ignoring etcd key %(key)s: it holds no Sora '
-                        '%(what)s (%(error)s: %(detail)s)',
-                        {'key': validate.shown(kv.key), 'what': what,
-                         'error': type(error).__name__, 'detail': error})
-        return kind, name, None
 
     def _settled(self, consumer):
         # A report settled the claim of *consumer*: count it if made here.
@@ -405,30 +343,9 @@ class Mirror:
         self._copy.forget(consumer)
 
 
-_READERS = {
-    'hosts': ('node report', lambda host_id, record: (
-        *codec.decode_report(host_id, record), codec.reported(record))),
-    'claims': ('claim', codec.decode_claim),
-    'disabled': ('reason for disabling a host',
-                 lambda host_id, record: codec.decode_disabled(record))}
-"""What each followed kind of key holds, and its reader."""
-
-
 def _replay(copy, seen, revision, change, keys):
     # Apply a write of this manager's, made at *revision*, to *copy* (which
     # has seen *seen*), unless the copy holds it already.
     if seen < revision:
         change(copy)
     copy.wrote(keys, revision, seen)
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    # Pause the cyclic garbage collector, unless the process has.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
