@@ -100,17 +100,17 @@ class SnapshotIndex:
                 codes[slot] = position[value]
         return codes, tuple(values)
 
-    def group_mask(self, group):
-        mask = self._sized(self.base.group_mask(group))
+    def group_counts(self, group):
+        counts = self._sized(self.base.group_counts(group))
         for slot in self.changed:
             if slot < self.size:
-                mask[slot] = group in self.groups[slot]
-        return mask
+                counts[slot] = self.groups[slot].count(group)
+        return counts
 
-    def _sized(self, mask):
-        # The base's *mask*, cut or padded to this snapshot's size (the
+    def _sized(self, column):
+        # The base's *column*, cut or padded to this snapshot's size (the
         # slots past the base's are all among the changed).
-        sized = np.zeros(self.size, dtype=bool)
-        common = min(self.size, len(mask))
-        sized[:common] = mask[:common]
+        sized = np.zeros(self.size, dtype=column.dtype)
+        common = min(self.size, len(column))
+        sized[:common] = column[:common]
         return sized

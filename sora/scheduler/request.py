@@ -25,13 +25,14 @@ import operator
 
 from sora.scheduler import constraints as sora_constraints
 from sora.scheduler import exceptions
+from sora.scheduler import topology
 from sora.scheduler import units
 from sora.scheduler import validate
 
 GROUP_POLICIES = ('affinity', 'anti-affinity')
 REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'resources', 'labels',
                   'constraints', 'same_host', 'different_host', 'group',
-                  'group_policy')
+                  'group_policy', 'topology_key', 'spread')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,12 +53,19 @@ class Request:
     :param group_policy: ``affinity`` (join the hosts already running the
         group, anywhere for its first container) or ``anti-affinity``
         (never beside another container of the group); required with
-        ``group``.
+        ``group`` unless it has ``spread``.
     :param resources: countable resources needed, ``{"gpu": 1}``: names
         as hosts report them, positive whole numbers. Only hosts that
         report that much free take the container.
     :param constraints: rules on the host's labels, each ``{"key",
         "op", "values"}`` (see :mod:`sora.scheduler.constraints`).
+    :param topology_key: the label whose values are the domains the
+        ``group_policy`` holds in (one zone, no two in a zone) instead
+        of hosts; needs a ``group_policy``.
+    :param spread: a :class:`~sora.scheduler.topology.Spread` (or its
+        mapping ``{"key": "zone", "max_skew": 1}``): the group's count in
+        the chosen domain exceeds the smallest by at most ``max_skew``
+        after placing; needs a ``group``.
     :ivar units: ``(memory, cpus, disk)`` needed, in whole units.
     """
 
@@ -72,6 +80,8 @@ class Request:
     resources: collections.abc.Mapping = dataclasses.field(
         default_factory=dict)
     constraints: tuple = ()
+    topology_key: str = None
+    spread: topology.Spread = None
     units: tuple = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -94,18 +104,26 @@ class Request:
         for field in ('same_host', 'different_host'):
             object.__setattr__(self, field, validate.names(
                 getattr(self, field), field, where, error))
-        for field in ('group', 'group_policy'):
+        for field in ('group', 'group_policy', 'topology_key'):
             if getattr(self, field) is not None:
                 validate.name(getattr(self, field), field, where, error)
+        if self.spread is not None:
+            object.__setattr__(self, 'spread', topology.parse_spread(
+                self.spread, where, error))
         policies = ' or '.join(GROUP_POLICIES)
         if self.group_policy not in GROUP_POLICIES + (None,):
             raise error(f'request: group_policy must be {policies}, got '
                         f'{validate.show(self.group_policy)}')
-        if self.group is not None and self.group_policy is None:
+        if self.group is not None and self.group_policy is None and \
+                self.spread is None:
             raise error(f'request: group {self.group!r} needs a '
-                        f'group_policy ({policies})')
-        if self.group_policy is not None and self.group is None:
-            raise error('request: group_policy needs a group to apply to')
+                        f'group_policy ({policies}) or a spread')
+        for field in ('group_policy', 'spread'):
+            if getattr(self, field) is not None and self.group is None:
+                raise error(f'request: {field} needs a group to apply to')
+        if self.topology_key is not None and self.group_policy is None:
+            raise error('request: topology_key needs a group_policy to '
+                        'apply to')
 
     def to_dict(self):
         """Return the request in its JSON form (unset extras omitted)."""
@@ -114,6 +132,7 @@ class Request:
         data['resources'] = dict(self.resources) or None
         data['constraints'] = [rule.to_dict() for rule in
                                self.constraints] or None
+        data['spread'] = self.spread and self.spread.to_dict()
         return {key: list(value) if isinstance(value, tuple) else value
                 for key, value in data.items()
                 if value not in ((), None)}
