@@ -46,7 +46,8 @@ host count it prints
   same length: CPython's ceiling for decisions that take turns.
 
 ``--resources`` measures what countable resources cost instead (see
-``tools/resource_benchmark.py``).
+``tools/resource_benchmark.py``), ``--topology`` what topology rules cost
+(see ``tools/topology_benchmark.py``).
 
 Hosts come from a seeded generator, so runs compare.
 
@@ -54,6 +55,7 @@ Hosts come from a seeded generator, so runs compare.
     python tools/benchmark.py --live [--driver filter] [--rate 1000]
         [--seconds 3] [--p99-factor 2]
     python tools/benchmark.py --resources [--hosts 10000]
+    python tools/benchmark.py --topology [--hosts 10000]
     python tools/benchmark.py --store etcd [--etcd URL] [--hosts 10000]
         [--seconds 3] [--rounds 3]
 """
@@ -75,6 +77,7 @@ from sora.scheduler import manager
 
 import etcd_benchmark  # noqa: H306 (tools/, beside this file)
 import resource_benchmark  # noqa: H306
+import topology_benchmark  # noqa: H306
 
 DRIVERS = ('memorybase', 'randombase', 'filter')
 REQUEST = {'memory_mb': 256, 'cpus': 0.25, 'disk_gb': 1,
@@ -449,6 +452,8 @@ def main(argv=None):
                         help='seed of the host generator (default: 1)')
     parser.add_argument('--resources', action='store_true',
                         help='measure what countable resources cost')
+    parser.add_argument('--topology', action='store_true',
+                        help='measure what topology rules cost')
     parser.add_argument('--live', action='store_true',
                         help='measure a live cluster (see above)')
     parser.add_argument('--driver', default='filter',
@@ -483,6 +488,11 @@ def main(argv=None):
             resource_benchmark.run(
                 count, args.seed, (synthetic_hosts, build_manager, timed),
                 REQUEST)
+        return 0
+    if args.topology:
+        for count in (int(text) for text in args.hosts.split(',')):
+            topology_benchmark.run(
+                count, args.seed, (synthetic_hosts, build_manager, timed))
         return 0
     if args.live:
         live([int(text) for text in args.hosts.split(',')], args.driver,

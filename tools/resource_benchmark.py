@@ -48,8 +48,8 @@ def with_resources(hosts, seed):
     return counted
 
 
-def _alternating(timed, first, second, repeat, rounds=15):
-    # Medians (µs) of two calls measured in alternating rounds.
+def alternating(timed, first, second, repeat, rounds=15):
+    """Return the medians (µs) of two calls measured in alternating rounds."""
     a, b = [], []
     for _ in range(rounds):
         a.append(statistics.median(timed(first, repeat)) * 1000)
@@ -57,8 +57,8 @@ def _alternating(timed, first, second, repeat, rounds=15):
     return statistics.median(a), statistics.median(b)
 
 
-def _cycle(mgr, request, serial):
-    # One claim and its release.
+def cycle(mgr, request, serial):
+    """Make one claim and release it; return the seconds each took."""
     consumer = f'c{next(serial)}'
     start = time.perf_counter()
     mgr.select_destinations(request, consumers=[consumer])
@@ -92,9 +92,9 @@ def run(count, seed, tools, request):
     gpu_request = dict(request, resources={'gpu': 1})
     repeat = max(10, 20_000 // count)
     serial = iter(range(10 ** 9))
-    with_gpu, without = _alternating(
-        timed, lambda: _cycle(counted, gpu_request, serial),
-        lambda: _cycle(counted, request, serial), repeat)
+    with_gpu, without = alternating(
+        timed, lambda: cycle(counted, gpu_request, serial),
+        lambda: cycle(counted, request, serial), repeat)
     print(f'{count:>7} hosts, 5 resource names: decision and release of a '
           f'1-GPU request {with_gpu:.0f} µs, of the request without '
           f'resources {without:.0f} µs ({with_gpu / without:.2f}x)')
@@ -102,11 +102,11 @@ def run(count, seed, tools, request):
 
     def report(mgr, hosts):
         return lambda: mgr.update_hosts([rng.choice(hosts)])
-    reported = _alternating(timed, report(counted, counted_hosts),
-                            report(plain, plain_hosts), 200)
+    reported = alternating(timed, report(counted, counted_hosts),
+                           report(plain, plain_hosts), 200)
     costs = {}
     for name, mgr in (('with', counted), ('without', plain)):
-        claims, releases = zip(*(_cycle(mgr, request, serial)
+        claims, releases = zip(*(cycle(mgr, request, serial)
                                  for _ in range(repeat * 15)))
         costs[name] = (statistics.median(claims) * 1e6,
                        statistics.median(releases) * 1e6)

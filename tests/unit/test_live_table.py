@@ -61,6 +61,8 @@ def view(table):
             'labels': [by_id(table.label_mask(query)) for query in QUERIES],
             'groups': [by_id(table.group_mask(group))
                        for group in GROUPS + ('none',)],
+            'counts': [dict(zip(table.ids, map(int, table.group_counts(
+                group)))) for group in GROUPS],
             'rows': {host_id: table.ids[row] for host_id, row in
                      zip(IDS, (table.rows_of([host_id]) or [None]
                                for host_id in IDS)) if row != [None]
