@@ -89,8 +89,11 @@ def domain_counts(hosts, key, group):
     end: ``counts[codes]`` reads 0 for a host without the label.
     """
     codes, values = hosts.label_codes(key)
-    labelled = codes >= 0
-    counts = np.bincount(codes[labelled],
-                         weights=hosts.group_counts(group)[labelled],
-                         minlength=len(values))
-    return codes, np.append(counts.astype(np.int64), 0)
+    per_host = hosts.group_counts(group)
+    rows = np.flatnonzero(per_host)
+    # Shifted by one: hosts without the label (code -1) count at 0.
+    shifted = np.bincount(codes[rows] + 1, weights=per_host[rows],
+                          minlength=len(values) + 1)
+    counts = np.zeros(len(values) + 1, dtype=np.int64)
+    counts[:-1] = shifted[1:]
+    return codes, counts

@@ -39,12 +39,16 @@ class SpreadFilter(base.Filter):
             return None
         codes, counts = topology.domain_counts(hosts, spread.key,
                                                request.group)
-        labelled = codes >= 0
-        domains = codes[candidates & labelled]
-        if not len(domains):
+        # Per domain (and, last, for hosts without the label): whether
+        # some candidate is in it, then whether it may take one more.
+        domains = np.zeros(len(counts), dtype=bool)
+        domains[codes[candidates]] = True
+        domains[-1] = False
+        if not domains.any():
             return np.zeros(len(hosts), dtype=bool)
-        least = counts[domains].min()
-        return labelled & (counts[codes] + 1 - least <= spread.max_skew)
+        fits = counts + 1 - counts[domains].min() <= spread.max_skew
+        fits[-1] = False
+        return fits[codes]
 
     def describe(self, request):
         return None if request.spread is None else str(request.spread)
