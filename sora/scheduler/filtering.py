@@ -75,14 +75,14 @@ def run(filters, hosts, request, time_limit=0, details=None):
     :raises PluginError: a filter raised, answered in the wrong shape or
         took too long.
     """
-    mask = hard = np.ones(len(hosts), dtype=bool)
-    counts = []
+    mask = np.ones(len(hosts), dtype=bool)
+    counts, hard = [], _Hard(len(hosts))
     for name, plugin in _ordered(filters):
         passed = _apply(name, plugin, hosts, request, mask, time_limit, hard)
         if passed is None:
             continue
         before, mask = mask, mask & passed
-        hard = _hard(name, plugin, hard, passed)
+        hard.add(name, plugin, passed)
         counts.append((name, int(np.count_nonzero(mask))))
         if not counts[-1][1]:
             describe = getattr(plugin, 'describe_refusal', None)
@@ -105,7 +105,7 @@ def refusal(filters, hosts, request, chosen):
             hosts = hosts.consume([chosen[placed - 1]], request)
         only = np.zeros(len(hosts), dtype=bool)
         only[row] = True
-        hard = np.ones(len(hosts), dtype=bool)
+        hard = _Hard(len(hosts))
         for name, plugin in _ordered(filters):
             passed = _apply(name, plugin, hosts, request, only, hard=hard)
             if passed is None:
@@ -113,7 +113,7 @@ def refusal(filters, hosts, request, chosen):
             if not passed[row]:
                 return (f'filter {name} refuses host {hosts.ids[row]!r} for '
                         f'placement {placed + 1} of {len(chosen)}')
-            hard = _hard(name, plugin, hard, passed)
+            hard.add(name, plugin, passed)
     return None
 
 
@@ -160,22 +160,34 @@ def _needs_candidates(plugin):
         hasattr(plugin, 'filter_mask')
 
 
-def _hard(name, plugin, hard, passed):
-    # The hosts the request's hard rules keep, after filter *name*.
-    return hard & passed if name in built_in.REQUEST and hasattr(
-        plugin, 'filter_mask') else hard
+class _Hard:
+    # The hosts the request's hard rules (the built-in REQUEST filters)
+    # kept so far, combined only if a filter asks for them.
+
+    def __init__(self, size):
+        self._size, self._masks = size, []
+
+    def add(self, name, plugin, passed):
+        if name in built_in.REQUEST and hasattr(plugin, 'filter_mask'):
+            self._masks.append(passed)
+
+    def mask(self):
+        kept = np.ones(self._size, dtype=bool)
+        for passed in self._masks:
+            kept &= passed
+        return kept
 
 
 def _apply(name, plugin, hosts, request, mask, time_limit=0, hard=None):
     # One filter's mask over the table, or None when the request gives it
     # nothing to check; a per-host filter is asked about the rows of mask,
-    # one that needs the candidates is given *hard*.
+    # one that needs the candidates is given those *hard* (a _Hard) kept.
     with plugins.calling('filter', name, time_limit):
         vectorised = getattr(plugin, 'filter_mask', None)
         if vectorised is None:
             return _per_host(name, plugin, hosts, request, mask)
-        passed = vectorised(hosts, request, hard) if _needs_candidates(
-            plugin) else vectorised(hosts, request)
+        passed = vectorised(hosts, request, hard.mask()) if \
+            _needs_candidates(plugin) else vectorised(hosts, request)
         return None if passed is None else _checked_mask(name, passed,
                                                          len(hosts))
 

@@ -89,10 +89,9 @@ def domain_counts(hosts, key, group):
     end: ``counts[codes]`` reads 0 for a host without the label.
     """
     codes, values = hosts.label_codes(key)
-    per_host = hosts.group_counts(group)
-    rows = np.flatnonzero(per_host)
-    # Shifted by one: hosts without the label (code -1) count at 0.
-    shifted = np.bincount(codes[rows] + 1, weights=per_host[rows],
+    # One pass over the hosts, whatever the group's size; shifted by one:
+    # hosts without the label (code -1) count at 0.
+    shifted = np.bincount(codes + 1, weights=hosts.group_counts(group),
                           minlength=len(values) + 1)
     counts = np.zeros(len(values) + 1, dtype=np.int64)
     counts[:-1] = shifted[1:]
