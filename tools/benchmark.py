@@ -47,7 +47,8 @@ host count it prints
 
 ``--resources`` measures what countable resources cost instead (see
 ``tools/resource_benchmark.py``), ``--soft`` what soft rules cost (see
-``tools/soft_benchmark.py``).
+``tools/soft_benchmark.py``), ``--topology`` what topology rules cost
+(see ``tools/topology_benchmark.py``).
 
 Hosts come from a seeded generator, so runs compare.
 
@@ -56,6 +57,7 @@ Hosts come from a seeded generator, so runs compare.
         [--seconds 3] [--p99-factor 2]
     python tools/benchmark.py --resources [--hosts 10000]
     python tools/benchmark.py --soft [--hosts 1000,10000]
+    python tools/benchmark.py --topology [--hosts 10000]
     python tools/benchmark.py --store etcd [--etcd URL] [--hosts 10000]
         [--seconds 3] [--rounds 3]
 """
@@ -78,6 +80,7 @@ from sora.scheduler import manager
 import etcd_benchmark  # noqa: H306 (tools/, beside this file)
 import resource_benchmark  # noqa: H306
 import soft_benchmark  # noqa: H306
+import topology_benchmark  # noqa: H306
 
 DRIVERS = ('memorybase', 'randombase', 'filter')
 REQUEST = {'memory_mb': 256, 'cpus': 0.25, 'disk_gb': 1,
@@ -455,6 +458,8 @@ def main(argv=None):
     parser.add_argument('--soft', action='store_true',
                         help='measure what soft rules (preferences, '
                              'soft-anti-affinity) cost')
+    parser.add_argument('--topology', action='store_true',
+                        help='measure what topology rules cost')
     parser.add_argument('--live', action='store_true',
                         help='measure a live cluster (see above)')
     parser.add_argument('--driver', default='filter',
@@ -497,6 +502,10 @@ def main(argv=None):
                                    resource_benchmark.alternating,
                                    resource_benchmark.cycle),
                 REQUEST, DRIVERS)
+    if args.topology:
+        for count in (int(text) for text in args.hosts.split(',')):
+            topology_benchmark.run(
+                count, args.seed, (synthetic_hosts, build_manager, timed))
         return 0
     if args.live:
         live([int(text) for text in args.hosts.split(',')], args.driver,

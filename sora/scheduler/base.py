@@ -23,7 +23,8 @@ What plugins receive:
 * ``request`` is a :class:`sora.scheduler.request.Request`
   (``request.memory_mb``, ``request.cpus``, ``request.disk_gb``,
   ``request.labels``, ``request.same_host``, ``request.different_host``,
-  ``request.group``, ``request.group_policy``), already validated;
+  ``request.group``, ``request.group_policy``, ``request.topology_key``,
+  ``request.spread``, ...), already validated;
 * ``hosts`` is a :class:`sora.scheduler.host_table.HostTable`: a read-only
   sequence of :class:`~sora.scheduler.host_table.Host` objects
   (``host.id``, ``host.memory_mb``, ``host.labels``, ``host.groups``, ...)
@@ -50,7 +51,11 @@ Filters (namespace ``sora.scheduler.filters``)
     :class:`Filter`: either vectorised, ``filter_mask(hosts, request)``
     returning a boolean array with one entry per row (or ``None`` when the
     request gives it nothing to check), as every built-in filter is, or per
-    host, ``host_passes(host, request)`` returning a bool.
+    host, ``host_passes(host, request)`` returning a bool. A vectorised
+    filter that sets ``needs_candidates = True`` runs after the others and
+    is called as ``filter_mask(hosts, request, candidates)``, with the mask
+    of the hosts the request's other hard rules keep (see
+    :func:`sora.scheduler.filtering.run`).
 
 Weighers (namespace ``sora.scheduler.weighers``)
     :class:`Weigher`: either vectorised, ``weigh_all(hosts, request)``

@@ -14,9 +14,12 @@
 
 Built-in filters are vectorised (``filter_mask``); a third-party filter may
 instead answer per host (``host_passes``), and is asked only about the hosts
-every earlier filter kept. Among the hosts that pass, :func:`place` keeps
-off those a ``prefer_no_schedule`` taint the request does not tolerate
-marks, while another host fits (:func:`preferred`).
+every earlier filter kept. A vectorised filter whose rule depends on which
+hosts the request's other hard rules keep (``needs_candidates``, as
+``spread``) runs after the others and gets that mask too. Among the hosts
+that pass, :func:`place` keeps off those a ``prefer_no_schedule`` taint
+the request does not tolerate marks, while another host fits
+(:func:`preferred`).
 """
 
 import numpy as np
@@ -46,10 +49,12 @@ def check_request(filters, request):
     :raises InvalidRequest: naming the constraint and what to enable.
     """
     wanted = [field for field in ('labels', 'constraints', 'same_host',
-                                  'different_host')
+                                  'different_host', 'spread')
               if getattr(request, field)]
     if request.group_policy in sora_request.HARD_POLICIES:
         wanted.append(request.group_policy)
+        if request.topology_key is not None:
+            wanted.append('topology_key')
     enforced = {field for _name, plugin in filters
                 for field in getattr(plugin, 'request_fields', ())}
     missing = [field for field in wanted if field not in enforced]
@@ -64,8 +69,15 @@ def check_request(filters, request):
 def run(filters, hosts, request, time_limit=0, details=None):
     """Return the mask of hosts passing every filter, and the counts.
 
-    The counts are ``[(filter name, hosts left after it)]`` for each filter
-    that had something to check, up to the first that leaves none.
+    Filters run in order, except that those that need the candidates run
+    last; these get, besides, the mask of the hosts that the request's
+    hard rules before them keep (the built-in filters of
+    :data:`~sora.scheduler.filters.REQUEST`: an operator's limits, such as
+    ``max_containers``, and third-party filters do not count there, so
+    that the manager's check of any driver's answer agrees).
+
+    The counts are ``[(filter name, hosts left after it)]`` for each
+    filter that had something to check, up to the first that leaves none.
     *time_limit* is the seconds each filter may take (0: any). *details*,
     a mapping, gets ``{name: why}`` from the filter that leaves none, if it
     says (``describe_refusal``).
@@ -74,12 +86,13 @@ def run(filters, hosts, request, time_limit=0, details=None):
         took too long.
     """
     mask = np.ones(len(hosts), dtype=bool)
-    counts = []
-    for name, plugin in filters:
-        passed = _apply(name, plugin, hosts, request, mask, time_limit)
+    counts, hard = [], _Hard(len(hosts))
+    for name, plugin in _ordered(filters):
+        passed = _apply(name, plugin, hosts, request, mask, time_limit, hard)
         if passed is None:
             continue
         before, mask = mask, mask & passed
+        hard.add(name, plugin, passed)
         counts.append((name, int(np.count_nonzero(mask))))
         if not counts[-1][1]:
             describe = getattr(plugin, 'describe_refusal', None)
@@ -100,13 +113,17 @@ def refusal(filters, hosts, request, chosen):
     for placed, row in enumerate(chosen):
         if placed:
             hosts = hosts.consume([chosen[placed - 1]], request)
-        for name, plugin in filters:
-            only = np.zeros(len(hosts), dtype=bool)
-            only[row] = True
-            passed = _apply(name, plugin, hosts, request, only)
-            if passed is not None and not passed[row]:
+        only = np.zeros(len(hosts), dtype=bool)
+        only[row] = True
+        hard = _Hard(len(hosts))
+        for name, plugin in _ordered(filters):
+            passed = _apply(name, plugin, hosts, request, only, hard=hard)
+            if passed is None:
+                continue
+            if not passed[row]:
                 return (f'filter {name} refuses host {hosts.ids[row]!r} for '
                         f'placement {placed + 1} of {len(chosen)}')
+            hard.add(name, plugin, passed)
     return None
 
 
@@ -158,14 +175,44 @@ def preferred(hosts, request, mask):
     return kept if kept.any() else mask
 
 
-def _apply(name, plugin, hosts, request, mask, time_limit=0):
+def _ordered(filters):
+    # The filters in the order they run: those needing candidates last.
+    return sorted(filters, key=lambda pair: _needs_candidates(pair[1]))
+
+
+def _needs_candidates(plugin):
+    return bool(getattr(plugin, 'needs_candidates', False)) and \
+        hasattr(plugin, 'filter_mask')
+
+
+class _Hard:
+    # The hosts the request's hard rules (the built-in REQUEST filters)
+    # kept so far, combined only if a filter asks for them.
+
+    def __init__(self, size):
+        self._size, self._masks = size, []
+
+    def add(self, name, plugin, passed):
+        if name in built_in.REQUEST and hasattr(plugin, 'filter_mask'):
+            self._masks.append(passed)
+
+    def mask(self):
+        kept = np.ones(self._size, dtype=bool)
+        for passed in self._masks:
+            kept &= passed
+        return kept
+
+
+def _apply(name, plugin, hosts, request, mask, time_limit=0, hard=None):
     # One filter's mask over the table, or None when the request gives it
-    # nothing to check; a per-host filter is asked about the rows of mask.
+    # nothing to check; a per-host filter is asked about the rows of mask,
+    # one that needs the candidates is given those *hard* (a _Hard) kept.
     with plugins.calling('filter', name, time_limit):
         vectorised = getattr(plugin, 'filter_mask', None)
         if vectorised is None:
             return _per_host(name, plugin, hosts, request, mask)
-        passed = vectorised(hosts, request)
+        passed = vectorised(hosts, request, hard.mask()) if \
+            _needs_candidates(plugin) else vectorised(hosts, request)
         return None if passed is None else _checked_mask(name, passed,
                                                          len(hosts))
 

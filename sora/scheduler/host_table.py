@@ -252,12 +252,12 @@ class HostTable(collections.abc.Sequence):
 
     def group_mask(self, group):
         """Return the mask of hosts running a container of *group*."""
-        return self._index.group_mask(group)
+        return self._index.group_counts(group) > 0
 
     def group_counts(self, group):
         """Return per host how many containers of *group* it runs.
 
-        Claimed ones included; an int column.
+        Those its node reports and those claimed on it (an int array).
         """
         return self._index.group_counts(group)
 
@@ -331,8 +331,8 @@ class TableIndex:
     def __init__(self, ids, labels, groups):
         self._ids, self._labels, self._groups = ids, labels, groups
         self._rows = None
+        self._members = None  # {group: rows running it, once per container}
         self.codes = functools.lru_cache(CACHED_KEYS)(self._codes)
-        self.group_mask = functools.lru_cache(CACHED_KEYS)(self._group_mask)
         self.group_counts = functools.lru_cache(CACHED_KEYS)(
             self._group_counts)
 
@@ -367,23 +367,24 @@ class TableIndex:
             dtype=np.int64, count=len(self._labels))
         return chunked.frozen(codes), by_value
 
-    def _group_mask(self, group):
-        return chunked.frozen(np.fromiter(
-            (group in groups for groups in self._groups), dtype=bool,
-            count=len(self._groups)))
-
     def _group_counts(self, group):
-        return chunked.frozen(np.fromiter(
-            (groups.count(group) for groups in self._groups), dtype=np.int64,
-            count=len(self._groups)))
+        # One pass over every host's groups serves every group's lookup.
+        if self._members is None:
+            members = collections.defaultdict(list)
+            for row, groups in enumerate(self._groups):
+                for name in groups:
+                    members[name].append(row)
+            self._members = dict(members)
+        return chunked.frozen(np.bincount(
+            np.asarray(self._members.get(group, ()), dtype=np.int64),
+            minlength=len(self._groups)))
 
 
 class _Consumed:
     """The lookups of a table whose rows took placements of a group."""
 
     def __init__(self, index, tally, group):
-        self._index, self._group = index, group
-        self._rows, self._times = list(tally), list(tally.values())
+        self._index, self._tally, self._group = index, tally, group
 
     def rows_of(self, host_ids):
         return self._index.rows_of(host_ids)
@@ -394,16 +395,9 @@ class _Consumed:
     def label_codes(self, key):
         return self._index.label_codes(key)
 
-    def group_mask(self, group):
-        mask = self._index.group_mask(group)
-        if group == self._group:
-            mask = np.array(mask)
-            mask[self._rows] = True
-        return mask
-
     def group_counts(self, group):
         counts = self._index.group_counts(group)
         if group == self._group:
             counts = np.array(counts)
-            counts[self._rows] += self._times
+            counts[list(self._tally)] += list(self._tally.values())
         return counts

@@ -100,13 +100,6 @@ class SnapshotIndex:
                 codes[slot] = position[value]
         return codes, tuple(values)
 
-    def group_mask(self, group):
-        mask = self._sized(self.base.group_mask(group))
-        for slot in self.changed:
-            if slot < self.size:
-                mask[slot] = group in self.groups[slot]
-        return mask
-
     def group_counts(self, group):
         counts = self._sized(self.base.group_counts(group))
         for slot in self.changed:

@@ -64,6 +64,7 @@ class LiveTable:
         self._ids, self._labels, self._groups, self._totals = (
             chunked.Chunks() for _ in range(4))
         self._members = {}   # group -> {slot: containers of it}
+        self._moved = {}     # group -> version its members last moved at
         self._reasons = {}   # {slot: why an operator disabled its host}
         self._base = None    # the lookups snapshots start from
         self._changed = set()  # slots whose id, labels or groups changed
@@ -95,6 +96,15 @@ class LiveTable:
     def members(self, group):
         """Return the slots running (or claimed for) a container of group."""
         return self._members.get(group, {}).keys()
+
+    def moved(self, group):
+        """Return the version at which *group*'s members last changed.
+
+        Joined or left a host, or their host's labels changed (which may
+        move them between topology domains); 0 once it has none (members
+        leaving never break a topology rule).
+        """
+        return self._moved.get(group, 0)
 
     def snapshot(self):
         """Return the hosts as a read-only :class:`HostTable`.
@@ -248,14 +258,17 @@ class LiveTable:
     def _join(self, group, slot):
         members = self._members.setdefault(group, {})
         members[slot] = members.get(slot, 0) + 1
+        self._moved[group] = self.version
 
     def _leave(self, group, slot):
+        self._moved[group] = self.version
         members = self._members[group]
         members[slot] -= 1
         if not members[slot]:
             del members[slot]
-            if not members:
+            if not members:  # a group that left every host moves no more
                 del self._members[group]
+                del self._moved[group]
 
     def _refresh(self, slot):
         # The columns plugins read, from the row's report and claims.
@@ -292,6 +305,7 @@ class LiveTable:
         if labels != row.labels:
             row.labels = self._labels[slot] = labels
             self._note(slot)
+            self._moved.update(dict.fromkeys(row.all_groups(), self.version))
         gone = row.resources_total.keys() - reports.resources_total[i].keys()
         row.resources = reports.resources[i]
         if reports.resources_total[i] != row.resources_total:

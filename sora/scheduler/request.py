@@ -27,6 +27,7 @@ from sora.scheduler import constraints as sora_constraints
 from sora.scheduler import exceptions
 from sora.scheduler import preferences as sora_preferences
 from sora.scheduler import taints
+from sora.scheduler import topology
 from sora.scheduler import units
 from sora.scheduler import validate
 
@@ -37,7 +38,8 @@ SOFT_POLICIES = ('soft-affinity', 'soft-anti-affinity')
 GROUP_POLICIES = HARD_POLICIES + SOFT_POLICIES
 REQUEST_FIELDS = ('memory_mb', 'cpus', 'disk_gb', 'resources', 'labels',
                   'constraints', 'tolerations', 'same_host', 'different_host',
-                  'group', 'group_policy', 'preferences')
+                  'group', 'group_policy', 'topology_key', 'spread',
+                  'preferences')
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ class Request:
         (never beside another container of the group), or their soft
         forms ``soft-affinity`` (prefer the hosts running the most of the
         group) and ``soft-anti-affinity`` (prefer those running the
-        fewest); required with ``group``.
+        fewest); required with ``group`` unless it has ``spread``.
     :param resources: countable resources needed, ``{"gpu": 1}``: names
         as hosts report them, positive whole numbers. Only hosts that
         report that much free take the container.
@@ -68,6 +70,13 @@ class Request:
         "op", "values"}`` (see :mod:`sora.scheduler.constraints`).
     :param tolerations: the host taints it accepts, each ``{"key", "op",
         "value", "effect"}`` (see :mod:`sora.scheduler.taints`).
+    :param topology_key: the label whose values are the domains the
+        ``group_policy`` holds in (one zone, no two in a zone) instead
+        of hosts; needs a ``group_policy``.
+    :param spread: a :class:`~sora.scheduler.topology.Spread` (or its
+        mapping ``{"key": "zone", "max_skew": 1}``): the group's count in
+        the chosen domain exceeds the smallest by at most ``max_skew``
+        after placing; needs a ``group``.
     :param preferences: soft rules on the host's labels, each written as
         a constraint with a ``weight`` from 1 to 100 (1 when omitted; see
         :mod:`sora.scheduler.preferences`): never a reason to refuse a
@@ -87,6 +96,8 @@ class Request:
         default_factory=dict)
     constraints: tuple = ()
     tolerations: tuple = ()
+    topology_key: str = None
+    spread: topology.Spread = None
     preferences: tuple = ()
     units: tuple = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -114,19 +125,27 @@ class Request:
         for field in ('same_host', 'different_host'):
             object.__setattr__(self, field, validate.names(
                 getattr(self, field), field, where, error))
-        for field in ('group', 'group_policy'):
+        for field in ('group', 'group_policy', 'topology_key'):
             if getattr(self, field) is not None:
                 validate.name(getattr(self, field), field, where, error)
+        if self.spread is not None:
+            object.__setattr__(self, 'spread', topology.parse_spread(
+                self.spread, where, error))
         policies = ', '.join(GROUP_POLICIES[:-1]) + ' or ' + \
             GROUP_POLICIES[-1]
         if self.group_policy not in GROUP_POLICIES + (None,):
             raise error(f'request: group_policy must be {policies}, got '
                         f'{validate.show(self.group_policy)}')
-        if self.group is not None and self.group_policy is None:
+        if self.group is not None and self.group_policy is None and \
+                self.spread is None:
             raise error(f'request: group {self.group!r} needs a '
-                        f'group_policy ({policies})')
-        if self.group_policy is not None and self.group is None:
-            raise error('request: group_policy needs a group to apply to')
+                        f'group_policy ({policies}) or a spread')
+        for field in ('group_policy', 'spread'):
+            if getattr(self, field) is not None and self.group is None:
+                raise error(f'request: {field} needs a group to apply to')
+        if self.topology_key is not None and self.group_policy is None:
+            raise error('request: topology_key needs a group_policy to '
+                        'apply to')
 
     def to_dict(self):
         """Return the request in its JSON form (unset extras omitted)."""
@@ -136,6 +155,7 @@ class Request:
         for field in ('constraints', 'tolerations', 'preferences'):
             data[field] = [rule.to_dict() for rule in
                            getattr(self, field)] or None
+        data['spread'] = self.spread and self.spread.to_dict()
         return {key: list(value) if isinstance(value, tuple) else value
                 for key, value in data.items()
                 if value not in ((), None)}

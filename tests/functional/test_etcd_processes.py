@@ -143,6 +143,25 @@ class EtcdProcessesTest(base.TestCase):
                           for host in self.manager().hosts()
                           if host.resources})
 
+    def test_four_processes_placing_one_group_keep_one_per_zone(self):
+        # Anti-affinity over three zones: three placements in all, one in
+        # each zone, however the processes' decisions interleave.
+        self.observer.update_hosts([
+            dict(node, labels={'zone': f'z{n % 3}'})
+            for n, node in enumerate(NODES)])
+        placers = self.start(request={
+            'memory_mb': 256, 'group': 'g', 'group_policy': 'anti-affinity',
+            'topology_key': 'zone'})
+        placed = {}
+        for placer in placers:
+            placer.wait()
+            self.assertEqual(0, placer.process.returncode)
+            placed.update(placer.placed())
+        self.assertEqual(placed, {claim.consumer: claim.host
+                                  for claim in self.manager().claims()})
+        self.assertEqual(['z0', 'z1', 'z2'], sorted(
+            f'z{int(host[-2:]) % 3}' for host in placed.values()))
+
     def test_a_process_killed_mid_race_leaves_no_half_claim(self):
         placers = self.start()
         victim = placers[0]

@@ -408,7 +408,7 @@ class CheckTest(CommandTestCase):
         self.assertEqual('OK      metrics: off: [metrics] bind is empty (a '
                          'service exposing the default registry exposes the '
                          'metrics)', lines[-2])
-        self.assertEqual('21 of 21 checks OK', lines[-1])
+        self.assertEqual('22 of 22 checks OK', lines[-1])
 
     def test_options_changed_from_their_defaults_are_summed_up(self):
         conf = self.write_file('sora.conf', '''

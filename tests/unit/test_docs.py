@@ -17,6 +17,7 @@ namespace, which supplies only what the examples call the service's own
 work (``start_container``).
 """
 
+import collections
 import os
 import textwrap
 
@@ -85,3 +86,12 @@ class ExamplesTest(base.TestCase):
                           ('cpu-1', {}, {})],
                          [(host.id, host.resources, host.resources_total)
                           for host in gpus.hosts()])
+
+    def test_embedding_guide_zones(self):
+        namespace, _ = self.run_examples('doc/source/user/embedding.rst')
+        zones = namespace['zones']
+        self.addCleanup(zones.close)
+        self.assertEqual({'az1': 2, 'az2': 2, 'az3': 2}, collections.Counter(
+            node.split('-')[0] for node in namespace['replicas']))
+        self.assertEqual(['az1', 'az2', 'az3'], sorted(
+            node.split('-')[0] for node in namespace['databases']))

@@ -70,7 +70,7 @@ class FilterSchedulerTest(FilterSchedulerTestCase):
         self.assertEqual(['enabled', 'memory', 'cpu', 'disk', 'resources',
                           'taints', 'labels', 'constraints',
                           'max_containers', 'same_host', 'different_host',
-                          'affinity', 'anti_affinity'],
+                          'affinity', 'anti_affinity', 'spread'],
                          [name for name, _ in mgr.driver.filters])
         self.assertEqual(['memory', 'cpu', 'containers', 'resources',
                           'preferences', 'soft_affinity',

@@ -274,6 +274,15 @@ class MisbehavingDriverTest(base.TestCase):
              "filter anti_affinity refuses host 'n1' for placement 2 of 2"),
             (('n0', 'n1'), {'group': 'new', 'group_policy': 'affinity'},
              "filter affinity refuses host 'n1' for placement 2 of 2"),
+            (('n1',), {'group': 'web', 'group_policy': 'affinity',
+                       'topology_key': 'zone'}, 'filter affinity'),
+            (('n1', 'n1'), {'group': 'new', 'group_policy': 'anti-affinity',
+                            'topology_key': 'zone'},
+             "filter anti_affinity refuses host 'n1' for placement 2 of 2"),
+            (('n0',), {'group': 'web', 'spread': {'key': 'zone'}},
+             'filter spread'),
+            (('n1', 'n1'), {'group': 'new', 'spread': {'key': 'zone'}},
+             "filter spread refuses host 'n1' for placement 2 of 2"),
         ]
         for answer, request, reason in cases:
             with self.subTest(answer=answer, request=request):

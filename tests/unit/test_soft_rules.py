@@ -153,6 +153,32 @@ class DriverTest(base.TestCase):
                 self.assertEqual(3, len(mgr.select_destinations(
                     dict(spread, memory_mb=100), count=3, dry_run=True)))
 
+    def test_soft_policies_count_per_domain_of_the_topology_key(self):
+        # web runs twice in az1 (on a1) and once in az2 (on b1).
+        zones = [{'id': 'a1', 'memory_mb': 100, 'groups': ['web', 'web'],
+                  'labels': {'zone': 'az1'}},
+                 {'id': 'a2', 'memory_mb': 900, 'labels': {'zone': 'az1'}},
+                 {'id': 'b1', 'memory_mb': 100, 'groups': ['web'],
+                  'labels': {'zone': 'az2'}},
+                 {'id': 'b2', 'memory_mb': 800, 'labels': {'zone': 'az2'}},
+                 {'id': 'c1', 'memory_mb': 100, 'labels': {'zone': 'az3'}}]
+        # The labels filter only: no filter enforces hard policies, and
+        # soft ones need none, with or without a topology_key.
+        for driver in DRIVERS:
+            mgr = scheduler(self, driver, enabled_filters=['labels'])
+            mgr.update_hosts(zones)
+            spread = {'group': 'web', 'group_policy': 'soft-anti-affinity',
+                      'topology_key': 'zone'}
+            with self.subTest(driver=driver):
+                self.assertEqual(['c1'], mgr.select_destinations(
+                    spread, dry_run=True))
+                # Without az3: az2 runs fewer than az1.
+                self.assertIn(mgr.select_destinations(
+                    spread, zones[:4])[0], ('b1', 'b2'))
+                self.assertIn(mgr.select_destinations(
+                    dict(spread, group_policy='soft-affinity'),
+                    dry_run=True)[0], ('a1', 'a2'))
+
     def test_claims_carry_the_group_for_the_next_decisions(self):
         for driver in DRIVERS:
             mgr = scheduler(self, driver)

@@ -21,7 +21,7 @@ FIT = ('enabled', 'memory', 'cpu', 'disk', 'resources', 'taints')
 """Whether a host can take the request at all: enforced for every driver."""
 
 BUILT_IN = FIT + ('labels', 'constraints', 'max_containers', 'same_host',
-                  'different_host', 'affinity', 'anti_affinity')
+                  'different_host', 'affinity', 'anti_affinity', 'spread')
 """Every built-in filter, in the order the ``filter`` driver runs them."""
 
 OPTIONAL = BUILT_IN[len(FIT):]

@@ -13,21 +13,44 @@
 """Filter ``anti_affinity``: never two containers of a group on a host.
 
 Applies to requests with ``group_policy: anti-affinity``; hosts report
-the groups of the containers they run in ``groups``.
+the groups of the containers they run in ``groups``. With a
+``topology_key``, never two in a domain: the hosts of a domain running
+the group are refused. A host without the label is in no domain: it
+passes, as kube-scheduler's pod anti-affinity lets it, unless it runs a
+container of the group itself (never two on one host).
 """
 
+import numpy as np
+
 from sora.scheduler import base
+from sora.scheduler import topology
 
 
 class AntiAffinityFilter(base.Filter):
     """Keep the hosts running no container of the request's group."""
 
-    request_fields = ('anti-affinity',)
+    request_fields = ('anti-affinity', 'topology_key')
 
     def filter_mask(self, hosts, request):
         if request.group_policy != 'anti-affinity':
             return None
-        return ~hosts.group_mask(request.group)
+        if request.topology_key is None:
+            return ~hosts.group_mask(request.group)
+        codes, counts = topology.domain_counts(hosts, request.topology_key,
+                                               request.group)
+        alone = np.where(codes >= 0, 0, hosts.group_counts(request.group))
+        return (counts[codes] == 0) & (alone == 0)
 
     def describe(self, request):
-        return f'does not run group {request.group}'
+        if request.topology_key is None:
+            return f'does not run group {request.group}'
+        return (f'anti-affinity {request.topology_key}: no '
+                f'{request.topology_key} running group {request.group}')
+
+    def describe_refusal(self, hosts, request, candidates):
+        if request.topology_key is None:
+            return None
+        key = request.topology_key
+        return (f'anti-affinity {key}: 0 of {np.count_nonzero(candidates)} '
+                f'hosts; group {request.group} runs in each {key} they are '
+                'in')

@@ -91,6 +91,26 @@ class TrackedHosts:
             return {host_id: max(0.0, now - at)
                     for host_id, at in self._reported.items()}
 
+    def labels(self, host_id):
+        """Return the labels *host_id* last reported, or None if untracked."""
+        with self.lock:
+            slot = self._live.slot_of(host_id)
+            return None if slot is None else self._live.row(slot).labels
+
+    def groups_at(self, host_id):
+        """Return the groups of the containers running or claimed on a host.
+
+        Those of its claims count even while the host is not tracked.
+        """
+        with self.lock:
+            slot = self._live.slot_of(host_id)
+            groups = set() if slot is None else set(
+                self._live.row(slot).all_groups())
+            groups.update(self._ledger[consumer].group
+                          for consumer in self._ledger.of_host(host_id))
+            groups.discard(None)
+            return groups
+
     def kept(self, host_id):
         """Return ``{consumer: group}`` kept for *host_id*'s last report."""
         with self.lock:
@@ -114,8 +134,8 @@ class TrackedHosts:
 
         No consumer holds a claim, no chosen host changed since *version*,
         each host has room for its placements and the group policy (a
-        hard one) holds;
-        else ``None``.
+        hard one) holds (for a policy over topology domains or a spread:
+        no member of the group moved since *version*); else ``None``.
 
         :param placements: ``[(consumer, host id)]``.
         :raises InvalidRequest: a consumer already holds a claim.
@@ -130,9 +150,13 @@ class TrackedHosts:
             if not all(live.fits(slot, request, times) for slot, times
                        in collections.Counter(slots).items()):
                 return None
-            policy = request.group_policy
-            if policy in sora_request.HARD_POLICIES and not _policy_holds(
-                    policy, live.members(request.group), slots):
+            if request.topology_key is not None or \
+                    request.spread is not None:
+                if live.moved(request.group) > version:
+                    return None
+            elif request.group_policy in sora_request.HARD_POLICIES and \
+                    not _policy_holds(request.group_policy,
+                                      live.members(request.group), slots):
                 return None
             return slots
 

@@ -13,11 +13,13 @@
 
 For requests with ``group_policy: soft-affinity`` (Nova's soft server
 groups), a host weighs how many containers of the request's ``group`` it
-runs or is claimed for, so the group gathers where it can and goes
+runs or is claimed for (with ``topology_key``, its domain: all the hosts
+with its value of that label), so the group gathers where it can and goes
 elsewhere when it must. Multiplier ``[filter_scheduler]
 soft_affinity_weight_multiplier``.
 """
 
+from sora.scheduler import topology
 from sora.scheduler.weighers import resource
 
 
@@ -34,4 +36,8 @@ class SoftAffinityWeigher(resource.ResourceWeigher):
     def weigh_all(self, hosts, request):
         if request.group_policy != self.policy:
             return None
-        return self.sign * hosts.group_counts(request.group)
+        if request.topology_key is None:
+            return self.sign * hosts.group_counts(request.group)
+        codes, counts = topology.domain_counts(hosts, request.topology_key,
+                                               request.group)
+        return self.sign * counts[codes]

@@ -13,7 +13,8 @@
 
 For requests with ``group_policy: soft-anti-affinity`` (Nova's soft
 server groups), hosts running (or claimed for) the fewest containers of
-the request's ``group`` weigh most, so the group spreads where it can and
+the request's ``group`` (with ``topology_key``, in their domain) weigh
+most, so the group spreads where it can and
 shares hosts when it must. Multiplier ``[filter_scheduler]
 soft_anti_affinity_weight_multiplier``.
 """

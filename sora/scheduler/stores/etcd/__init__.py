@@ -24,8 +24,9 @@ Every manager configured with it sees the same hosts and claims. Under
     lease of its maker's ``[scheduler] claim_timeout``;
 ``versions-of-hosts/<host id>`` and ``versions-of-groups/<group>``
     empty keys every claim on the host (in the group) rewrites, and a
-    report that adds the group to its host, so that a claim commits only
-    if nothing it relied on changed. Managers watch ``claims/`` and
+    report that adds the group to its host or changes the labels of a host
+    running it, so that a claim commits only if nothing it relied on
+    changed. Managers watch ``claims/`` and
     ``hosts/`` only: these keys cost no watch traffic.
 
 The parts: :mod:`.client` (etcd's JSON gateway), :mod:`.codec` (keys and

@@ -16,7 +16,10 @@ Each report commits only if its writer knew the host's last report and
 the claims it settles are still those in etcd: so it knows which groups the
 report adds to its host and whose members move with the claims it settles
 (and rewrites their version keys, as a claim in them does) and which
-members it carries over and adds. One that lost to
+members it carries over and adds. A report that changes its host's labels
+moves every container there, and every claim on it, to other topology
+domains: it rewrites all their groups' keys, and commits only if no claim
+on the host is newer than the writer's copy. One that lost to
 another writer goes again at once, on what etcd holds.
 """
 
@@ -165,8 +168,10 @@ class ReportWriter:
             for (kind, name), kvs in zip(read, found):
                 if kind == 'hosts':
                     known[name] = codec.stored(kvs[0]) if kvs else None
-                else:
+                elif kind == 'claims':
                     claimed[name] = codec.stored_claim(name, kvs)
+                elif kvs:  # a host's version key: a claim this copy lacks
+                    store.mirror.catch_up(kvs[0].mod_revision)
             hosts = max(1, (end - start) // 2)
         raise exceptions.StoreUnavailable(
             f'could not store the report of host {reports.ids[start]!r}: '
@@ -194,7 +199,7 @@ class ReportWriter:
         store, most = self._store, self._store.conf.etcd.max_txn_ops
         host_id, consumers = reports.ids[i], reports.consumers[i]
         key = store.keys('hosts', host_id)
-        hosts = store.mirror.view()[0]
+        hosts, seen = store.mirror.view()
         report = known[host_id] if host_id in known else \
             store.mirror.report_of(host_id)
         held = {}  # {consumer: (claims.Entry, created revision)}
@@ -223,6 +228,11 @@ class ReportWriter:
         # host's membership commits nothing on it.
         added.update(entry.group for entry, _ in held.values()
                      if entry.group is not None)
+        moved = report is not None and (
+            host_id in known or hosts.labels(host_id) != reports.labels[i])
+        if moved:
+            added |= hosts.groups_at(host_id) | set(report.groups) | set(
+                report.members.values())
         deleted = list(held)[:max(0, most - 1 - len(added))]
         # The settled claims the host's reports left in etcd whose
         # consumers this one lists no more: a listing would count them
@@ -239,6 +249,10 @@ class ReportWriter:
                     for consumer, (_, created) in held.items()]
         read = [('hosts', host_id)] + [('claims', consumer)
                                        for consumer in held]
+        if moved:
+            version = store.keys('versions-of-hosts', host_id)
+            compare.append(store.mirror.unchanged(version, seen))
+            read.append(('versions-of-hosts', host_id))
         return compare, read, writes, [
             (consumer, held[consumer][1]) for consumer in deleted] + gone, \
             added, members
