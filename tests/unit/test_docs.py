@@ -10,13 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The Python examples of the README and the embedding guide run as shown.
+"""The Python examples of the README and the user guides run as shown.
 
 Each page's literal blocks that start with an import run in order in one
 namespace, which supplies only what the examples call the service's own
-work (``start_container``).
+work (``start_container``); in the guides, so do the blocks after the
+first of them that hold a Python statement (not only an expression, such
+as a JSON document or an output line).
 """
 
+import ast
 import collections
 import os
 import textwrap
@@ -28,8 +31,11 @@ from tests import base
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
-def python_blocks(path):
-    """Return the literal blocks (``::``) of *path* that start an import."""
+def python_blocks(path, continued=False):
+    """Return the literal blocks (``::``) of *path* that start an import.
+
+    *continued*: and those after the first that hold a Python statement.
+    """
     with open(os.path.join(ROOT, path), encoding='utf-8') as page:
         lines = page.read().splitlines()
     blocks, block = [], None
@@ -39,12 +45,22 @@ def python_blocks(path):
                 block.append(line)
                 continue
             code = textwrap.dedent('\n'.join(block)).strip()
-            if code.startswith(('import ', 'from ')):
+            if code.startswith(('import ', 'from ')) or \
+                    continued and blocks and _statement(code):
                 blocks.append(code)
             block = None
         if line.rstrip().endswith('::') and not line.startswith('..'):
             block = []
     return blocks
+
+
+def _statement(code):
+    # Whether *code* is Python with a statement that is no expression.
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return False
+    return any(not isinstance(node, ast.Expr) for node in body)
 
 
 class ExamplesTest(base.TestCase):
@@ -56,7 +72,7 @@ class ExamplesTest(base.TestCase):
         started = []
         namespace = {'start_container': lambda node, container:
                      started.append((node, container))}
-        blocks = python_blocks(path)
+        blocks = python_blocks(path, continued=path.startswith('doc/'))
         self.assertTrue(blocks, f'{path} shows no Python example')
         for code in blocks:
             exec(compile(code, path, 'exec'), namespace)
@@ -95,3 +111,21 @@ class ExamplesTest(base.TestCase):
             node.split('-')[0] for node in namespace['replicas']))
         self.assertEqual(['az1', 'az2', 'az3'], sorted(
             node.split('-')[0] for node in namespace['databases']))
+
+    def test_placement_recipes(self):
+        namespace, _ = self.run_examples('doc/source/user/placement.rst')
+        scheduler = namespace['scheduler']
+        labels = {host.id: host.labels for host in scheduler.hosts()}
+        self.assertEqual(['az1', 'az2', 'az3'],
+                         sorted(labels[node]['zone']
+                                for node in namespace['db']))
+        racks = collections.Counter(labels[node]['rack']
+                                    for node in namespace['web'])
+        self.assertEqual([2] * 6, list(racks.values()))
+        self.assertEqual('gpu-1', namespace['trainer'])
+        self.assertIn('memory 1 (needs 32768 MB), taints 0 (taint '
+                      'dedicated=gpu:no_schedule: 1 host)',
+                      namespace['refusal'])
+        self.assertEqual('true', labels[namespace['cache']]['ssd'])
+        self.assertEqual('old-1', namespace['fallback'])
+        self.assertIn(labels[namespace['batch']]['zone'], ('az1', 'az2'))
