@@ -13,12 +13,15 @@
 """Measure what topology rules cost (``benchmark.py --topology``).
 
 On N synthetic hosts in 3 zones of 20 racks each (labels ``zone`` and
-``rack``), where the nodes of one group report 1,000 of its containers and
-those of another 10, it prints the median of, in alternating rounds so that
-both sides see the same machine, a tracked decision (``filter`` driver,
-decide and claim, then release):
+``rack``; half labelled ``ssd``, a tenth tainted ``dedicated=gpu``), where
+the nodes of one group report 1,000 of its containers and those of
+another 10, it prints the median of, in alternating rounds so that both
+sides see the same machine, a tracked decision (``filter`` driver, decide
+and claim, then release):
 
 * of a request with ``spread`` on zone against the same request without;
+* of a request with a constraint, a toleration, ``spread`` on zone and a
+  preference against a plain one;
 * with ``spread`` on zone, and with ``affinity`` on zone, for the group of
   1,000 against the group of 10; the mean too, which includes the
   snapshots' occasional rebuild of their group lookups.
@@ -31,6 +34,13 @@ import resource_benchmark  # noqa: H306 (tools/, beside this file)
 
 ZONES, RACKS = 3, 20
 PLAIN = {'memory_mb': 256, 'cpus': 0.25, 'disk_gb': 1}
+EVERY_RULE = dict(
+    PLAIN, group='small', spread={'key': 'zone', 'max_skew': 1},
+    constraints=[{'key': 'zone', 'op': 'not_in', 'values': ['az4']}],
+    tolerations=[{'key': 'dedicated', 'op': 'exists'}],
+    preferences=[{'key': 'ssd', 'op': 'in', 'values': ['true'],
+                  'weight': 50}])
+TAINTS = [{'key': 'dedicated', 'value': 'gpu', 'effect': 'no_schedule'}]
 
 
 def in_racks(hosts, seed, groups):
@@ -48,8 +58,10 @@ def in_racks(hosts, seed, groups):
     for row, host in enumerate(hosts):
         zone, rack = divmod(rng.randrange(ZONES * RACKS), RACKS)
         racked.append(dict(host, labels={
-            'zone': f'az{zone + 1}', 'rack': f'az{zone + 1}-r{rack:02d}'},
-            groups=placed.get(row, [])))
+            'zone': f'az{zone + 1}', 'rack': f'az{zone + 1}-r{rack:02d}',
+            'ssd': 'true' if row % 2 else 'false'},
+            groups=placed.get(row, []), taints=TAINTS if row % 10 == 0
+            else []))
     return racked
 
 
@@ -87,6 +99,11 @@ def run(count, seed, tools):
     print(f'{count:>7} hosts, {ZONES} zones x {RACKS} racks: decision and '
           f'release with spread on zone {with_spread:.0f} µs, without '
           f'{without:.0f} µs ({with_spread / without:.2f}x)')
+    every, plain = resource_benchmark.alternating(
+        timed, cycle(EVERY_RULE), cycle(PLAIN), repeat)
+    print(f'{"":>7} with a constraint, a toleration, spread on zone and a '
+          f'preference {every:.0f} µs, plain {plain:.0f} µs '
+          f'({every / plain:.2f}x)')
     for name, rule in (('spread on zone', {'spread': {'key': 'zone'}}),
                        ('affinity on zone', {
                            'group_policy': 'affinity',
