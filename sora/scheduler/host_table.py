@@ -21,21 +21,19 @@ objects; its columns are NumPy arrays backed by immutable memory, so even
 import collections
 import collections.abc
 import dataclasses
-import functools
 import math
 import types
 
 import numpy as np
 
 from sora.scheduler import chunked
+from sora.scheduler import table_index
 from sora.scheduler import taints as sora_taints
 from sora.scheduler import units
 
 FLOATS = ('memory_mb', 'memory_total_mb', 'cpus', 'cpus_total', 'disk_gb')
 COLUMNS = FLOATS + ('containers', 'enabled', 'id_rank', 'taint_set')
 """The table's NumPy columns."""
-CACHED_KEYS = 64
-"""How many label keys (and groups) one table keeps a lookup array for."""
 NO_RESOURCES = types.MappingProxyType({})
 
 
@@ -130,7 +128,7 @@ class HostTable(collections.abc.Sequence):
         self.resources = types.MappingProxyType(counted or {})
         self.resources_total = totals if totals is not None else \
             chunked.FrozenRows.of([NO_RESOURCES] * self._len)
-        self._index = index if index is not None else TableIndex(
+        self._index = index if index is not None else table_index.TableIndex(
             ids, labels, groups)
 
     @classmethod
@@ -315,89 +313,7 @@ class HostTable(collections.abc.Sequence):
             groups = groups.replace({
                 row: groups[row] + (request.group,) * times
                 for row, times in tally.items()})
-            index = _Consumed(index, tally, request.group)
+            index = table_index.Consumed(index, tally, request.group)
         return HostTable(self.ids, self.labels, groups, columns, index,
                          self.reasons, counted, self.resources_total,
                          self.taint_sets)
-
-
-class TableIndex:
-    """Id, label and group lookups built from a table's rows on first use.
-
-    :param ids: the table's ids, labels and groups, by row (as are
-        *labels* and *groups*).
-    """
-
-    def __init__(self, ids, labels, groups):
-        self._ids, self._labels, self._groups = ids, labels, groups
-        self._rows = None
-        self._members = None  # {group: rows running it, once per container}
-        self.codes = functools.lru_cache(CACHED_KEYS)(self._codes)
-        self.group_counts = functools.lru_cache(CACHED_KEYS)(
-            self._group_counts)
-
-    def row_map(self):
-        """Return ``{host id: row}``."""
-        if self._rows is None:
-            self._rows = {host_id: row for row, host_id in
-                          enumerate(self._ids)}
-        return self._rows
-
-    def rows_of(self, host_ids):
-        rows = self.row_map()
-        return [rows[host_id] for host_id in host_ids if host_id in rows]
-
-    def label_codes(self, key):
-        codes, by_value = self.codes(key)
-        return codes, tuple(by_value)
-
-    def label_mask(self, labels):
-        mask = np.ones(len(self._ids), dtype=bool)
-        for key, value in labels.items():
-            codes, by_value = self.codes(key)
-            mask &= codes == by_value.get(value, -2)
-        return mask
-
-    def _codes(self, key):
-        # An int code per host (-1: key absent) and the code of each value.
-        by_value = {}
-        codes = np.fromiter(
-            (by_value.setdefault(labels[key], len(by_value))
-             if key in labels else -1 for labels in self._labels),
-            dtype=np.int64, count=len(self._labels))
-        return chunked.frozen(codes), by_value
-
-    def _group_counts(self, group):
-        # One pass over every host's groups serves every group's lookup.
-        if self._members is None:
-            members = collections.defaultdict(list)
-            for row, groups in enumerate(self._groups):
-                for name in groups:
-                    members[name].append(row)
-            self._members = dict(members)
-        return chunked.frozen(np.bincount(
-            np.asarray(self._members.get(group, ()), dtype=np.int64),
-            minlength=len(self._groups)))
-
-
-class _Consumed:
-    """The lookups of a table whose rows took placements of a group."""
-
-    def __init__(self, index, tally, group):
-        self._index, self._tally, self._group = index, tally, group
-
-    def rows_of(self, host_ids):
-        return self._index.rows_of(host_ids)
-
-    def label_mask(self, labels):
-        return self._index.label_mask(labels)
-
-    def label_codes(self, key):
-        return self._index.label_codes(key)
-
-    def group_counts(self, group):
-        counts = self._index.group_counts(group)
-        if group == self._group:
-            counts = np.array(counts)
-            counts[list(self._tally)] += list(self._tally.values())
-        return counts

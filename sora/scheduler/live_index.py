@@ -13,7 +13,7 @@
 """The id, label and group lookups of the live table's snapshots.
 
 A snapshot answers them from a *base*: the lookups of an earlier
-snapshot's own rows (a :class:`~sora.scheduler.host_table.TableIndex`,
+snapshot's own rows (a :class:`~sora.scheduler.table_index.TableIndex`,
 built on first use and shared by the snapshots taken after it) corrected
 for the slots whose id, labels or groups changed since, which the snapshot
 is handed when it is taken. Once taken it needs nothing from the live
@@ -43,7 +43,7 @@ def rebase_after(size):
 class SnapshotIndex:
     """Id, label and group lookups of one snapshot of a live table.
 
-    :param base: the :class:`~sora.scheduler.host_table.TableIndex` of an
+    :param base: the :class:`~sora.scheduler.table_index.TableIndex` of an
         earlier snapshot.
     :param changed: the slots whose id, labels or groups changed since.
     :param ids: the snapshot's ids, labels and groups, by slot (as are

@@ -40,6 +40,7 @@ from sora.scheduler import counted_columns
 from sora.scheduler import host_table
 from sora.scheduler import live_index
 from sora.scheduler import live_row
+from sora.scheduler import table_index
 from sora.scheduler import taints
 from sora.scheduler import units
 
@@ -130,7 +131,7 @@ class LiveTable:
                                self._groups.freeze())
         if self._base is None or \
                 len(self._changed) >= live_index.rebase_after(size):
-            self._base = index = host_table.TableIndex(ids, labels, groups)
+            self._base = index = table_index.TableIndex(ids, labels, groups)
             self._changed = set()
         else:
             index = live_index.SnapshotIndex(

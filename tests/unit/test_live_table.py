@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from sora.scheduler import claims
 from sora.scheduler import host_state
-from sora.scheduler import host_table
 from sora.scheduler import live_index
 from sora.scheduler import live_table
+from sora.scheduler import table_index
 from tests import base
 
 IDS = ('a', 'b', 'c', 'd', 'e', 'f')
@@ -116,17 +116,17 @@ class LiveTableTest(base.TestCase):
             self.update({'id': f'n{n}', 'memory_mb': 1,
                          'labels': {'zone': 'x'}, 'groups': ['web']})
         self.assertIsInstance(self.live.snapshot()._index,
-                              host_table.TableIndex)
+                              table_index.TableIndex)
         self.assertEqual(before, view(old))
 
     def test_label_and_group_lookups_are_dropped_with_the_last_host(self):
-        for n in range(3 * host_table.CACHED_KEYS):
+        for n in range(3 * table_index.CACHED_KEYS):
             self.update({'id': f'n{n}', 'memory_mb': 1,
                          'labels': {f'key{n}': 'v'}, 'groups': [f'g{n}']})
             table = self.live.snapshot()
             self.assertEqual(1, table.label_mask({f'key{n}': 'v'}).sum())
             self.assertEqual(1, table.group_mask(f'g{n}').sum())
-        for n in range(3 * host_table.CACHED_KEYS):
+        for n in range(3 * table_index.CACHED_KEYS):
             self.live.remove(f'n{n}')
         self.assertEqual({}, self.live._members)
         table = self.live.snapshot()
