@@ -42,18 +42,20 @@ def load_hosts(path, limit=None, parse=None):
         JSON, or holds malformed hosts.
     """
     limit = MAX_HOSTS_FILE_BYTES if limit is None else limit
+    name = 'standard input (--hosts -)' if path == '-' else \
+        f'hosts file {path}'
     try:
         if path == '-':
             if sys.stdin is None:
                 raise exceptions.InvalidHostData(
-                    'cannot read hosts file -: stdin is closed')
+                    f'cannot read {name}: stdin is closed')
             text = _read_bounded(getattr(sys.stdin, 'buffer', sys.stdin),
-                                 path, limit)
+                                 name, limit)
         else:
             with open(path, 'rb') as hosts_file:
                 if os.fstat(hosts_file.fileno()).st_size > limit:
-                    _too_large(path, limit)
-                text = _read_bounded(hosts_file, path, limit)
+                    _too_large(name, limit)
+                text = _read_bounded(hosts_file, name, limit)
         if isinstance(text, bytes):
             text = text.decode('utf-8')
         data = validate.loads_json(text)
@@ -61,21 +63,21 @@ def load_hosts(path, limit=None, parse=None):
         raise
     except OSError as error:
         raise exceptions.InvalidHostData(
-            f'cannot read hosts file {path}: {error.strerror}') from None
+            f'cannot read {name}: {error.strerror}') from None
     except (ValueError, RecursionError) as error:
         raise exceptions.InvalidHostData(
-            f'hosts file {path} is not valid JSON: {error}') from None
+            f'{name} is not valid JSON: {error}') from None
     return (parse or host_state.parse_hosts)(data)
 
 
-def _read_bounded(stream, path, limit):
+def _read_bounded(stream, name, limit):
     data = stream.read(limit + 1)  # one more: is there more than limit?
     if len(data) > limit:
-        _too_large(path, limit)
+        _too_large(name, limit)
     return data
 
 
-def _too_large(path, limit):
+def _too_large(name, limit):
     raise exceptions.InvalidHostData(
-        f'hosts file {path} is larger than {limit // 2**20} MiB, the most '
+        f'{name} is larger than {limit // 2**20} MiB, the most '
         'sora-scheduler reads')

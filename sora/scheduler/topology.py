@@ -79,6 +79,18 @@ def parse_spread(value, where, error):
     return Spread(key, number)
 
 
+def missing_label(hosts, key):
+    """Return why no host is in a domain of *key*, or None if some is.
+
+    ``"no host has label 'zonee' (did you mean 'zone'?)"``: a misspelt
+    ``topology_key`` or ``spread`` key.
+    """
+    if hosts.label_codes(key)[1]:
+        return None
+    return f'no host has label {key!r}' + validate.did_you_mean(
+        key, set().union(*hosts.labels))
+
+
 def domain_counts(hosts, key, group):
     """Return ``(codes, counts)``: each host's domain, each domain's count.
 

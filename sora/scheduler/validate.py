@@ -18,6 +18,7 @@ Each check takes the value, the field name, where it was found (e.g.
 """
 
 import collections.abc
+import difflib
 import json
 import math
 import numbers
@@ -86,7 +87,10 @@ def labels(value, where, error):
 
 
 def name(value, field, where, error):
-    """Return *value*: a non-empty string of text."""
+    """Return *value*: a non-empty string of text (None: missing)."""
+    if value is None:
+        raise error(f'{where}: {field} must be a non-empty string, got '
+                    'none (missing or null)')
     if not isinstance(value, str) or not value:
         raise error(f'{where}: {field} must be a non-empty string, '
                     f'got {show(value)}')
@@ -135,6 +139,16 @@ def check_fields(data, accepted, where, error):
     if unknown:
         raise error(f'{where}: unknown field {unknown[0]!r}; '
                     f'accepted fields: {", ".join(accepted)}')
+
+
+def did_you_mean(name, known):
+    """Return a hint for a misspelt *name*: those of *known* closest to it.
+
+    ``' (did you mean 'gpu'?)'``, or ``''`` when none is close.
+    """
+    close = difflib.get_close_matches(name, sorted(known), n=2)
+    return f' (did you mean {" or ".join(map(repr, close))}?)' if close \
+        else ''
 
 
 def loads_json(text):

@@ -370,6 +370,9 @@ class FilterDriverCommandTest(CommandTestCase):
         self.assertIn('* used by scheduler driver filter', result.stdout)
         result = self.run_command('weighers')
         self.assertNotRegex(result.stdout, r'\n\*\s+\w+\s+sora ')
+        for kind in ('drivers', 'filters', 'weighers'):
+            listing = self.run_command(kind, conf=self.conf).stdout
+            self.assertNotIn('``', listing)  # summaries are plain text
 
     def test_unknown_filter_in_config(self):
         conf = self.write_file('bad.conf', '[DEFAULT]\n'
@@ -679,7 +682,8 @@ class BadInputTest(CommandTestCase):
     def test_hosts_from_a_closed_stdin(self):
         self.assert_fails(
             self.run_command('select', '--hosts', '-', stdin=None),
-            'cannot read hosts file -: stdin is closed')
+            'cannot read standard input (--hosts -): stdin is '
+            'closed')
 
     def test_a_closed_stdout_is_refused_before_anything_runs(self):
         self.assert_fails(
@@ -709,11 +713,13 @@ class BadInputTest(CommandTestCase):
         # Endless or unsized input is read up to the limit, not further.
         self.useFixture(base.fixtures.MonkeyPatch(
             'sora.scheduler.hosts_file.MAX_HOSTS_FILE_BYTES', 4096))
-        for path, stdin in (('/dev/zero', ''), ('-', ' ' * 4097)):
+        for path, stdin, name in (
+                ('/dev/zero', '', 'hosts file /dev/zero'),
+                ('-', ' ' * 4097, 'standard input (--hosts -)')):
             with self.subTest(path=path):
                 self.assert_fails(
                     self.run_command('select', '--hosts', path, stdin=stdin),
-                    f'hosts file {path} is larger than 0 MiB')
+                    f'{name} is larger than 0 MiB')
         exactly = self.write_file('limit.json', '[]'.ljust(4096))
         self.assert_fails(self.run_command('select', '--hosts', exactly),
                           'no valid host among 0', status=1)

@@ -120,7 +120,8 @@ class ParseTest(base.TestCase):
             ([{'key': 'size', 'op': 'lt', 'values': ['nan']}],
              'lt takes one number'),
             ([{'op': 'in', 'values': ['a']}],
-             'constraint 0: key must be a non-empty string, got None'),
+             'constraint 0: key must be a non-empty string, '
+             'got none (missing or null)'),
             ([{'key': 'zone', 'op': 'in', 'values': 'az1'}],
              "values must be a list of strings, got 'az1'"),
             ([{'key': 'zone', 'op': 'in', 'values': ['a'], 'value': 1}],

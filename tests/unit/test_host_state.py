@@ -123,7 +123,8 @@ class ParseHostsTest(base.TestCase):
             ({'nodes': []}, 'hosts must be a list'),
             (5, 'hosts must be a list'),
             ([5], "host 0: expected an object"),
-            ([{}], "host 0: id must be a non-empty string, got None"),
+            ([{}], "host 0: id must be a non-empty string, got none "
+                   "(missing or null)"),
             ([{'id': ''}], "id must be a non-empty string, got ''"),
             ([{'id': 7, 'memory_mb': 1}], "id must be a non-empty string"),
             ([{'id': 'n'}], "host 0 (id 'n'): missing required field "

@@ -53,7 +53,7 @@ class ReportTest(base.TestCase):
                          'prefer_no_schedule, got None (null)'),
         ([{'key': 'a', 'effect': 'NoSchedule'}], "got 'NoSchedule'"),
         ([{'effect': 'no_schedule'}], 'taint 0: key must be a non-empty '
-                                      'string, got None (null)'),
+                                      'string, got none (missing or null)'),
         ([{'key': '', 'effect': 'no_schedule'}], 'key must be a non-empty'),
         ([{'key': 'a', 'value': 1, 'effect': 'no_schedule'}],
          'taint 0: value must be a string, got 1 (a number)'),
@@ -136,7 +136,7 @@ class RequestTest(base.TestCase):
             ('dedicated', 'tolerations must be a list such as [{"key": '
                           '"dedicated", "op": "equal", "value": "gpu"}]'),
             ([{'op': 'exists'}], 'toleration 0: key must be a non-empty '
-                                 'string, got None (null)'),
+                                 'string, got none (missing or null)'),
             ([{'key': 'a', 'op': 'Equal'}], 'toleration 0: op must be one '
                                             "of equal, exists, got 'Equal'"),
             ([{'key': 'a', 'op': 'exists', 'value': 'x'}],

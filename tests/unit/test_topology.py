@@ -79,6 +79,8 @@ def allowed(host, hosts, members, request, candidates):
     policy, key = request.get('group_policy'), request.get('topology_key')
     value = host['labels'].get(key) if key else None
     if policy == 'anti-affinity' and key:
+        if not any(key in other['labels'] for other in hosts):
+            return False  # no domain at all: a misspelt key
         if value is None:
             if members[host['id']]:
                 return False
@@ -135,7 +137,8 @@ class ParseTest(base.TestCase):
              'spread must be an object such as {"key": "zone", '
              '"max_skew": 1}, got \'zone\''),
             ({'group': 'g', 'spread': {'max_skew': 1}},
-             'spread: key must be a non-empty string, got None'),
+             'spread: key must be a non-empty string, got none (missing '
+             'or null)'),
             ({'group': 'g', 'spread': {'key': 'zone', 'skew': 1}},
              "spread: unknown field 'skew'; accepted fields: key, max_skew"),
         ]
@@ -280,8 +283,26 @@ class PlacementTest(base.TestCase):
         error = self.assertRaises(
             exceptions.NoValidHost, mgr.select_destinations,
             {'group': 'g', 'spread': {'key': 'zone', 'max_skew': 1}})
-        self.assertIn('spread 0 (spread zone max_skew 1: 0 of 1 hosts)',
-                      str(error))
+        self.assertIn('spread 0 (spread zone max_skew 1: 0 of 1 hosts; no '
+                      "host has label 'zone')", str(error))
+
+    def test_a_misspelt_label_is_named_with_the_closest_one(self):
+        # Even anti-affinity, which hosts without the label pass, refuses
+        # a label no host has: it would hold per host, not per zone.
+        mgr = self.manager()
+        for rule, refusal in (
+                ({'group_policy': 'anti-affinity', 'topology_key': 'zonee'},
+                 'anti_affinity 0 (anti-affinity zonee: 0 of 9 hosts; '),
+                ({'group_policy': 'affinity', 'topology_key': 'zonee'},
+                 'affinity 0 (affinity zonee: 0 of 9 hosts; '),
+                ({'spread': {'key': 'zonee'}},
+                 'spread 0 (spread zonee max_skew 1: 0 of 9 hosts; ')):
+            with self.subTest(rule=rule):
+                error = self.assertRaises(
+                    exceptions.NoValidHost, mgr.select_destinations,
+                    dict(rule, group='g'))
+                self.assertIn(refusal + "no host has label 'zonee' (did you "
+                              "mean 'zone'?))", str(error))
 
     def test_an_operator_limit_removes_hosts_not_domains(self):
         # max_containers_per_host keeps zone a's only host out, but zone a

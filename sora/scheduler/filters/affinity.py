@@ -57,6 +57,7 @@ class AffinityFilter(base.Filter):
         running = [values[code] for code in np.flatnonzero(counts)]
         where = (f'group {request.group} runs in {key} '
                  + ', '.join(running[:3]) + (', ...' if running[3:] else '')
-                 if running else f'no host of them has label {key}')
+                 if running else topology.missing_label(hosts, key)
+                 or f'no host of them has label {key}')
         return (f'affinity {key}: 0 of {np.count_nonzero(candidates)} '
                 f'hosts; {where}')

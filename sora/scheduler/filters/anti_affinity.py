@@ -17,7 +17,8 @@ the groups of the containers they run in ``groups``. With a
 ``topology_key``, never two in a domain: the hosts of a domain running
 the group are refused. A host without the label is in no domain: it
 passes, as kube-scheduler's pod anti-affinity lets it, unless it runs a
-container of the group itself (never two on one host).
+container of the group itself (never two on one host). While no host
+carries the label at all (a misspelt key), none passes.
 """
 
 import numpy as np
@@ -38,6 +39,8 @@ class AntiAffinityFilter(base.Filter):
             return ~hosts.group_mask(request.group)
         codes, counts = topology.domain_counts(hosts, request.topology_key,
                                                request.group)
+        if len(counts) == 1:  # no domain: only the slot of the unlabelled
+            return np.zeros(len(hosts), dtype=bool)
         alone = np.where(codes >= 0, 0, hosts.group_counts(request.group))
         return (counts[codes] == 0) & (alone == 0)
 
@@ -51,6 +54,7 @@ class AntiAffinityFilter(base.Filter):
         if request.topology_key is None:
             return None
         key = request.topology_key
+        why = topology.missing_label(hosts, key) or (
+            f'group {request.group} runs in each {key} they are in')
         return (f'anti-affinity {key}: 0 of {np.count_nonzero(candidates)} '
-                f'hosts; group {request.group} runs in each {key} they are '
-                'in')
+                f'hosts; {why}')

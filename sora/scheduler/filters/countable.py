@@ -17,11 +17,10 @@ Always enforced, like memory: a host that does not report a resource has
 none of it.
 """
 
-import difflib
-
 import numpy as np
 
 from sora.scheduler import base
+from sora.scheduler import validate
 
 
 class CountableFilter(base.Filter):
@@ -48,14 +47,8 @@ class CountableFilter(base.Filter):
                 parts.append(f'{name}: {have} of {among} hosts have {need} '
                              'free')
             else:
-                parts.append(f'no host reports {name!r}' + _did_you_mean(
-                    name, [known for known in hosts.resources
-                           if hosts.reported(known)]))
+                parts.append(f'no host reports {name!r}' +
+                             validate.did_you_mean(
+                                 name, [known for known in hosts.resources
+                                        if hosts.reported(known)]))
         return '; '.join(parts)
-
-
-def _did_you_mean(name, reported):
-    # A hint for a misspelt name: the reported names closest to it.
-    close = difflib.get_close_matches(name, reported, n=2)
-    return f' (did you mean {" or ".join(map(repr, close))}?)' if close \
-        else ''

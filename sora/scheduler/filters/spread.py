@@ -54,4 +54,6 @@ class SpreadFilter(base.Filter):
         return None if request.spread is None else str(request.spread)
 
     def describe_refusal(self, hosts, request, candidates):
-        return f'{request.spread}: 0 of {np.count_nonzero(candidates)} hosts'
+        missing = topology.missing_label(hosts, request.spread.key)
+        return (f'{request.spread}: 0 of {np.count_nonzero(candidates)} '
+                'hosts' + (f'; {missing}' if missing else ''))

@@ -28,7 +28,7 @@ from sora.scheduler import taints
 
 
 class TaintsFilter(base.Filter):
-    """Keep off the hosts with a ``no_schedule`` taint not tolerated."""
+    """Keep off the hosts with a no_schedule taint not tolerated."""
 
     def filter_mask(self, hosts, request):
         refused = taints.refused(hosts, request.tolerations)
