@@ -30,7 +30,6 @@ snapshot reads nothing of the live table.
 Not thread-safe: its store calls it under the lock it was given.
 """
 
-import bisect
 import collections
 
 import numpy as np
@@ -38,16 +37,12 @@ import numpy as np
 from sora.scheduler import chunked
 from sora.scheduler import counted_columns
 from sora.scheduler import host_table
+from sora.scheduler import id_ranks
 from sora.scheduler import live_index
 from sora.scheduler import live_row
 from sora.scheduler import table_index
 from sora.scheduler import taints
 from sora.scheduler import units
-
-_GAP = 1 << 40   # between the id ranks of neighbouring ids, at first
-_STEP = 1 << 20  # from the lower neighbour: a run of ids fits in one gap
-_RANK_LIMIT = 1 << 62
-_BULK = 32       # adding more hosts at once takes the vectorised path
 
 
 class LiveTable:
@@ -57,7 +52,7 @@ class LiveTable:
         self.version = 0
         self._rows = []
         self._slot_of = {}
-        self._sorted_ids = []
+        self._ranks = id_ranks.IdRanks()
         self._columns = {}
         self._counted = counted_columns.CountedColumns(0)
         self._taint_sets = taints.TaintSets()
@@ -175,7 +170,7 @@ class LiveTable:
         for group in row.all_groups():
             self._leave(group, slot)
         self._taint_sets.give_back(int(self._columns['taint_set'][slot]))
-        del self._sorted_ids[bisect.bisect_left(self._sorted_ids, host_id)]
+        self._ranks.remove(host_id)
         last = len(self._rows) - 1
         if slot != last:
             moved = self._rows[slot] = self._rows[last]
@@ -347,47 +342,11 @@ class LiveTable:
             self._totals.append(row.resources_total)
             self._set('taint_set', slot, 0)  # the slot may be a removed one's
             self._note(slot)
-        if len(new) >= _BULK:
-            self._sorted_ids = sorted(self._sorted_ids +
-                                      [reports.ids[i] for i in new])
-            self._renumber()
-        else:
-            for i in new:
-                self._rank(reports.ids[i])
+        self._ranks.add([reports.ids[i] for i in new], self._slot_of,
+                        self._columns['id_rank'])
+        self._dirty.add('id_rank')
         for offset, i in enumerate(new):
             self._report(first + offset, reports, i, groups[i])
-
-    def _rank(self, host_id):
-        # Give a new id a rank between its neighbours' (renumber if none
-        # is left). Ids often come in ascending runs (node-0100, node-0101,
-        # ...): a step from the lower neighbour leaves room for the next.
-        ids, ranks = self._sorted_ids, self._columns['id_rank']
-        at = bisect.bisect_left(ids, host_id)
-        low = ranks[self._slot_of[ids[at - 1]]] if at else None
-        high = ranks[self._slot_of[ids[at]]] if at < len(ids) else None
-        ids.insert(at, host_id)
-        if low is None and high is None:
-            rank = 0
-        elif low is None:
-            rank = high - _GAP
-        elif high is None:
-            rank = low + _GAP
-        else:
-            rank = low + min((high - low) // 2, _STEP)
-        if rank in (low, high) or abs(rank) >= _RANK_LIMIT:
-            self._renumber()
-        else:
-            ranks[self._slot_of[host_id]] = rank
-            self._dirty.add('id_rank')
-
-    def _renumber(self):
-        slots = np.fromiter((self._slot_of[host_id]
-                             for host_id in self._sorted_ids),
-                            dtype=np.int64, count=len(self._sorted_ids))
-        gap = min(_GAP, _RANK_LIMIT // max(1, len(slots)))
-        self._columns['id_rank'][slots] = np.arange(
-            len(slots), dtype=np.int64) * gap
-        self._dirty.add('id_rank')
 
     def _grow(self, capacity):
         kinds = dict.fromkeys(host_table.FLOATS, float)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from sora.scheduler import claims
 from sora.scheduler import host_state
+from sora.scheduler import id_ranks
 from sora.scheduler import live_index
 from sora.scheduler import live_table
 from sora.scheduler import table_index
@@ -133,8 +134,8 @@ class LiveTableTest(base.TestCase):
         self.assertEqual(0, len(table.label_mask({'key0': 'v'})))
 
     def test_ranks_follow_ids_through_renumbering(self):
-        self.patch(live_table, '_GAP', 4)
-        self.patch(live_table, '_STEP', 1)
+        self.patch(id_ranks, '_GAP', 4)
+        self.patch(id_ranks, '_STEP', 1)
         for host_id in ('m', 'a', 'z', 'b', 'c', 'ca', 'cb', 'cc', 'y'):
             self.update({'id': host_id, 'memory_mb': 1})
         self.live.remove('b')
