@@ -36,6 +36,21 @@ def report(host_id='n', **fields):
     return dict({'id': host_id, 'memory_mb': 100}, **fields)
 
 
+def assert_refused_on_every_path(case, fields, message):
+    """Assert a report of *fields* is refused, row by row and in bulk.
+
+    With *message*, naming the host by position and id.
+    """
+    for many in (1, host_state.BULK + 1):
+        with case.subTest(fields=fields, many=many):
+            reports = [report(f'h{n}') for n in range(many - 1)]
+            reports.append(report('bad', **fields))
+            error = case.assertRaises(exceptions.InvalidHostData,
+                                      host_state.parse_reports, reports)
+            case.assertIn(f"host {many - 1} (id 'bad'): ", str(error))
+            case.assertIn(message, str(error))
+
+
 class ReportTest(base.TestCase):
 
     BAD = [
@@ -70,15 +85,7 @@ class ReportTest(base.TestCase):
 
     def test_bad_resources_name_host_resource_and_what_is_accepted(self):
         for fields, message in self.BAD:
-            for many in (1, host_state.BULK + 1):
-                with self.subTest(fields=fields, many=many):
-                    reports = [report(f'h{n}') for n in range(many - 1)]
-                    reports.append(report('bad', **fields))
-                    error = self.assertRaises(
-                        exceptions.InvalidHostData,
-                        host_state.parse_reports, reports)
-                    self.assertIn(f"host {many - 1} (id 'bad'): ", str(error))
-                    self.assertIn(message, str(error))
+            assert_refused_on_every_path(self, fields, message)
 
     def test_a_bad_report_changes_nothing(self):
         mgr = self.useFixture(fixture.Scheduler()).manager

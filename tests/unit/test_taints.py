@@ -28,6 +28,7 @@ from sora.scheduler.stores.etcd import codec
 from sora.scheduler import taints
 from tests import base
 from tests.unit import test_etcd_store
+from tests.unit import test_resources
 
 GPU = {'key': 'dedicated', 'value': 'gpu', 'effect': 'no_schedule'}
 SPOT = {'key': 'spot', 'effect': 'prefer_no_schedule'}
@@ -36,8 +37,7 @@ HOSTS = [{'id': 'gpu1', 'memory_mb': 4000, 'taints': [GPU]},
          {'id': 'plain', 'memory_mb': 1000}]
 
 
-def report(host_id='n', **fields):
-    return dict({'id': host_id, 'memory_mb': 100}, **fields)
+report = test_resources.report
 
 
 class ReportTest(base.TestCase):
@@ -68,15 +68,8 @@ class ReportTest(base.TestCase):
 
     def test_bad_taints_name_host_taint_and_what_is_accepted(self):
         for value, message in self.BAD:
-            for many in (1, host_state.BULK + 1):
-                with self.subTest(value=value, many=many):
-                    reports = [report(f'h{n}') for n in range(many - 1)]
-                    reports.append(report('bad', taints=value))
-                    error = self.assertRaises(
-                        exceptions.InvalidHostData,
-                        host_state.parse_reports, reports)
-                    self.assertIn(f"host {many - 1} (id 'bad'): ", str(error))
-                    self.assertIn(message, str(error))
+            test_resources.assert_refused_on_every_path(
+                self, {'taints': value}, message)
 
     def test_a_bad_report_changes_nothing(self):
         mgr = self.useFixture(fixture.Scheduler()).manager
