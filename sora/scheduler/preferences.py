@@ -22,7 +22,6 @@ and the drivers favour the hosts that score highest.
 """
 
 import dataclasses
-import operator
 
 from sora.scheduler import constraints
 from sora.scheduler import validate
@@ -69,12 +68,5 @@ def _preference(item, where, error):
     weight = item.get('weight')
     if weight is None:
         return Preference(rule)
-    try:
-        number = operator.index(weight)
-    except TypeError:
-        number = None
-    if number not in WEIGHTS or isinstance(weight, bool):
-        raise error(f'{where}: weight must be a whole number from '
-                    f'{WEIGHTS[0]} to {WEIGHTS[-1]}, got '
-                    f'{validate.show(weight)}')
-    return Preference(rule, number)
+    return Preference(rule, validate.whole(weight, 'weight', where, error,
+                                           WEIGHTS[0], WEIGHTS[-1]))

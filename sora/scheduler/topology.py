@@ -22,7 +22,6 @@ grow with the group's size.
 
 import collections.abc
 import dataclasses
-import operator
 
 import numpy as np
 
@@ -67,16 +66,8 @@ def parse_spread(value, where, error):
                     f'"max_skew": 1}}, got {validate.show(value)}')
     validate.check_fields(value, ('key', 'max_skew'), where, error)
     key = validate.name(value.get('key'), 'key', where, error)
-    skew = value.get('max_skew', 1)
-    try:
-        number = operator.index(skew)
-    except TypeError:
-        number = None
-    if number is None or isinstance(skew, bool) or \
-            not 1 <= number <= MAX_SKEW:
-        raise error(f'{where}: max_skew must be a whole number from 1 to '
-                    f'{MAX_SKEW}, got {validate.show(skew)}')
-    return Spread(key, number)
+    return Spread(key, validate.whole(value.get('max_skew', 1), 'max_skew',
+                                      where, error, 1, MAX_SKEW))
 
 
 def missing_label(hosts, key):

@@ -22,6 +22,7 @@ import difflib
 import json
 import math
 import numbers
+import operator
 import re
 import types
 
@@ -69,6 +70,19 @@ def number(value, field, where, error):
     if not 0 <= number < math.inf:
         raise error(f'{where}: {field} must be a finite number >= 0, '
                     f'got {show(value)}')
+    return number
+
+
+def whole(value, field, where, error, least, most):
+    """Return *value*: a whole number from *least* to *most*, no boolean."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or isinstance(value, bool) or \
+            not least <= number <= most:
+        raise error(f'{where}: {field} must be a whole number from {least} '
+                    f'to {most}, got {show(value)}')
     return number
 
 

@@ -52,7 +52,7 @@ class AffinityFilter(base.Filter):
         if request.topology_key is None:
             return None
         key = request.topology_key
-        codes, values = hosts.label_codes(key)
+        _, values = hosts.label_codes(key)
         _, counts = topology.domain_counts(hosts, key, request.group)
         running = [values[code] for code in np.flatnonzero(counts)]
         where = (f'group {request.group} runs in {key} '
